@@ -1,0 +1,3 @@
+from pyg_ext.nn import conv, models
+
+__all__ = ['conv', 'models']

@@ -1,0 +1,3 @@
+# Each module below adds its public names: keep one import line per module,
+# and extend __all__ from that module's own __all__.
+__all__ = []

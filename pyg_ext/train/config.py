@@ -1,0 +1,420 @@
+r"""Typed experiment configs: dataclasses loaded from YAML with CLI overrides.
+
+A config has four *named sections* (``task``, ``dataset``, ``model``,
+``method``) whose ``name`` picks a registered entry and whose other keys are
+checked against that entry's ``Options`` dataclass, plus the fixed sections
+``train`` and ``output``. Unknown keys and wrong types raise
+:class:`ConfigError` naming the dotted key and the expected type.
+
+Example:
+    >>> cfg = load_config({'dataset': {'name': 'csbm'}},
+    ...                   overrides=['train.epochs=5'], resolve=False)
+    >>> cfg.train.epochs
+    5
+"""
+import copy
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import yaml
+
+from pyg_ext.registry import REGISTRIES
+
+__all__ = [
+    'ConfigError',
+    'ModelOptions',
+    'TrainConfig',
+    'OutputConfig',
+    'NamedSection',
+    'ExperimentConfig',
+    'from_dict',
+    'load_config',
+    'apply_override',
+    'config_to_dict',
+    'save_config',
+]
+
+
+class ConfigError(ValueError):
+    r"""A config key is unknown or has a value of the wrong type."""
+
+
+@dataclass
+class ModelOptions:
+    r"""Options every registered model accepts. Model builders may subclass
+    this dataclass to add their own options."""
+    hidden_channels: int = 64
+    num_layers: int = 2
+    dropout: float = 0.5
+
+
+@dataclass
+class TrainConfig:
+    r"""Options of the run loop.
+
+    Args:
+        runs (int): Seeds per split; run ``r`` uses seed ``seed + r``.
+        seed (int): The first seed.
+        epochs (int): Maximum number of epochs.
+        lr (float): Learning rate.
+        weight_decay (float): L2 weight decay.
+        optimizer (str): ``'adam'``, ``'adamw'`` or ``'sgd'``.
+        patience (int, optional): Early-stopping patience in evaluations
+            without a strictly better validation score (``None``: never stop
+            early).
+        eval_every (int): Evaluate every this many epochs.
+        checkpoint_every (int): Write a checkpoint every this many epochs
+            (``0``: never).
+        splits (list of int, optional): Which of the dataset's fixed splits to
+            run (``None``: all of them).
+        device (str): Torch device.
+        num_threads (int, optional): ``torch.set_num_threads`` for the run.
+    """
+    runs: int = 1
+    seed: int = 0
+    epochs: int = 200
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+    optimizer: str = 'adam'
+    patience: Optional[int] = 100
+    eval_every: int = 1
+    checkpoint_every: int = 10
+    splits: Optional[List[int]] = None
+    device: str = 'cpu'
+    num_threads: Optional[int] = None
+
+    def __post_init__(self):
+        for key in ('runs', 'epochs', 'eval_every'):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"train.{key}: expected an int >= 1, got "
+                                  f"{getattr(self, key)!r}")
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"train.checkpoint_every: expected an int >= 0,"
+                              f" got {self.checkpoint_every!r}")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"train.patience: expected None or an int >= 1,"
+                              f" got {self.patience!r}")
+        if self.lr <= 0:
+            raise ConfigError(f"train.lr: expected a float > 0, got "
+                              f"{self.lr!r}")
+        if self.optimizer not in ('adam', 'adamw', 'sgd'):
+            raise ConfigError(f"train.optimizer: expected one of 'adam', "
+                              f"'adamw', 'sgd', got {self.optimizer!r}")
+
+
+@dataclass
+class OutputConfig:
+    r"""Where results go.
+
+    Args:
+        dir (str): Parent folder of run directories.
+        run_dir (str, optional): The run directory itself; it must not exist
+            yet (runs are never silently overwritten).
+        plots (bool): Write PNG plots at the end of a run.
+    """
+    dir: str = 'runs'
+    run_dir: Optional[str] = None
+    plots: bool = False
+
+
+@dataclass
+class NamedSection:
+    r"""A config section that selects a registered entry by ``name`` and
+    holds that entry's typed options."""
+    name: str
+    options: Any = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = {'name': self.name}
+        if self.options is not None:
+            out.update(config_to_dict(self.options))
+        return out
+
+
+@dataclass
+class ExperimentConfig:
+    r"""A whole experiment.
+
+    Args:
+        name (str): Experiment name (used for the run directory).
+        task (NamedSection): The task, default ``node_classification``.
+        dataset (NamedSection): The dataset; ``root`` overrides the data root.
+        model (NamedSection): The model (builder options).
+        method (NamedSection): The training method, default ``supervised``.
+        train (TrainConfig): Loop options.
+        output (OutputConfig): Output options.
+    """
+    name: str = 'experiment'
+    task: NamedSection = field(
+        default_factory=lambda: NamedSection('node_classification'))
+    dataset: NamedSection = field(default_factory=lambda: NamedSection('csbm'))
+    model: NamedSection = field(default_factory=lambda: NamedSection('gcn'))
+    method: NamedSection = field(
+        default_factory=lambda: NamedSection('supervised'))
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    data_root: Optional[str] = None
+
+
+NAMED_SECTIONS = ('task', 'dataset', 'model', 'method')
+REGISTRY_OF = {
+    'task': 'task',
+    'dataset': 'dataset',
+    'model': 'model',
+    'method': 'method'
+}
+
+
+def _type_name(tp: Any) -> str:
+    if tp is type(None):
+        return 'None'
+    origin = typing.get_origin(tp)
+    if origin is Union:
+        return ' or '.join(_type_name(a) for a in typing.get_args(tp))
+    if origin is typing.Literal:
+        return 'one of ' + ', '.join(repr(a) for a in typing.get_args(tp))
+    if origin in (list, List, Sequence, tuple):
+        args = typing.get_args(tp)
+        inner = _type_name(args[0]) if args else 'any'
+        return f'list of {inner}'
+    if origin in (dict, Dict):
+        return 'mapping'
+    return getattr(tp, '__name__', str(tp))
+
+
+def _check_value(key: str, value: Any, tp: Any) -> Any:
+    r"""Returns :obj:`value` converted to :obj:`tp`, or raises."""
+    if tp is Any:
+        return value
+    origin = typing.get_origin(tp)
+    if origin is Union:
+        errors = []
+        for arg in typing.get_args(tp):
+            try:
+                return _check_value(key, value, arg)
+            except ConfigError as e:
+                errors.append(e)
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got "
+                          f"{type(value).__name__} {value!r}")
+    if origin is typing.Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r}")
+    if tp is type(None):
+        if value is None:
+            return None
+        raise ConfigError(f"{key}: expected None, got {value!r}")
+    if origin in (list, List, Sequence, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected {_type_name(tp)}, got "
+                              f"{type(value).__name__} {value!r}")
+        args = typing.get_args(tp)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{key}: expected {len(args)} items, got "
+                                  f"{len(value)}")
+            return tuple(
+                _check_value(f'{key}[{i}]', v, a)
+                for i, (v, a) in enumerate(zip(value, args)))
+        inner = args[0] if args else Any
+        out = [_check_value(f'{key}[{i}]', v, inner) for i, v in
+               enumerate(value)]
+        return tuple(out) if origin is tuple else out
+    if origin in (dict, Dict):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got "
+                              f"{type(value).__name__} {value!r}")
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping for {tp.__name__},"
+                              f" got {type(value).__name__} {value!r}")
+        return from_dict(tp, value, prefix=key)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected bool, got "
+                          f"{type(value).__name__} {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected int, got "
+                          f"{type(value).__name__} {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected float, got "
+                          f"{type(value).__name__} {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected str, got "
+                          f"{type(value).__name__} {value!r}")
+    if isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        raise ConfigError(f"{key}: expected {tp.__name__}, got "
+                          f"{type(value).__name__} {value!r}")
+    return value
+
+
+def from_dict(cls: type, data: Optional[Dict[str, Any]], prefix: str = ''):
+    r"""Builds dataclass :obj:`cls` from :obj:`data`, checking every key and
+    type. Errors name the dotted key (``prefix.key``) and expected type."""
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or cls.__name__}: expected a mapping, "
+                          f"got {type(data).__name__} {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in data.items():
+        dotted = f'{prefix}.{key}' if prefix else str(key)
+        if key not in fields:
+            known = ', '.join(sorted(fields)) or '(none)'
+            raise ConfigError(f"unknown config key '{dotted}'; known keys: "
+                              f"{known}")
+        kwargs[key] = _check_value(dotted, value, hints[key])
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{prefix or cls.__name__}: {e}") from e
+
+
+def _resolve_section(kind: str, section: Any) -> NamedSection:
+    if isinstance(section, NamedSection):
+        section = section.to_dict()
+    if isinstance(section, str):
+        section = {'name': section}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{kind}: expected a mapping with a 'name' key, "
+                          f"got {type(section).__name__} {section!r}")
+    section = dict(section)
+    name = section.pop('name', None)
+    if not isinstance(name, str):
+        raise ConfigError(f"{kind}.name: expected str, got {name!r}")
+    registry = REGISTRIES[REGISTRY_OF[kind]]
+    try:
+        entry = registry.get(name)
+    except ValueError as e:
+        raise ConfigError(f'{kind}.name: {e}') from None
+    opts_cls = entry.options
+    if opts_cls is None:
+        if section:
+            raise ConfigError(f"unknown config key '{kind}."
+                              f"{next(iter(section))}': {kind} '{name}' "
+                              f"takes no options")
+        return NamedSection(name, None)
+    return NamedSection(name, from_dict(opts_cls, section, prefix=kind))
+
+
+def _parse_scalar(text: str) -> Any:
+    return yaml.safe_load(text) if text.strip() != '' else ''
+
+
+def apply_override(raw: Dict[str, Any], override: str) -> None:
+    r"""Applies ``'a.b.c=value'`` to the raw config dict in place. The value is
+    parsed as YAML (``50`` is an int, ``[1, 2]`` a list, ``null`` None)."""
+    if '=' not in override:
+        raise ConfigError(f"override {override!r}: expected 'key=value'")
+    key, value = override.split('=', 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override {override!r}: empty key")
+    parts = key.split('.')
+    node = raw
+    for p in parts[:-1]:
+        child = node.get(p)
+        if isinstance(child, str) and p in NAMED_SECTIONS:
+            child = {'name': child}
+        if child is None:
+            child = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {override!r}: '{p}' is not a "
+                              f"section")
+        node[p] = child
+        node = child
+    node[parts[-1]] = _parse_scalar(value)
+
+
+def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
+                overrides: Sequence[str] = (), resolve: bool = True,
+                ) -> ExperimentConfig:
+    r"""Loads an :class:`ExperimentConfig` from a YAML path or a dict, applies
+    ``key=value`` overrides, and checks every key and type.
+
+    Args:
+        source (str or dict, optional): YAML file path, or a raw dict.
+        overrides (list of str): ``'train.epochs=50'`` style overrides.
+        resolve (bool): Check named sections against the registries (loads
+            the registered plugins). With :obj:`False` they are kept raw.
+    """
+    if source is None:
+        raw = {}
+    elif isinstance(source, dict):
+        raw = copy.deepcopy(source)
+    else:
+        with open(source) as f:
+            raw = yaml.safe_load(f) or {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{source}: expected a YAML mapping at the top "
+                              f"level, got {type(raw).__name__}")
+    for o in overrides:
+        apply_override(raw, o)
+
+    known = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"unknown config key '{key}'; known keys: "
+                              f"{', '.join(sorted(known))}")
+    cfg = ExperimentConfig()
+    if 'name' in raw:
+        cfg.name = _check_value('name', raw['name'], str)
+    if 'data_root' in raw:
+        cfg.data_root = _check_value('data_root', raw['data_root'],
+                                     Optional[str])
+    cfg.train = from_dict(TrainConfig, raw.get('train'), 'train')
+    cfg.output = from_dict(OutputConfig, raw.get('output'), 'output')
+    if resolve:
+        from pyg_ext.train.plugins import load_plugins
+        load_plugins()
+    for kind in NAMED_SECTIONS:
+        section = raw.get(kind, getattr(cfg, kind).to_dict())
+        if resolve:
+            setattr(cfg, kind, _resolve_section(kind, section))
+        else:
+            if isinstance(section, str):
+                section = {'name': section}
+            section = dict(section)
+            setattr(cfg, kind, NamedSection(section.pop('name'), section))
+    return cfg
+
+
+def config_to_dict(obj: Any) -> Any:
+    r"""Converts a (nested) config to plain YAML-able Python objects."""
+    if isinstance(obj, NamedSection):
+        return obj.to_dict()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: config_to_dict(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+        }
+    if isinstance(obj, (list, tuple)):
+        return [config_to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: config_to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def save_config(cfg: ExperimentConfig, path: Union[str, os.PathLike]) -> None:
+    r"""Writes the resolved config as YAML (atomically)."""
+    from pyg_ext.train.checkpoint import atomic_write_text
+    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg),
+                                           sort_keys=False))
