@@ -11,6 +11,7 @@ from pyg_ext.train.checkpoint import Checkpointer
 from pyg_ext.train.task import Task, TaskOptions
 from pyg_ext.train.method import Method, MethodOptions, RunContext, make_optimizer
 from pyg_ext.train.plugins import load_plugins
+from pyg_ext.train.runner import run, resume, run_suite, load_suite, summarize, results_table
 
 __all__ = [
     'DATASETS', 'METHODS', 'MODELS', 'TASKS',
@@ -19,4 +20,5 @@ __all__ = [
     'OutputConfig', 'TrainConfig', 'load_config',
     'Checkpointer', 'Task', 'TaskOptions', 'Method', 'MethodOptions',
     'RunContext', 'make_optimizer', 'load_plugins',
+    'run', 'resume', 'run_suite', 'load_suite', 'summarize', 'results_table',
 ]

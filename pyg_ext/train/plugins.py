@@ -21,6 +21,7 @@ def load_plugins() -> None:
     if _loaded:
         return
     _loaded = True
+    importlib.import_module('pyg_ext.train.supervised')
     for pkg_name in PLUGIN_PACKAGES:
         pkg = importlib.import_module(pkg_name)
         for info in pkgutil.iter_modules(pkg.__path__):

@@ -1,0 +1,403 @@
+r"""The runner: R seeds x the dataset's fixed splits, one fresh model and
+optimizer per run, per-run JSON, a summary (mean ± std) and a Markdown
+results table, all written atomically into a run directory that is never
+silently overwritten; ``resume`` continues an interrupted run directory."""
+import copy
+import dataclasses
+import datetime
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+import yaml
+from tqdm.auto import tqdm
+
+from pyg_ext.datasets.paths import get_data_root
+from pyg_ext.registry import DATASETS, METHODS, MODELS, TASKS
+from pyg_ext.train.checkpoint import (Checkpointer, atomic_write_json,
+                                      atomic_write_text)
+from pyg_ext.train.config import (ConfigError, ExperimentConfig,
+                                  config_to_dict, load_config, save_config)
+from pyg_ext.train.method import RunContext
+from pyg_ext.train.plugins import load_plugins
+
+__all__ = [
+    'run',
+    'resume',
+    'run_suite',
+    'load_suite',
+    'summarize',
+    'results_table',
+    'seed_everything',
+    'make_run_dir',
+]
+
+PathLike = Union[str, os.PathLike]
+
+
+def seed_everything(seed: int) -> None:
+    r"""Seeds Python's, NumPy's and torch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def make_run_dir(cfg: ExperimentConfig, run_dir: Optional[PathLike] = None,
+                 ) -> Path:
+    r"""Creates the run directory. An explicit directory must not exist yet;
+    an automatic one is ``<output.dir>/<name>-<timestamp>`` with a numeric
+    suffix added rather than overwriting anything."""
+    explicit = run_dir or cfg.output.run_dir
+    if explicit is not None:
+        path = Path(explicit)
+        if path.exists() and any(path.iterdir()):
+            raise FileExistsError(
+                f"run directory '{path}' already exists and is not empty; "
+                f"use resume to continue it or choose another directory")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+    base = Path(cfg.output.dir) / f'{cfg.name}-{stamp}'
+    path, i = base, 1
+    while True:
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+            return path
+        except FileExistsError:
+            path = Path(f'{base}-{i}')
+            i += 1
+
+
+def _mean_std(values: List[float]) -> Dict[str, float]:
+    a = np.asarray(values, dtype=np.float64)
+    std = float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    return {'mean': float(a.mean()), 'std': std, 'n': int(len(a))}
+
+
+def summarize(results: List[Dict[str, Any]]) -> Dict[str, Dict[str, float]]:
+    r"""Mean, sample standard deviation and count of every numeric metric
+    over the runs."""
+    keys: List[str] = []
+    for r in results:
+        for k, v in r['metrics'].items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) \
+                    and k not in keys:
+                keys.append(k)
+    out = {}
+    for k in keys:
+        vals = [r['metrics'][k] for r in results if k in r['metrics']
+                and r['metrics'][k] is not None
+                and not (isinstance(r['metrics'][k], float)
+                         and math.isnan(r['metrics'][k]))]
+        if vals:
+            out[k] = _mean_std(vals)
+    return out
+
+
+def _fmt(stat: Optional[Dict[str, float]]) -> str:
+    if stat is None:
+        return '-'
+    return f"{stat['mean']:.4f} ± {stat['std']:.4f}"
+
+
+def results_table(rows: Sequence[Dict[str, Any]]) -> str:
+    r"""A Markdown table, one row per experiment summary."""
+    header = ('| experiment | task | dataset | model | method | runs | metric '
+              '| val | test | seconds |')
+    lines = [header, '|' + '---|' * 10]
+    for s in rows:
+        m = s['metric']
+        summ = s['summary']
+        lines.append(
+            f"| {s['name']} | {s['task']} | {s['dataset']} | {s['model']} | "
+            f"{s['method']} | {s['num_runs']} | {m} | "
+            f"{_fmt(summ.get('val_' + m))} | {_fmt(summ.get('test_' + m))} | "
+            f"{s['seconds']:.1f} |")
+    extra = []
+    for s in rows:
+        others = [k for k in s['summary'] if k.startswith('test_')
+                  and k != 'test_' + s['metric']]
+        if others:
+            extra.append(f"- **{s['name']}**: " + ', '.join(
+                f"{k} = {_fmt(s['summary'][k])}" for k in others))
+    if extra:
+        lines += ['', 'Other test metrics:', ''] + extra
+    return '\n'.join(lines) + '\n'
+
+
+class _Session:
+    r"""Everything :func:`run` and :func:`resume` share."""
+    def __init__(self, cfg: ExperimentConfig, run_dir: Path, quiet: bool,
+                 data_root: Optional[PathLike],
+                 interrupt: Optional[Callable[[int], None]] = None):
+        self.cfg, self.run_dir, self.quiet = cfg, run_dir, quiet
+        self.interrupt = interrupt
+        self.root = str(get_data_root(data_root or cfg.data_root))
+        load_plugins()
+        self.task = TASKS.get(cfg.task.name).obj(cfg.task.options)
+        self.method = METHODS.get(cfg.method.name).obj(cfg.method.options)
+        self.device = torch.device(cfg.train.device)
+
+    def execute(self) -> Dict[str, Any]:
+        cfg, task = self.cfg, self.task
+        if cfg.train.num_threads is not None:
+            torch.set_num_threads(cfg.train.num_threads)
+        t0 = time.perf_counter()
+        data = task.load(DATASETS.get(cfg.dataset.name), cfg.dataset.options,
+                         self.root)
+        num_splits = task.num_splits(data)
+        splits = cfg.train.splits
+        if splits is None:
+            splits = list(range(num_splits))
+        for s in splits:
+            if not 0 <= s < num_splits:
+                raise ConfigError(f"train.splits: split {s} out of range; "
+                                  f"dataset '{cfg.dataset.name}' has "
+                                  f"{num_splits} split(s)")
+        jobs = [(s, cfg.train.seed + r) for s in splits
+                for r in range(cfg.train.runs)]
+        results = []
+        (self.run_dir / 'runs').mkdir(exist_ok=True)
+        (self.run_dir / 'checkpoints').mkdir(exist_ok=True)
+        bar = tqdm(jobs, desc=f'{cfg.name} runs', disable=self.quiet)
+        for split, seed in bar:
+            tag = f'split{split}_seed{seed}'
+            path = self.run_dir / 'runs' / f'{tag}.json'
+            if path.exists():  # finished: never recomputed
+                with open(path) as f:
+                    results.append(json.load(f))
+                continue
+            split_data = task.get_split(data, split)
+            seed_everything(seed)
+            ckpt = Checkpointer(self.run_dir / 'checkpoints' / f'{tag}.pt',
+                                cfg.train.checkpoint_every)
+            ctx = RunContext(config=cfg, task=task, data=split_data,
+                             split=split, seed=seed,
+                             build_model=self._model_builder(split_data),
+                             checkpoint=ckpt, progress=not self.quiet,
+                             device=self.device, interrupt=self.interrupt,
+                             desc=tag)
+            r0 = time.perf_counter()
+            result = self.method.run(ctx)
+            if 'metrics' not in result:
+                raise RuntimeError(f"method '{cfg.method.name}' returned no "
+                                   f"'metrics'")
+            result = dict(result)
+            result.update(split=split, seed=seed,
+                          seconds=time.perf_counter() - r0)
+            atomic_write_json(path, _jsonable(result))
+            ckpt.clear()
+            results.append(result)
+        bar.close()
+        summary = {
+            'name': cfg.name,
+            'task': cfg.task.name,
+            'dataset': cfg.dataset.name,
+            'model': cfg.model.name,
+            'method': cfg.method.name,
+            'metric': task.metric,
+            'higher_is_better': task.higher_is_better,
+            'num_runs': len(results),
+            'seconds': time.perf_counter() - t0,
+            'summary': summarize(results),
+        }
+        atomic_write_json(self.run_dir / 'summary.json', summary)
+        atomic_write_text(self.run_dir / 'results.md', results_table([summary]))
+        if cfg.output.plots:
+            from pyg_ext.train.plots import plot_run
+            plot_run(self.run_dir)
+        return summary
+
+    def _model_builder(self, data: Any) -> Callable[..., torch.nn.Module]:
+        cfg, task, device = self.cfg, self.task, self.device
+
+        def build_model(name: Optional[str] = None, **overrides):
+            entry = MODELS.get(name or cfg.model.name)
+            if name is None or name == cfg.model.name:
+                options = cfg.model.options
+            else:
+                options = entry.options() if entry.options else None
+            if overrides:
+                if options is None:
+                    raise ValueError(f"model '{entry.name}' takes no options")
+                options = dataclasses.replace(options, **overrides)
+            in_channels, out_channels = task.model_channels(data)
+            model = entry.obj(in_channels, out_channels, options)
+            if hasattr(model, 'reset_parameters'):
+                model.reset_parameters()
+            return model.to(device)
+
+        return build_model
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def run(config: Union[ExperimentConfig, PathLike, Dict[str, Any]],
+        overrides: Sequence[str] = (), run_dir: Optional[PathLike] = None,
+        quiet: bool = False, data_root: Optional[PathLike] = None,
+        interrupt: Optional[Callable[[int], None]] = None) -> Dict[str, Any]:
+    r"""Runs one experiment and returns its summary.
+
+    Args:
+        config (ExperimentConfig or str or dict): The config, a YAML path or a
+            raw dict.
+        overrides (list of str): ``'key=value'`` overrides.
+        run_dir (str, optional): The run directory (must not exist or be
+            empty). By default ``<output.dir>/<name>-<timestamp>``.
+        quiet (bool): Turn off progress bars.
+        data_root (str, optional): The data root (else ``config.data_root``,
+            ``$PYG_EXT_DATA`` or ``./datasets``).
+        interrupt (callable, optional): Test hook called after each epoch.
+    """
+    if not isinstance(config, ExperimentConfig):
+        config = load_config(config, overrides)
+    elif overrides:
+        config = load_config(config_to_dict(config), overrides)
+    path = make_run_dir(config, run_dir)
+    save_config(config, path / 'config.yaml')
+    summary = _Session(config, path, quiet, data_root, interrupt).execute()
+    summary['run_dir'] = str(path)
+    return summary
+
+
+def resume(run_dir: PathLike, quiet: bool = False,
+           data_root: Optional[PathLike] = None,
+           interrupt: Optional[Callable[[int], None]] = None
+           ) -> Dict[str, Any]:
+    r"""Continues an interrupted run directory: finished runs are read back,
+    the interrupted one restarts from its last checkpoint."""
+    path = Path(run_dir)
+    if (path / 'suite.yaml').exists():
+        return run_suite(path / 'suite.yaml', run_dir=path, quiet=quiet,
+                         data_root=data_root, resume=True)
+    if not (path / 'config.yaml').exists():
+        raise FileNotFoundError(f"'{path}' is not a run directory (no "
+                                f"config.yaml)")
+    config = load_config(path / 'config.yaml')
+    summary = _Session(config, path, quiet, data_root, interrupt).execute()
+    summary['run_dir'] = str(path)
+    return summary
+
+
+def _deep_merge(base: Dict[str, Any], extra: Dict[str, Any]) -> Dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        b = out.get(k)
+        if isinstance(b, dict) and isinstance(v, dict):
+            if 'name' in v and 'name' in b and v['name'] != b['name']:
+                out[k] = copy.deepcopy(v)  # another entry: replace
+            else:
+                out[k] = _deep_merge(b, v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_suite(source: Union[PathLike, Dict[str, Any]],
+               overrides: Sequence[str] = ()) -> List[ExperimentConfig]:
+    r"""Reads a suite (``defaults`` + ``experiments`` list) and returns the
+    resolved experiment configs; ``overrides`` apply to every experiment."""
+    if isinstance(source, dict):
+        raw = source
+    else:
+        with open(source) as f:
+            raw = yaml.safe_load(f) or {}
+    unknown = set(raw) - {'name', 'defaults', 'experiments'}
+    if unknown:
+        raise ConfigError(f"unknown suite key '{sorted(unknown)[0]}'; known "
+                          f"keys: defaults, experiments, name")
+    exps = raw.get('experiments')
+    if not isinstance(exps, list) or not exps:
+        raise ConfigError("experiments: expected a non-empty list of "
+                          "experiment mappings")
+    defaults = raw.get('defaults') or {}
+    configs, names = [], set()
+    for i, e in enumerate(exps):
+        if not isinstance(e, dict):
+            raise ConfigError(f"experiments[{i}]: expected a mapping")
+        cfg = load_config(_deep_merge(defaults, e), overrides)
+        if cfg.name in names:
+            raise ConfigError(f"experiments[{i}].name: duplicate name "
+                              f"'{cfg.name}'")
+        names.add(cfg.name)
+        configs.append(cfg)
+    return configs
+
+
+def is_suite(path: PathLike) -> bool:
+    with open(path) as f:
+        raw = yaml.safe_load(f) or {}
+    return isinstance(raw, dict) and 'experiments' in raw
+
+
+def run_suite(source: Union[PathLike, Dict[str, Any]],
+              overrides: Sequence[str] = (),
+              run_dir: Optional[PathLike] = None, quiet: bool = False,
+              data_root: Optional[PathLike] = None, resume: bool = False,
+              only: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    r"""Runs every experiment of a suite into ``<run_dir>/<experiment>`` and
+    writes a combined ``results.md`` / ``summary.json``. With :obj:`resume`,
+    finished experiments and runs are read back, not recomputed."""
+    if resume:
+        path = Path(run_dir)
+        with open(path / 'suite.yaml') as f:
+            raw = yaml.safe_load(f)
+        with open(path / 'overrides.json') as f:
+            overrides = json.load(f)
+    else:
+        if isinstance(source, dict):
+            raw = copy.deepcopy(source)
+        else:
+            with open(source) as f:
+                raw = yaml.safe_load(f) or {}
+        if only:
+            keep = set(only)
+            raw['experiments'] = [
+                e for e in raw.get('experiments', [])
+                if e.get('name') in keep
+            ]
+            missing = keep - {e.get('name') for e in raw['experiments']}
+            if missing:
+                raise ConfigError(f"--only: no experiment named "
+                                  f"{sorted(missing)[0]!r}")
+    configs = load_suite(raw, overrides)
+    if not resume:
+        tmp = ExperimentConfig(name=raw.get('name', 'suite'))
+        tmp.output.dir = configs[0].output.dir
+        path = make_run_dir(tmp, run_dir)
+        atomic_write_text(path / 'suite.yaml',
+                          yaml.safe_dump(raw, sort_keys=False))
+        atomic_write_json(path / 'overrides.json', list(overrides))
+    summaries = []
+    for cfg in configs:
+        sub = path / cfg.name
+        if resume and (sub / 'config.yaml').exists():
+            s = _Session(load_config(sub / 'config.yaml'), sub, quiet,
+                         data_root).execute()
+        else:
+            sub.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, sub / 'config.yaml')
+            s = _Session(cfg, sub, quiet, data_root).execute()
+        summaries.append(s)
+    table = results_table(summaries)
+    atomic_write_json(path / 'summary.json', summaries)
+    atomic_write_text(path / 'results.md', table)
+    return {'run_dir': str(path), 'experiments': summaries, 'table': table}

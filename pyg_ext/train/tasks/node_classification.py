@@ -1,0 +1,125 @@
+r"""Transductive node classification: masks ([N] or [N, S] for S fixed
+splits) or an OGB split index, evaluated with :class:`pyg_ext.metrics.Evaluator`
+or, for ``ogbn-*`` data, with ``ogb``'s own evaluator."""
+import copy
+from dataclasses import dataclass
+from typing import Any, Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch_geometric.data import Data
+
+from pyg_ext.metrics import Evaluator
+from pyg_ext.registry import register_task
+from pyg_ext.train.task import Task
+
+__all__ = ['NodeClassification', 'NodeClassificationOptions']
+
+SPLITS = ('train', 'val', 'test')
+
+
+@dataclass
+class NodeClassificationOptions:
+    r"""Args:
+        metric (str): Model-selection metric: ``'accuracy'``, ``'macro_f1'``
+            or (binary labels) ``'rocauc'``.
+        extra_metrics (list of str): Further metrics to report.
+    """
+    metric: str = 'accuracy'
+    extra_metrics: Tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for m in (self.metric, ) + tuple(self.extra_metrics):
+            if m not in ('accuracy', 'macro_f1', 'rocauc'):
+                raise ValueError(f"task.metric: expected 'accuracy', "
+                                 f"'macro_f1' or 'rocauc', got {m!r}")
+
+
+def _check_data(data: Any) -> None:
+    if not isinstance(data, Data):
+        raise TypeError(f"node_classification expects a torch_geometric "
+                        f"Data, got {type(data).__name__}")
+    for key in ('x', 'edge_index', 'y', 'train_mask', 'val_mask',
+                'test_mask'):
+        if getattr(data, key, None) is None:
+            raise ValueError(f"node_classification: data has no '{key}'")
+    n = data.num_nodes
+    for key in ('train_mask', 'val_mask', 'test_mask'):
+        m = data[key]
+        if m.dtype != torch.bool or m.size(0) != n or m.dim() not in (1, 2):
+            raise ValueError(f"node_classification: '{key}' must be a bool "
+                             f"tensor of shape [N] or [N, S] with N={n}, got "
+                             f"{m.dtype} {tuple(m.shape)}")
+
+
+@register_task('node_classification')
+class NodeClassification(Task):
+    r"""Transductive node classification with fixed splits."""
+    Options = NodeClassificationOptions
+
+    @property
+    def metric(self) -> str:
+        return self.options.metric
+
+    def load(self, dataset_entry, dataset_options, root):
+        data = super().load(dataset_entry, dataset_options, root)
+        _check_data(data)
+        if data.y.dim() == 2 and data.y.size(1) == 1:
+            data.y = data.y.view(-1)
+        return data
+
+    def num_splits(self, data: Data) -> int:
+        return 1 if data.train_mask.dim() == 1 else data.train_mask.size(1)
+
+    def get_split(self, data: Data, split: int) -> Data:
+        n = self.num_splits(data)
+        if not 0 <= split < n:
+            raise ValueError(f"split: expected 0 <= split < {n}, got {split}")
+        out = copy.copy(data)
+        if data.train_mask.dim() == 2:
+            for key in ('train_mask', 'val_mask', 'test_mask'):
+                out[key] = data[key][:, split]
+        return out
+
+    def model_channels(self, data: Data) -> Tuple[int, int]:
+        return data.num_features, int(data.y.max()) + 1
+
+    def forward(self, model: torch.nn.Module, data: Data) -> torch.Tensor:
+        return model(data.x, data.edge_index)
+
+    def loss(self, out: torch.Tensor, data: Data,
+             split: str = 'train') -> torch.Tensor:
+        mask = data[f'{split}_mask']
+        return F.cross_entropy(out[mask], data.y[mask])
+
+    @torch.no_grad()
+    def evaluate(self, out: torch.Tensor, data: Data) -> Dict[str, float]:
+        pred = out.argmax(dim=-1)
+        result = {}
+        ogb_name = getattr(data, 'ogb_name', None)
+        for metric in (self.options.metric, ) + tuple(
+                self.options.extra_metrics):
+            for split in SPLITS:
+                mask = data[f'{split}_mask']
+                if int(mask.sum()) == 0:
+                    continue
+                y = data.y[mask]
+                if metric == 'accuracy' and ogb_name:
+                    from ogb.nodeproppred import Evaluator as OGBEvaluator
+                    val = OGBEvaluator(ogb_name).eval({
+                        'y_true': y.view(-1, 1),
+                        'y_pred': pred[mask].view(-1, 1)
+                    })['acc']
+                elif metric == 'rocauc':
+                    score = out[mask].softmax(dim=-1)[:, 1]
+                    val = Evaluator('rocauc').eval({
+                        'y_true': y,
+                        'y_pred': score
+                    })['rocauc']
+                else:
+                    val = Evaluator(metric).eval({
+                        'y_true': y,
+                        'y_pred': pred[mask]
+                    })[metric]
+                result[f'{split}_{metric}'] = float(val)
+        return result
