@@ -11,3 +11,5 @@ __all__ = [
     'cache_dir_for',
     'require_files',
 ]
+from pyg_ext.datasets.csbm import csbm_graph, random_split_masks, CSBMOptions, load_csbm  # noqa: E501
+__all__ += ['csbm_graph', 'random_split_masks', 'CSBMOptions', 'load_csbm']
