@@ -13,3 +13,16 @@ __all__ = [
 ]
 from pyg_ext.datasets.csbm import csbm_graph, random_split_masks, CSBMOptions, load_csbm  # noqa: E501
 __all__ += ['csbm_graph', 'random_split_masks', 'CSBMOptions', 'load_csbm']
+from pyg_ext.datasets.planetoid import PlanetoidDataset, load_planetoid
+from pyg_ext.datasets.heterophilous import (HeterophilousNPZDataset,
+                                            load_heterophilous)
+from pyg_ext.datasets.geomgcn import GeomGCNDataset, load_geomgcn
+from pyg_ext.datasets.linkx import (Facebook100Dataset, TwitchDataset,
+                                    load_facebook100, load_twitch,
+                                    random_label_splits, linkx_fixed_splits)
+from pyg_ext.datasets.ogb import ogbn_dataset, load_ogbn, load_ogbn_arxiv
+__all__ += ['PlanetoidDataset', 'load_planetoid', 'HeterophilousNPZDataset',
+            'load_heterophilous', 'GeomGCNDataset', 'load_geomgcn',
+            'Facebook100Dataset', 'TwitchDataset', 'load_facebook100',
+            'load_twitch', 'random_label_splits', 'linkx_fixed_splits',
+            'ogbn_dataset', 'load_ogbn', 'load_ogbn_arxiv']

@@ -1,0 +1,129 @@
+r"""Private helpers shared by the real-data loaders: raw files are read from the
+data root, processed files live in a per-(data root, dataset) cache folder
+that is invalidated when a raw file changes (size or mtime)."""
+import json
+import os
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Union
+
+from pyg_ext.datasets.paths import (PathLike, cache_dir_for, get_cache_dir,
+                                    get_data_root)
+
+__all__: List[str] = []
+
+FINGERPRINT = 'source.json'
+
+
+def resolve_root(root: Optional[PathLike]) -> Path:
+    r"""The data root as an absolute path (``None`` -> the default root)."""
+    return get_data_root(root).expanduser().absolute()
+
+
+def dataset_cache(raw_dir: PathLike, key: str,
+                  cache: Optional[PathLike] = None) -> Path:
+    r"""The cache folder of dataset :obj:`key` read from :obj:`raw_dir`."""
+    return cache_dir_for(raw_dir, key, cache)
+
+
+def _fingerprint(paths: Iterable[PathLike]) -> Dict[str, List[int]]:
+    out = {}
+    for p in paths:
+        st = os.stat(p)  # follows symlinks: the real file counts
+        out[str(Path(p).absolute())] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def cache_is_stale(cache_dir: PathLike, paths: Iterable[PathLike]) -> bool:
+    r"""Whether the raw files differ from the ones the cache was built from
+    (or the cache was never completed)."""
+    f = Path(cache_dir) / FINGERPRINT
+    if not f.exists():
+        return True
+    try:
+        old = json.loads(f.read_text())
+    except (OSError, ValueError):
+        return True
+    return old != _fingerprint(paths)
+
+
+def mark_cache(cache_dir: PathLike, paths: Iterable[PathLike]) -> None:
+    r"""Records the raw files a completed cache was built from (atomic)."""
+    cache_dir = Path(cache_dir)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f'.{FINGERPRINT}.{os.getpid()}.tmp'
+    tmp.write_text(json.dumps(_fingerprint(paths), sort_keys=True))
+    os.replace(tmp, cache_dir / FINGERPRINT)
+
+
+def link_file(src: PathLike, dst: PathLike) -> None:
+    r"""Makes :obj:`dst` a symlink to :obj:`src` (replacing what was there),
+    so tools that want their raw files in their own folder read them from
+    the data root without anything being written there."""
+    src, dst = Path(src).absolute(), Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.is_symlink() and os.readlink(dst) == str(src):
+        return
+    tmp = dst.with_name(f'.{dst.name}.{os.getpid()}.lnk')
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(src, tmp)
+    os.replace(tmp, dst)
+
+
+def mirror_tree(src_dir: PathLike, dst_dir: PathLike) -> List[Path]:
+    r"""Mirrors every file below :obj:`src_dir` as a symlink below
+    :obj:`dst_dir`; returns the source files."""
+    src_dir, dst_dir = Path(src_dir), Path(dst_dir)
+    files = []
+    for dirpath, _, filenames in os.walk(src_dir):
+        for fn in sorted(filenames):
+            src = Path(dirpath) / fn
+            link_file(src, dst_dir / src.relative_to(src_dir))
+            files.append(src)
+    return files
+
+
+def check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"'{name}' must be one of {sorted(choices)}, "
+                         f"got {value!r}")
+
+
+class CachedRawMixin:
+    r"""Mixin for a PyG dataset whose raw files stay in the data root and
+    whose processed files go to the cache. Call :meth:`_prepare` before the
+    PyG ``__init__`` and :meth:`_mark_done` after it."""
+
+    @property
+    def raw_dir(self) -> str:
+        return str(self._raw_dir)
+
+    @property
+    def processed_dir(self) -> str:
+        return str(self._processed_dir)
+
+    def _prepare(self, root: PathLike, raw_rel: PathLike, key: str,
+                 files: List[str], dataset: str, url: Optional[str],
+                 download: bool, force_reload: bool,
+                 cache: Optional[PathLike] = None) -> bool:
+        r"""Sets the raw/processed folders, fails at once on missing raw
+        files (unless :obj:`download`), and returns the ``force_reload``
+        flag (also set when the raw files changed since the cache was
+        built)."""
+        from pyg_ext.datasets.paths import require_files
+        root = resolve_root(root)
+        self.data_root = root
+        self._raw_dir = root / raw_rel
+        self._processed_dir = dataset_cache(self._raw_dir, key,
+                                            cache) / 'processed'
+        rel = [str(Path(raw_rel) / f) for f in files]
+        if not download:
+            require_files(root, rel, dataset, url)
+        self._raw_files = [root / f for f in rel]
+        if not all(p.exists() for p in self._raw_files):
+            return force_reload
+        return force_reload or cache_is_stale(self._processed_dir,
+                                              self._raw_files)
+
+    def _mark_done(self) -> None:
+        mark_cache(self._processed_dir, self._raw_files)
