@@ -15,6 +15,7 @@ Example:
 import copy
 import dataclasses
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -35,7 +36,26 @@ __all__ = [
     'apply_override',
     'config_to_dict',
     'save_config',
+    'yaml_load',
 ]
+
+
+class _Loader(yaml.SafeLoader):
+    r"""YAML 1.1's float rule misses ``1e-3`` (no dot): read it as a float."""
+
+
+_Loader.add_implicit_resolver(
+    'tag:yaml.org,2002:float',
+    re.compile(r'''^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+    |\.[0-9_]+(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$''', re.X), list('-+0123456789.'))
+
+
+def yaml_load(stream: Any) -> Any:
+    r"""``yaml.safe_load`` that also reads ``1e-3`` as a float."""
+    return yaml.load(stream, Loader=_Loader)
 
 
 class ConfigError(ValueError):
@@ -316,7 +336,7 @@ def _resolve_section(kind: str, section: Any) -> NamedSection:
 
 
 def _parse_scalar(text: str) -> Any:
-    return yaml.safe_load(text) if text.strip() != '' else ''
+    return yaml_load(text) if text.strip() != '' else ''
 
 
 def apply_override(raw: Dict[str, Any], override: str) -> None:
@@ -362,7 +382,7 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
         raw = copy.deepcopy(source)
     else:
         with open(source) as f:
-            raw = yaml.safe_load(f) or {}
+            raw = yaml_load(f) or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{source}: expected a YAML mapping at the top "
                               f"level, got {type(raw).__name__}")
@@ -387,6 +407,9 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
         load_plugins()
     for kind in NAMED_SECTIONS:
         section = raw.get(kind, getattr(cfg, kind).to_dict())
+        if isinstance(section, dict) and 'name' not in section:
+            # Options without a name apply to the default entry.
+            section = {'name': getattr(cfg, kind).name, **section}
         if resolve:
             setattr(cfg, kind, _resolve_section(kind, section))
         else:

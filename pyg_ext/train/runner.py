@@ -23,7 +23,8 @@ from pyg_ext.registry import DATASETS, METHODS, MODELS, TASKS
 from pyg_ext.train.checkpoint import (Checkpointer, atomic_write_json,
                                       atomic_write_text)
 from pyg_ext.train.config import (ConfigError, ExperimentConfig,
-                                  config_to_dict, load_config, save_config)
+                                  config_to_dict, load_config, save_config,
+                                  yaml_load)
 from pyg_ext.train.method import RunContext
 from pyg_ext.train.plugins import load_plugins
 
@@ -319,7 +320,7 @@ def load_suite(source: Union[PathLike, Dict[str, Any]],
         raw = source
     else:
         with open(source) as f:
-            raw = yaml.safe_load(f) or {}
+            raw = yaml_load(f) or {}
     unknown = set(raw) - {'name', 'defaults', 'experiments'}
     if unknown:
         raise ConfigError(f"unknown suite key '{sorted(unknown)[0]}'; known "
@@ -344,7 +345,7 @@ def load_suite(source: Union[PathLike, Dict[str, Any]],
 
 def is_suite(path: PathLike) -> bool:
     with open(path) as f:
-        raw = yaml.safe_load(f) or {}
+        raw = yaml_load(f) or {}
     return isinstance(raw, dict) and 'experiments' in raw
 
 
@@ -359,7 +360,7 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
     if resume:
         path = Path(run_dir)
         with open(path / 'suite.yaml') as f:
-            raw = yaml.safe_load(f)
+            raw = yaml_load(f)
         with open(path / 'overrides.json') as f:
             overrides = json.load(f)
     else:
@@ -367,7 +368,7 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
             raw = copy.deepcopy(source)
         else:
             with open(source) as f:
-                raw = yaml.safe_load(f) or {}
+                raw = yaml_load(f) or {}
         if only:
             keep = set(only)
             raw['experiments'] = [
