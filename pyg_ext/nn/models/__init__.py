@@ -1,3 +1,14 @@
 # Each module below adds its public names: keep one import line per module,
 # and extend __all__ from that module's own __all__.
 __all__ = []
+from pyg_ext.nn.models.mowst import Mowst, MowstOutput, MowstPrediction, GateMLP, khop_in_subgraph
+__all__ += ['Mowst', 'MowstOutput', 'MowstPrediction', 'GateMLP', 'khop_in_subgraph']
+from pyg_ext.nn.models.mowst_train import fit_mowst, fit_mowst_star, evaluate_mowst
+__all__ += ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst']
+from pyg_ext.nn.models.gprgnn import GPRGNN
+from pyg_ext.nn.models.appnp_learnable import LearnableAPPNP, appnp_hop_weights
+from pyg_ext.nn.models.jknet_weighted import WeightedJKNet
+from pyg_ext.nn.models.gcnii_learnable import LearnableGCNII
+__all__ += ['GPRGNN', 'LearnableAPPNP', 'appnp_hop_weights', 'WeightedJKNet', 'LearnableGCNII']
+from pyg_ext.nn.models.thegcn import CosineTimeEncoder, THeGCN
+__all__ += ['CosineTimeEncoder', 'THeGCN']
