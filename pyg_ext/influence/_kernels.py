@@ -1,0 +1,508 @@
+r"""Compiled (numba) kernels for RR sets, coverage, greedy selection and
+Monte-Carlo diffusion.
+
+Every random kernel works on one *block* and starts by seeding numba's
+thread-local generator with the block's own seed, so the output of a block
+never depends on which thread runs it or how many threads there are. Arrays
+are flat and contiguous: ``in_ptr`` (int64), ``in_src`` (int32), ``in_p``
+(float64) form the reverse CSR; RR sets are ``(ptr int64, nodes int32)``.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = []
+
+# Sampling methods for IC in-edges.
+VANILLA = 0  # one coin per in-edge
+SUBSIM = 1  # geometric skip on nodes whose in-edges share one probability
+
+
+@njit(cache=True)
+def _grow(buf, size):
+    out = np.empty(max(2 * buf.shape[0], size), dtype=buf.dtype)
+    out[:buf.shape[0]] = buf
+    return out
+
+
+@njit(cache=True, nogil=True)
+def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
+             lt, method, excluded, root_pool, fixed_roots, stop_mask):
+    r"""Samples :obj:`num_sets` RR sets.
+
+    Args:
+        lt (bool): Linear threshold (reverse random walk) instead of IC.
+        method (int): :data:`VANILLA` or :data:`SUBSIM` (IC only).
+        excluded (uint8[n]): Nodes that are removed from the graph (a root in
+            it gives an empty set; an in-neighbour in it is never entered).
+        root_pool (int32[*]): If non-empty, roots are drawn uniformly from it.
+        fixed_roots (int32[*]): If non-empty, the roots (``num_sets`` of them).
+        stop_mask (uint8[*]): If non-empty, a set stops as soon as it reaches
+            a node in the mask (used by the stopping-rule estimator).
+
+    Returns:
+        ``(sizes int64[num_sets], nodes int32[total], roots int32[num_sets],
+        hit uint8[num_sets])``; ``hit`` flags sets that reached
+        :obj:`stop_mask`.
+    """
+    np.random.seed(seed)
+    stamp = np.zeros(n, dtype=np.int32)
+    sizes = np.zeros(num_sets, dtype=np.int64)
+    roots = np.empty(num_sets, dtype=np.int32)
+    hit = np.zeros(num_sets, dtype=np.uint8)
+    buf = np.empty(max(16, 4 * num_sets), dtype=np.int32)
+    use_stop = stop_mask.shape[0] > 0
+    top = 0
+    for r in range(num_sets):
+        tag = r + 1
+        if fixed_roots.shape[0] > 0:
+            root = fixed_roots[r]
+        elif root_pool.shape[0] > 0:
+            root = root_pool[np.random.randint(0, root_pool.shape[0])]
+        else:
+            root = np.random.randint(0, n)
+        roots[r] = root
+        if excluded[root]:
+            continue
+        start = top
+        if top + 1 > buf.shape[0]:
+            buf = _grow(buf, top + 1)
+        buf[top] = root
+        top += 1
+        stamp[root] = tag
+        if use_stop and stop_mask[root]:
+            hit[r] = 1
+            sizes[r] = top - start
+            continue
+        head = start
+        done = False
+        while head < top and not done:
+            w = buf[head]
+            head += 1
+            s = in_ptr[w]
+            d = in_ptr[w + 1] - s
+            if d == 0:
+                continue
+            if lt:
+                x = np.random.random()
+                if x >= in_cum[s + d - 1]:
+                    break
+                lo = 0
+                hi = d - 1
+                while lo < hi:  # first j with cum[j] > x
+                    mid = (lo + hi) // 2
+                    if in_cum[s + mid] > x:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                u = in_src[s + lo]
+                if stamp[u] == tag or excluded[u]:
+                    break
+                stamp[u] = tag
+                if top + 1 > buf.shape[0]:
+                    buf = _grow(buf, top + 1)
+                buf[top] = u
+                top += 1
+                if use_stop and stop_mask[u]:
+                    hit[r] = 1
+                    break
+                continue
+            if method == SUBSIM and equal[w]:
+                lq = logq[w]
+                if lq == 0.0:  # p == 0
+                    continue
+                if lq < -700.0:  # p == 1: every in-edge is live
+                    i = 0
+                else:
+                    g = math.log(1.0 - np.random.random()) / lq
+                    i = d if g >= d else int(g)
+                while i < d:
+                    u = in_src[s + i]
+                    if stamp[u] != tag and not excluded[u]:
+                        stamp[u] = tag
+                        if top + 1 > buf.shape[0]:
+                            buf = _grow(buf, top + 1)
+                        buf[top] = u
+                        top += 1
+                        if use_stop and stop_mask[u]:
+                            hit[r] = 1
+                            done = True
+                            break
+                    if lq < -700.0:
+                        i += 1
+                    else:
+                        g = math.log(1.0 - np.random.random()) / lq
+                        i = d if g >= d - i - 1 else i + 1 + int(g)
+            else:
+                for j in range(s, s + d):
+                    u = in_src[j]
+                    if stamp[u] == tag or excluded[u]:
+                        continue
+                    if np.random.random() < in_p[j]:
+                        stamp[u] = tag
+                        if top + 1 > buf.shape[0]:
+                            buf = _grow(buf, top + 1)
+                        buf[top] = u
+                        top += 1
+                        if use_stop and stop_mask[u]:
+                            hit[r] = 1
+                            done = True
+                            break
+        sizes[r] = top - start
+    return sizes, buf[:top].copy(), roots, hit
+
+
+@njit(cache=True)
+def inverted_index(ptr, nodes, n):
+    r"""Node -> RR-set ids by counting sort: ``(node_ptr int64[n+1],
+    node_rr int64[total])``, RR ids ascending within a node."""
+    node_ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(nodes.shape[0]):
+        node_ptr[nodes[i] + 1] += 1
+    for v in range(n):
+        node_ptr[v + 1] += node_ptr[v]
+    fill = node_ptr[:-1].copy()
+    node_rr = np.empty(nodes.shape[0], dtype=np.int64)
+    for r in range(ptr.shape[0] - 1):
+        for i in range(ptr[r], ptr[r + 1]):
+            v = nodes[i]
+            node_rr[fill[v]] = r
+            fill[v] += 1
+    return node_ptr, node_rr
+
+
+@njit(cache=True)
+def count_covered(ptr, nodes, seed_mask):
+    r"""Number of RR sets that contain a node of :obj:`seed_mask`."""
+    total = 0
+    for r in range(ptr.shape[0] - 1):
+        for i in range(ptr[r], ptr[r + 1]):
+            if seed_mask[nodes[i]]:
+                total += 1
+                break
+    return total
+
+
+@njit(cache=True)
+def _topk_sum(vals, k):
+    if vals.shape[0] == 0:
+        return 0
+    if vals.shape[0] <= k:
+        return vals.sum()
+    part = np.partition(vals, vals.shape[0] - k)
+    return part[vals.shape[0] - k:].sum()
+
+
+@njit(cache=True)
+def greedy_max_cover(ptr, nodes, node_ptr, node_rr, n, k, cand_mask):
+    r"""Greedy maximum coverage with the prefix upper bound (§1.3).
+
+    Ties go to the smallest node id. Returns ``(seeds int64[k], gains
+    int64[k], upper int64)`` where ``upper = min_i [Λ(S_i) + top-k sum of
+    marginal coverages after S_i]`` over ``i = 0..k``.
+    """
+    num_sets = ptr.shape[0] - 1
+    cov = np.zeros(n, dtype=np.int64)
+    for v in range(n):
+        if cand_mask[v]:
+            cov[v] = node_ptr[v + 1] - node_ptr[v]
+        else:
+            cov[v] = -1
+    cand = np.empty(n, dtype=np.int64)
+    nc = 0
+    for v in range(n):
+        if cand_mask[v]:
+            cand[nc] = v
+            nc += 1
+    cand = cand[:nc]
+    covered = np.zeros(num_sets, dtype=np.uint8)
+    seeds = np.empty(k, dtype=np.int64)
+    gains = np.zeros(k, dtype=np.int64)
+    total = 0
+    upper = np.int64(np.iinfo(np.int64).max)
+    vals = np.empty(nc, dtype=np.int64)
+    for it in range(k + 1):
+        m = 0
+        for i in range(nc):
+            c = cov[cand[i]]
+            if c >= 0:
+                vals[m] = c
+                m += 1
+        b = total + _topk_sum(vals[:m], k)
+        if b < upper:
+            upper = b
+        if it == k:
+            break
+        best = -1
+        bestc = -1
+        for i in range(nc):
+            v = cand[i]
+            if cov[v] > bestc:
+                bestc = cov[v]
+                best = v
+        seeds[it] = best
+        gains[it] = bestc
+        total += bestc
+        cov[best] = -1
+        for j in range(node_ptr[best], node_ptr[best + 1]):
+            r = node_rr[j]
+            if covered[r]:
+                continue
+            covered[r] = 1
+            for i in range(ptr[r], ptr[r + 1]):
+                u = nodes[i]
+                if cov[u] > 0:
+                    cov[u] -= 1
+    return seeds, gains, upper
+
+
+@njit(cache=True)
+def _cover_node(v, ptr, nodes, node_ptr, node_rr, covered, cov):
+    gain = 0
+    for j in range(node_ptr[v], node_ptr[v + 1]):
+        r = node_rr[j]
+        if covered[r]:
+            continue
+        covered[r] = 1
+        gain += 1
+        for i in range(ptr[r], ptr[r + 1]):
+            cov[nodes[i]] -= 1
+    return gain
+
+
+@njit(cache=True)
+def _phi_bound(total, cov, cand_ptr, cand_nodes, selected, active, k):
+    s = total
+    for a in range(cand_ptr.shape[0] - 1):
+        if not active[a]:
+            continue
+        m = cand_ptr[a + 1] - cand_ptr[a]
+        vals = np.empty(m, dtype=np.int64)
+        c = 0
+        for i in range(cand_ptr[a], cand_ptr[a + 1]):
+            v = cand_nodes[i]
+            if not selected[v]:
+                vals[c] = cov[v]
+                c += 1
+        s += _topk_sum(vals[:c], k)
+    return s
+
+
+@njit(cache=True)
+def cim_greedy_rr(ptr, nodes, node_ptr, node_rr, n, cand_ptr, cand_nodes, k,
+                  round_robin):
+    r"""CIM greedy on the RR coverage oracle.
+
+    ``cand_ptr``/``cand_nodes`` list C_u per AP (AP order = input order).
+    ``round_robin=True``: RR-Greedy (Alg. 2); else MG-Greedy (Alg. 1).
+    Returns ``(ap_idx int64[s], seed int64[s], coverage, tight_bound)``,
+    where ``tight_bound = min_t Λ^φ(S_t)`` over the states before each round
+    (RR-Greedy) or every ``d`` picks (MG-Greedy).
+    """
+    d = cand_ptr.shape[0] - 1
+    num_sets = ptr.shape[0] - 1
+    cov = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        cov[v] = node_ptr[v + 1] - node_ptr[v]
+    covered = np.zeros(num_sets, dtype=np.uint8)
+    selected = np.zeros(n, dtype=np.uint8)
+    count = np.zeros(d, dtype=np.int64)
+    active = np.ones(d, dtype=np.uint8)
+    for a in range(d):
+        if cand_ptr[a + 1] == cand_ptr[a] or k == 0:
+            active[a] = 0
+    cap = d * k
+    out_a = np.empty(cap, dtype=np.int64)
+    out_v = np.empty(cap, dtype=np.int64)
+    s = 0
+    total = 0
+    bound = np.int64(np.iinfo(np.int64).max)
+    if round_robin:
+        while True:
+            any_active = False
+            for a in range(d):
+                if active[a]:
+                    any_active = True
+                    break
+            if not any_active:
+                break
+            b = _phi_bound(total, cov, cand_ptr, cand_nodes, selected, active,
+                           k)
+            if b < bound:
+                bound = b
+            for a in range(d):
+                if not active[a]:
+                    continue
+                best = -1
+                bestc = -1
+                for i in range(cand_ptr[a], cand_ptr[a + 1]):
+                    v = cand_nodes[i]
+                    if not selected[v] and cov[v] > bestc:
+                        bestc = cov[v]
+                        best = v
+                if best < 0:
+                    active[a] = 0
+                    continue
+                selected[best] = 1
+                total += _cover_node(best, ptr, nodes, node_ptr, node_rr,
+                                     covered, cov)
+                out_a[s] = a
+                out_v[s] = best
+                s += 1
+                count[a] += 1
+                if count[a] >= k:
+                    active[a] = 0
+    else:
+        picks = 0
+        while True:
+            if picks % max(d, 1) == 0:
+                b = _phi_bound(total, cov, cand_ptr, cand_nodes, selected,
+                               active, k)
+                if b < bound:
+                    bound = b
+            best = -1
+            besta = -1
+            bestc = -1
+            for a in range(d):
+                if not active[a]:
+                    continue
+                found = False
+                for i in range(cand_ptr[a], cand_ptr[a + 1]):
+                    v = cand_nodes[i]
+                    if selected[v]:
+                        continue
+                    found = True
+                    if cov[v] > bestc:
+                        bestc = cov[v]
+                        best = v
+                        besta = a
+                if not found:
+                    active[a] = 0
+            if best < 0:
+                break
+            selected[best] = 1
+            total += _cover_node(best, ptr, nodes, node_ptr, node_rr, covered,
+                                 cov)
+            out_a[s] = besta
+            out_v[s] = best
+            s += 1
+            picks += 1
+            count[besta] += 1
+            if count[besta] >= k:
+                active[besta] = 0
+    return out_a[:s].copy(), out_v[:s].copy(), total, bound
+
+
+@njit(cache=True, nogil=True)
+def mc_block(out_ptr, out_dst, out_p, n, seeds, num_sims, seed, lt,
+             excluded):
+    r"""Forward IC/LT simulations from :obj:`seeds`; returns the number of
+    active nodes per simulation (float64[num_sims]). LT thresholds are drawn
+    lazily for the touched nodes only."""
+    np.random.seed(seed)
+    stamp = np.zeros(n, dtype=np.int32)
+    tstamp = np.zeros(n, dtype=np.int32)
+    thr = np.zeros(n, dtype=np.float64)
+    acc = np.zeros(n, dtype=np.float64)
+    queue = np.empty(n, dtype=np.int32)
+    out = np.empty(num_sims, dtype=np.float64)
+    for sim in range(num_sims):
+        tag = sim + 1
+        top = 0
+        for i in range(seeds.shape[0]):
+            v = seeds[i]
+            if stamp[v] != tag and not excluded[v]:
+                stamp[v] = tag
+                queue[top] = v
+                top += 1
+        head = 0
+        while head < top:
+            u = queue[head]
+            head += 1
+            for j in range(out_ptr[u], out_ptr[u + 1]):
+                v = out_dst[j]
+                if stamp[v] == tag or excluded[v]:
+                    continue
+                if lt:
+                    if tstamp[v] != tag:
+                        tstamp[v] = tag
+                        thr[v] = 1.0 - np.random.random()
+                        acc[v] = 0.0
+                    acc[v] += out_p[j]
+                    if acc[v] >= thr[v]:
+                        stamp[v] = tag
+                        queue[top] = v
+                        top += 1
+                elif np.random.random() < out_p[j]:
+                    stamp[v] = tag
+                    queue[top] = v
+                    top += 1
+        out[sim] = top
+    return out
+
+
+@njit(cache=True)
+def hetero_im_kernel(ptr, nodes, node_ptr, node_rr, n, cand, inviter_mask,
+                     in_ptr, in_src):
+    r"""HeteroIM (§1.8): lazy-heap greedy over all candidates with rerank
+    scores. Returns ``(order int64[c], pair_u, pair_v, pair_score)``."""
+    import heapq
+    num_sets = ptr.shape[0] - 1
+    cov = np.empty(n, dtype=np.int64)
+    for v in range(n):
+        cov[v] = node_ptr[v + 1] - node_ptr[v]
+    maxc = 0
+    heap = [(np.int64(0), np.int64(0))]
+    heap.pop()
+    for i in range(cand.shape[0]):
+        v = cand[i]
+        if cov[v] > maxc:
+            maxc = cov[v]
+        heap.append((-cov[v], np.int64(v)))
+    heapq.heapify(heap)
+    covered = np.zeros(num_sets, dtype=np.uint8)
+    counter = np.zeros(n, dtype=np.int64)
+    pu = []
+    pv = []
+    ps = []
+    order = np.empty(cand.shape[0], dtype=np.int64)
+    c = 0
+    while len(heap) > 0:
+        key, v = heapq.heappop(heap)
+        if -key != cov[v]:
+            heapq.heappush(heap, (-cov[v], v))
+            continue
+        order[c] = v
+        c += 1
+        # count uncovered RR sets containing both an inviter u and v
+        for j in range(in_ptr[v], in_ptr[v + 1]):
+            counter[in_src[j]] = 0
+        for j in range(node_ptr[v], node_ptr[v + 1]):
+            r = node_rr[j]
+            if covered[r]:
+                continue
+            for i in range(ptr[r], ptr[r + 1]):
+                counter[nodes[i]] += 1
+        for j in range(in_ptr[v], in_ptr[v + 1]):
+            u = in_src[j]
+            if not inviter_mask[u] or u == v:
+                continue
+            score = 1.0 + counter[u]
+            if score <= 1.0:
+                score = -cov[v] / maxc if maxc > 0 else 0.0
+            pu.append(np.int64(u))
+            pv.append(v)
+            ps.append(score)
+            counter[u] = -(1 << 40)  # report a multi-edge once
+        for j in range(in_ptr[v], in_ptr[v + 1]):
+            counter[in_src[j]] = 0
+        for j in range(node_ptr[v], node_ptr[v + 1]):
+            r = node_rr[j]
+            if covered[r]:
+                continue
+            covered[r] = 1
+            for i in range(ptr[r], ptr[r + 1]):
+                cov[nodes[i]] -= 1
+    return (order[:c].copy(), np.array(pu, dtype=np.int64),
+            np.array(pv, dtype=np.int64), np.array(ps, dtype=np.float64))
