@@ -3,3 +3,5 @@
 __all__ = []
 from pyg_ext.utils.temporal_heterophily import (LabelEvents, check_event_stream, label_at, temporal_edge_heterophily)
 __all__ += ['LabelEvents', 'check_event_stream', 'label_at', 'temporal_edge_heterophily']
+from pyg_ext.utils.dispersion import variance_dispersion, entropy_dispersion, DISPERSIONS
+__all__ += ['variance_dispersion', 'entropy_dispersion', 'DISPERSIONS']

@@ -1,0 +1,270 @@
+r"""Loop plugins for Mowst and Mowst*: the methods ``mowst`` and
+``mowst_star``. The strong expert is a registered model (``backbone``, by
+default the config's ``model``), the weak expert the registered ``mlp`` with
+the backbone's hidden size, depth and dropout (as in the official code)."""
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import torch
+
+from pyg_ext.nn.models.mowst import GATES, STAR_MIXES, Mowst
+from pyg_ext.nn.models.mowst_train import PRETRAIN, fit_mowst, fit_mowst_star
+from pyg_ext.registry import register_method
+from pyg_ext.train.method import Method, RunContext
+from pyg_ext.utils.dispersion import DISPERSIONS
+
+__all__ = ['MowstMethod', 'MowstStarMethod', 'MowstOptions',
+           'MowstStarOptions', 'build_mowst']
+
+
+@dataclass
+class _CommonOptions:
+    backbone: Optional[str] = None
+    weak: str = 'mlp'
+    pretrain: str = 'strong'
+    pretrain_epochs: Optional[int] = None
+    dispersion: List[str] = field(
+        default_factory=lambda: ['variance', 'entropy'])
+    gate: str = 'mlp'
+    gate_hidden: Optional[int] = None
+    gate_layers: Optional[int] = None
+    gate_dropout: float = 0.5
+    use_features: bool = False
+    detach_dispersion: bool = True
+    sample_seed: int = 0
+
+    def __post_init__(self):
+        if self.pretrain not in PRETRAIN:
+            raise ValueError(f"method.pretrain: expected one of {PRETRAIN}, "
+                             f"got {self.pretrain!r}")
+        for d in self.dispersion:
+            if d not in DISPERSIONS:
+                raise ValueError(f"method.dispersion: unknown dispersion "
+                                 f"{d!r}; expected names from "
+                                 f"{tuple(DISPERSIONS)}")
+        if self.gate not in GATES:
+            raise ValueError(f"method.gate: expected one of {GATES}, got "
+                             f"{self.gate!r}")
+        if not 0.0 <= self.gate_dropout < 1.0:
+            raise ValueError(f"method.gate_dropout: expected a float in "
+                             f"[0, 1), got {self.gate_dropout!r}")
+
+
+@dataclass
+class MowstOptions(_CommonOptions):
+    r"""Options of the ``mowst`` method.
+
+    Args:
+        backbone (str, optional): Registered strong expert (``gcn``,
+            ``sage``, ``gat``, ``gin``, ...); :obj:`None`: the config's
+            ``model``.
+        weak (str): Registered weak expert, sized like the backbone.
+        pretrain (str): ``none``, ``weak``, ``strong`` or ``both``.
+        pretrain_epochs (int, optional): Max pre-training epochs
+            (:obj:`None`: ``train.epochs``); patience ``train.patience``.
+        turn_epochs (int, optional): Max steps per turn (:obj:`None`:
+            ``train.epochs``).
+        turn_patience (int, optional): Per-turn patience (:obj:`None`:
+            ``train.patience``).
+        max_rounds (int): Max rounds of (weak turn, strong turn).
+        big_patience (int, optional): Rounds without improvement before
+            stopping.
+        dispersion (list of str): Gate inputs (``variance``, ``entropy``).
+        gate (str): ``mlp``, ``identity`` or ``power``.
+        gate_hidden, gate_layers (int, optional): MLP gate size
+            (:obj:`None`: the backbone's hidden size / depth).
+        gate_dropout (float): MLP gate dropout.
+        use_features (bool): Append node features to the gate input.
+        detach_dispersion (bool): No gradient from the gate into the weak
+            expert (official code).
+        checkpoint_gate (bool): Roll the gate back with the experts.
+        sample_seed (int): Seed of one Algorithm-1 routing whose accuracy and
+            strong-expert cost are reported as ``*_sampled_accuracy``.
+    """
+    turn_epochs: Optional[int] = None
+    turn_patience: Optional[int] = None
+    max_rounds: int = 100
+    big_patience: Optional[int] = 10
+    checkpoint_gate: bool = True
+
+
+@dataclass
+class MowstStarOptions(_CommonOptions):
+    r"""Options of the ``mowst_star`` method (joint training for
+    ``train.epochs`` epochs with early stopping on the validation loss,
+    patience ``train.patience``).
+
+    Args:
+        star_mix (str): ``prob`` (paper) or ``logit`` (official training).
+        lr_gate (float, optional): Learning rate of the joint optimiser
+            (:obj:`None`: ``train.lr``).
+        legacy_double_softmax (bool): Official Mowst* test-time dispersion.
+        (others as in :class:`MowstOptions`)
+    """
+    star_mix: str = 'prob'
+    lr_gate: Optional[float] = None
+    legacy_double_softmax: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.star_mix not in STAR_MIXES:
+            raise ValueError(f"method.star_mix: expected one of "
+                             f"{STAR_MIXES}, got {self.star_mix!r}")
+
+
+def build_mowst(ctx: RunContext, options: _CommonOptions,
+                variant: str) -> Mowst:
+    r"""Builds a :class:`~pyg_ext.nn.models.Mowst` from registered models."""
+    cfg_model = ctx.config.model
+    backbone = options.backbone or cfg_model.name
+    strong = ctx.build_model(backbone)
+    size = {}
+    src = cfg_model.options if backbone == cfg_model.name else None
+    if src is None:
+        from pyg_ext.registry import MODELS
+        entry = MODELS.get(backbone)
+        src = entry.options() if entry.options else None
+    for key in ('hidden_channels', 'num_layers', 'dropout'):
+        if src is not None and hasattr(src, key):
+            size[key] = getattr(src, key)
+    weak = ctx.build_model(options.weak, **size)
+    _, num_classes = ctx.task.model_channels(ctx.data)
+    kwargs = {}
+    if variant == 'mowst_star':
+        kwargs = dict(star_mix=options.star_mix,
+                      legacy_double_softmax=options.legacy_double_softmax)
+    model = Mowst(
+        weak, strong, num_classes, variant=variant,
+        dispersion=tuple(options.dispersion), gate=options.gate,
+        gate_hidden=options.gate_hidden or size.get('hidden_channels', 64),
+        gate_layers=options.gate_layers or size.get('num_layers', 2),
+        gate_dropout=options.gate_dropout,
+        gate_in_features=(ctx.data.x.size(1)
+                          if options.use_features else None),
+        detach_dispersion=options.detach_dispersion, **kwargs)
+    return model.to(ctx.device)
+
+
+def _optimizer(ctx: RunContext) -> str:
+    opt = ctx.train.optimizer
+    if opt not in ('adam', 'adamw'):
+        raise ValueError(f"train.optimizer: mowst supports 'adam' or "
+                         f"'adamw', got {opt!r}")
+    return opt
+
+
+def _data(ctx: RunContext):
+    data = ctx.data
+    if data.y.dim() == 2 and data.y.size(1) == 1:
+        data = data.clone()
+        data.y = data.y.view(-1)
+    return data
+
+
+def _finish(ctx: RunContext, model: Mowst, data, result: Dict[str, Any],
+            seed: int) -> Dict[str, Any]:
+    metrics = dict(result['metrics'])
+    cached = any(getattr(m, 'cached', False) is True
+                 for m in model.strong.modules())
+    if model.variant == 'mowst' and not cached:
+        g = torch.Generator(device=data.x.device).manual_seed(seed)
+        for split in ('val', 'test'):
+            mask = getattr(data, f'{split}_mask', None)
+            if mask is None or not bool(mask.any()):
+                continue
+            pred = model.predict(data.x, data.edge_index, mode='sample',
+                                 generator=g, index=mask)
+            metrics[f'{split}_sampled_accuracy'] = float(
+                (pred.pred == data.y[pred.index]).double().mean())
+            metrics[f'{split}_strong_fraction'] = pred.strong_fraction
+            metrics[f'{split}_strong_nodes_computed'] = float(
+                pred.num_strong_nodes_computed) / data.num_nodes
+    return metrics
+
+
+class _Base(Method):
+    variant = 'mowst'
+
+    def _check(self, ctx: RunContext):
+        if ctx.task.metric != 'accuracy':
+            raise ValueError(f"method '{self.variant}' selects and reports "
+                             f"accuracy; task.metric is "
+                             f"{ctx.task.metric!r}")
+
+
+@register_method('mowst')
+class MowstMethod(_Base):
+    r"""Mowst: weak MLP + strong GNN with a confidence gate, alternating
+    training; reports the exact expected accuracy of Algorithm 1."""
+    Options = MowstOptions
+    variant = 'mowst'
+
+    def run(self, ctx: RunContext) -> Dict[str, Any]:
+        self._check(ctx)
+        o, t = self.options, ctx.train
+        data = _data(ctx)
+        model = build_mowst(ctx, o, 'mowst')
+        resume = ctx.checkpoint.load()
+        res = fit_mowst(
+            model, data, lr=t.lr, weight_decay=t.weight_decay,
+            pretrain=o.pretrain,
+            pretrain_epochs=o.pretrain_epochs or t.epochs,
+            pretrain_patience=t.patience,
+            max_epochs=o.turn_epochs or t.epochs,
+            patience=o.turn_patience or t.patience,
+            max_rounds=o.max_rounds, big_patience=o.big_patience,
+            optimizer=_optimizer(ctx), checkpoint_gate=o.checkpoint_gate,
+            progress=ctx.progress, callback=ctx.interrupt,
+            checkpoint_fn=(ctx.checkpoint.save
+                           if ctx.checkpoint.every > 0 else None),
+            resume=resume)
+        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
+        rounds = list(range(len(res['history']['val_accuracy'])))
+        return {
+            'metrics': metrics,
+            'history': res['history'],
+            'best_epoch': res['best_round'],
+            'curves': {
+                'val_expected_accuracy': {
+                    'x': rounds, 'y': res['history']['val_accuracy'],
+                    'xlabel': 'round', 'ylabel': 'best val E[acc]'},
+            },
+        }
+
+
+@register_method('mowst_star')
+class MowstStarMethod(_Base):
+    r"""Mowst*: weak MLP + strong GNN mixed by a confidence gate, joint
+    training, early stopping on the validation loss."""
+    Options = MowstStarOptions
+    variant = 'mowst_star'
+
+    def run(self, ctx: RunContext) -> Dict[str, Any]:
+        self._check(ctx)
+        o, t = self.options, ctx.train
+        data = _data(ctx)
+        model = build_mowst(ctx, o, 'mowst_star')
+        resume = ctx.checkpoint.load()
+        res = fit_mowst_star(
+            model, data, lr=o.lr_gate or t.lr, weight_decay=t.weight_decay,
+            pretrain=o.pretrain,
+            pretrain_epochs=o.pretrain_epochs or t.epochs,
+            pretrain_patience=t.patience, max_epochs=t.epochs,
+            patience=t.patience, optimizer=_optimizer(ctx),
+            progress=ctx.progress, callback=ctx.interrupt,
+            checkpoint_fn=(ctx.checkpoint.save
+                           if ctx.checkpoint.every > 0 else None),
+            checkpoint_every=ctx.checkpoint.every, resume=resume)
+        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
+        h = res['history']
+        epochs = list(range(len(h['val_loss'])))
+        return {
+            'metrics': metrics,
+            'history': h,
+            'best_epoch': res['best_epoch'],
+            'curves': {
+                'val_loss': {'x': epochs, 'y': h['val_loss'],
+                             'xlabel': 'epoch', 'ylabel': 'val loss'},
+            },
+        }
