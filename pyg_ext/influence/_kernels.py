@@ -7,6 +7,7 @@ never depends on which thread runs it or how many threads there are. Arrays
 are flat and contiguous: ``in_ptr`` (int64), ``in_src`` (int32), ``in_p``
 (float64) form the reverse CSR; RR sets are ``(ptr int64, nodes int32)``.
 """
+import heapq
 import math
 
 import numpy as np
@@ -447,7 +448,6 @@ def hetero_im_kernel(ptr, nodes, node_ptr, node_rr, n, cand, inviter_mask,
                      in_ptr, in_src):
     r"""HeteroIM (§1.8): lazy-heap greedy over all candidates with rerank
     scores. Returns ``(order int64[c], pair_u, pair_v, pair_score)``."""
-    import heapq
     num_sets = ptr.shape[0] - 1
     cov = np.empty(n, dtype=np.int64)
     for v in range(n):
@@ -486,7 +486,7 @@ def hetero_im_kernel(ptr, nodes, node_ptr, node_rr, n, cand, inviter_mask,
                 counter[nodes[i]] += 1
         for j in range(in_ptr[v], in_ptr[v + 1]):
             u = in_src[j]
-            if not inviter_mask[u] or u == v:
+            if not inviter_mask[u] or u == v or counter[u] < 0:
                 continue
             score = 1.0 + counter[u]
             if score <= 1.0:

@@ -119,7 +119,7 @@ def hetero_im_rerank(edge_index: torch.Tensor, num_nodes: Optional[int],
     g = as_graph(edge_index, num_nodes, model='IC', probs=P)
     n = g.num_nodes
     inv_mask = _node_mask(inviters, n, 'inviters')
-    if inv_np.count_nonzero(mask) == 0:
+    if np.count_nonzero(inv_mask) == 0:
         raise ValueError("'inviters' must not be empty")
     inv = np.flatnonzero(inv_mask)
     delta = 1.0 / n if delta is None else delta
