@@ -1,0 +1,231 @@
+import copy
+
+import pytest
+import torch
+from torch_geometric.nn.models import GCN, MLP, GraphSAGE
+
+from pyg_ext.datasets.feature_structure import feature_structure_graph
+from pyg_ext.nn.models import Mowst, evaluate_mowst, fit_mowst, fit_mowst_star
+
+
+def small_data(seed=0):
+    return feature_structure_graph(240, num_classes=3, num_features=8,
+                                   degree=4, signal=3.0, seed=seed)
+
+
+def make(variant='mowst', seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return Mowst(MLP([8, 16, 3], dropout=0.2), GraphSAGE(8, 16, 2, 3,
+                                                         dropout=0.2),
+                 3, variant=variant, gate_hidden=8, **kwargs)
+
+
+FIT = dict(max_epochs=15, patience=5, max_rounds=3, big_patience=2,
+           pretrain='strong', pretrain_epochs=20, pretrain_patience=5)
+
+
+def params(model):
+    return [p.detach().clone() for p in model.state_dict().values()]
+
+
+def test_fit_mowst_selects_by_val_expected_accuracy_with_gate():
+    data = small_data()
+    model = make()
+    res = fit_mowst(model, data, **FIT)
+    hist = res['history']['val_accuracy']
+    assert len(hist) >= 1
+    assert hist == sorted(hist)  # best-so-far is monotone
+    # The gate is restored together with both experts, so re-evaluating the
+    # selected model reproduces the best validation E[acc] exactly.
+    again = evaluate_mowst(model, data)
+    assert again['val_accuracy'] == pytest.approx(max(hist), abs=1e-12)
+    assert res['metrics'] == again
+    assert 0.0 <= res['metrics']['test_accuracy'] <= 1.0
+
+
+def test_fit_mowst_is_deterministic_and_resumable():
+    data = small_data()
+    states = []
+    full = fit_mowst(make(), data, checkpoint_fn=states.append, **FIT)
+    assert len(states) >= 3
+
+    class Kill(Exception):
+        pass
+
+    saved = []
+    calls = {'n': 0}
+
+    def kill(step):
+        calls['n'] += 1
+        if calls['n'] == 45:  # in the middle of a turn
+            raise Kill
+
+    with pytest.raises(Kill):
+        fit_mowst(make(), data, callback=kill, checkpoint_fn=saved.append,
+                  **FIT)
+    assert saved, 'no checkpoint before the kill'
+    # A fresh model (different init) resumes from the last checkpoint.
+    model = make(seed=99)
+    resumed = fit_mowst(model, data, resume=saved[-1], **FIT)
+    assert resumed['metrics'] == full['metrics']
+    assert resumed['history'] == full['history']
+    again = make()
+    fit_mowst(again, data, **FIT)
+    assert all(torch.equal(a, b) for a, b in zip(params(model),
+                                                 params(again)))
+
+
+def test_fit_mowst_turns_only_touch_their_expert():
+    data = small_data()
+    model = make()
+    init_strong = [p.detach().clone() for p in model.strong_parameters()]
+    seen = []
+
+    def record(step):
+        seen.append((step, [p.detach().clone()
+                            for p in model.strong_parameters()],
+                     [p.detach().clone() for p in model.weak_parameters()]))
+
+    # No pre-training, no patience: steps 0-2 are the weak turn, 3-5 the
+    # strong turn.
+    fit_mowst(model, data, max_epochs=3, patience=None, max_rounds=1,
+              big_patience=None, pretrain='none', callback=record)
+    assert [s for s, _, _ in seen] == list(range(6))
+    for step in range(3):  # weak turn: strong expert frozen
+        assert all(torch.equal(a, b) for a, b in zip(seen[step][1],
+                                                     init_strong))
+    assert any(not torch.equal(a, b) for a, b in zip(seen[0][2],
+                                                      seen[2][2]))
+    for step in (4, 5):  # strong turn: weak expert and gate frozen
+        assert all(torch.equal(a, b) for a, b in zip(seen[step][2],
+                                                     seen[3][2]))
+    assert any(not torch.equal(a, b) for a, b in zip(seen[3][1],
+                                                      seen[5][1]))
+
+
+def test_fit_mowst_star_patience_and_best_epoch():
+    data = small_data()
+    model = make('mowst_star')
+    res = fit_mowst_star(model, data, max_epochs=25, patience=None,
+                         pretrain='none')
+    h = res['history']
+    assert len(h['val_loss']) == 25  # no early stopping
+    best = min(range(25), key=lambda i: h['val_loss'][i])
+    assert res['best_epoch'] == best
+    assert res['metrics']['val_loss'] == pytest.approx(h['val_loss'][best],
+                                                       rel=1e-5)
+    res2 = fit_mowst_star(make('mowst_star'), data, max_epochs=200,
+                          patience=3, pretrain='none', lr=0.1)
+    n = len(res2['history']['val_loss'])
+    assert n < 200 and n == res2['best_epoch'] + 1 + 3
+
+
+def test_fit_mowst_star_resumable():
+    data = small_data()
+    kw = dict(max_epochs=20, patience=None, pretrain='strong',
+              pretrain_epochs=10, checkpoint_every=4)
+    full = fit_mowst_star(make('mowst_star'), data, **kw)
+    saved = []
+
+    class Kill(Exception):
+        pass
+
+    def kill(step):
+        if step == 10 + 14:
+            raise Kill
+
+    with pytest.raises(Kill):
+        fit_mowst_star(make('mowst_star'), data, callback=kill,
+                       checkpoint_fn=saved.append, **kw)
+    resumed = fit_mowst_star(make('mowst_star', seed=5), data,
+                             resume=saved[-1], **kw)
+    assert resumed['metrics'] == full['metrics']
+    assert resumed['history'] == full['history']
+
+
+def test_legacy_double_softmax_changes_star_evaluation_only():
+    data = small_data()
+    model = make('mowst_star')
+    fit_mowst_star(model, data, max_epochs=10, patience=None,
+                   pretrain='none')
+    a = evaluate_mowst(model, data)
+    model.legacy_double_softmax = True
+    b = evaluate_mowst(model, data)
+    assert b['val_confidence'] != a['val_confidence']
+    pred = model.predict(data.x, data.edge_index, mode='mixture')
+    model.eval()
+    with torch.no_grad():
+        w = model.weak(data.x)
+        c = model.confidence(w, double_softmax=True)
+    assert torch.allclose(pred.conf, c)
+
+
+def test_bad_fit_arguments():
+    data = small_data()
+    with pytest.raises(ValueError, match='use fit_mowst_star'):
+        fit_mowst(make('mowst_star'), data)
+    with pytest.raises(ValueError, match='use fit_mowst for'):
+        fit_mowst_star(make(), data)
+    with pytest.raises(ValueError, match="'pretrain' must be one of"):
+        fit_mowst(make(), data, pretrain='model2')
+    bad = copy.copy(data)
+    bad.train_mask = data.train_mask.view(-1, 1).repeat(1, 2)
+    with pytest.raises(ValueError, match='must be 1-D'):
+        fit_mowst(make(), bad)
+    with pytest.raises(TypeError, match="'model' must be a Mowst"):
+        fit_mowst(torch.nn.Linear(2, 2), data)
+    with pytest.raises(ValueError, match="'optimizer'"):
+        fit_mowst(make(), data, optimizer='sgd', **FIT)
+
+
+@pytest.mark.slow
+def test_feature_vs_structure_graph_mowst_beats_both_experts():
+    torch.manual_seed(0)
+    data = feature_structure_graph(2000, num_classes=4, num_features=32,
+                                   degree=5, signal=3.0, seed=0)
+    import torch.nn.functional as F
+
+    def fit_single(model):
+        opt = torch.optim.AdamW(model.parameters(), lr=0.01,
+                                weight_decay=5e-4)
+        best, best_test = -1.0, 0.0
+        for _ in range(200):
+            model.train()
+            opt.zero_grad()
+            out = model(data.x, data.edge_index)
+            F.cross_entropy(out[data.train_mask],
+                            data.y[data.train_mask]).backward()
+            opt.step()
+            model.eval()
+            with torch.no_grad():
+                pred = model(data.x, data.edge_index).argmax(-1)
+            val = (pred == data.y)[data.val_mask].float().mean().item()
+            if val > best:
+                best = val
+                best_test = (pred == data.y)[data.test_mask].float().mean()
+        return float(best_test)
+
+    class NodeMLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = MLP([32, 64, 4], dropout=0.5)
+
+        def forward(self, x, edge_index):
+            return self.mlp(x)
+
+    mlp_acc = fit_single(NodeMLP())
+    gcn_acc = fit_single(GCN(32, 64, 2, 4, dropout=0.5))
+    torch.manual_seed(0)
+    model = Mowst(MLP([32, 64, 4], dropout=0.5), GCN(32, 64, 2, 4,
+                                                      dropout=0.5), 4)
+    res = fit_mowst(model, data, lr=0.01, max_epochs=200, patience=30,
+                    max_rounds=10, big_patience=3, pretrain='strong',
+                    pretrain_epochs=200, pretrain_patience=50)
+    mowst_acc = res['metrics']['test_accuracy']
+    assert mowst_acc > max(mlp_acc, gcn_acc) + 0.05
+    model.eval()
+    with torch.no_grad():
+        conf = model(data.x, data.edge_index).conf
+    feat = conf[data.node_type == 0].mean()
+    struct = conf[data.node_type == 1].mean()
+    assert feat > struct + 0.3
