@@ -1,5 +1,5 @@
-r"""Private helpers shared by the real-data loaders: raw files are read from the
-data root, processed files live in a per-(data root, dataset) cache folder
+r"""Private helpers shared by the real-data loaders: raw files are read from
+the data root, processed files live in a per-(data root, dataset) cache folder
 that is invalidated when a raw file changes (size or mtime)."""
 import json
 import os

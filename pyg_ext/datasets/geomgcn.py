@@ -1,8 +1,8 @@
 r"""The Geom-GCN WebKB graphs (Texas, Cornell, Wisconsin) and Actor ("film")
 read from the Geom-GCN file layout ``<root>/geomgcn/new_data/<name>/`` and
 ``<root>/geomgcn/splits/``, processed by PyG's own
-:class:`~torch_geometric.datasets.WebKB` / :class:`~torch_geometric.datasets.Actor`
-``process()`` code."""
+:class:`~torch_geometric.datasets.WebKB` /
+:class:`~torch_geometric.datasets.Actor` ``process()`` code."""
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -77,7 +77,8 @@ class GeomGCNDataset(CachedRawMixin, InMemoryDataset):
           - 932
           - 5
     """
-    url = WebKB.url  # https://raw.githubusercontent.com/graphdml-uiuc-jlu/geom-gcn/master
+    # https://raw.githubusercontent.com/graphdml-uiuc-jlu/geom-gcn/master
+    url = WebKB.url
 
     def __init__(self, root: Optional[PathLike], name: str,
                  cache_dir: Optional[PathLike] = None, download: bool = False,

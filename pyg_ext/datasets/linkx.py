@@ -185,17 +185,17 @@ class Facebook100Dataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
     <https://arxiv.org/abs/2110.14446>`_ paper (LINKX), read from
     ``<root>/linkx/facebook100/<college>.mat``.
 
-    ``process()`` replicates PyG's :class:`~torch_geometric.datasets.LINKXDataset`
-    Facebook processing: edges are the nonzeros of ``A`` (symmetric, so
-    undirected), the label is the gender column minus one (``-1`` =
-    unlabelled), and the features are the concatenated one-hot encodings of
-    every other ``local_info`` column (status, major, second major, dorm,
-    year, high school), one column per distinct value.
+    ``process()`` replicates the Facebook processing of PyG's
+    :class:`~torch_geometric.datasets.LINKXDataset`: edges are the nonzeros
+    of ``A`` (symmetric, so undirected), the label is the gender column minus
+    one (``-1`` = unlabelled), and the features are the concatenated one-hot
+    encodings of every other ``local_info`` column (status, major, second
+    major, dorm, year, high school), one column per distinct value.
 
-    Splits: LINKX's fixed file ``<root>/linkx/splits/fb100-<college>-splits.npy``
-    when present (it exists for Penn94 only), else :obj:`num_splits` seeded
-    random 50/25/25 splits of the labelled nodes (LINKX's protocol), masks
-    [N, S].
+    Splits: LINKX's fixed file
+    ``<root>/linkx/splits/fb100-<college>-splits.npy`` when present (it
+    exists for Penn94 only), else :obj:`num_splits` seeded random 50/25/25
+    splits of the labelled nodes (LINKX's protocol), masks [N, S].
 
     Args:
         root (str, optional): The data root.
@@ -358,7 +358,7 @@ for _key, _stem in FB100_COLLEGES.items():
     _register_fb100(_key, _stem)
 
 
-# Twitch-E ---------------------------------------------------------------------
+# Twitch-E -------------------------------------------------------------
 class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
     r"""A Twitch-Explicit graph of one language from the `"Multi-scale
     Attributed Node Embedding" <https://arxiv.org/abs/1909.13021>`_ paper as
@@ -455,7 +455,8 @@ class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
         force_reload = self._prepare(
             root, f'linkx/twitch/{lang}', f'twitch-{lang}',
             self.raw_file_names, dataset=f'twitch_{lang.lower()}',
-            url=f'{self.url}/twitch/{lang}/ ({", ".join(self.raw_file_names)})',
+            url=(f'{self.url}/twitch/{lang}/ '
+                 f'({", ".join(self.raw_file_names)})'),
             download=download, force_reload=force_reload, cache=cache_dir)
         super().__init__(str(self._raw_dir), transform, pre_transform,
                          force_reload=force_reload)
@@ -495,7 +496,7 @@ class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
                              f"of 0..{n - 1}")
         mature = target['mature'].astype(str).str.lower() == 'true'
         y = torch.empty(n, dtype=torch.long)
-        y[new_id] = torch.as_tensor(mature.to_numpy(), dtype=torch.long)
+        y[new_id] = torch.tensor(mature.to_numpy(), dtype=torch.long)
 
         edges = pd.read_csv(edges_path).to_numpy()
         edge_index = torch.as_tensor(edges.T, dtype=torch.long).contiguous()

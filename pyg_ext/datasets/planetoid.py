@@ -74,7 +74,8 @@ class PlanetoidDataset(CachedRawMixin, Planetoid):
           - 500
           - 3
     """
-    url = Planetoid.url  # https://github.com/kimiyoung/planetoid/raw/master/data
+    # https://github.com/kimiyoung/planetoid/raw/master/data
+    url = Planetoid.url
 
     def __init__(self, root: Optional[PathLike], name: str,
                  split: str = 'public', cache_dir: Optional[PathLike] = None,

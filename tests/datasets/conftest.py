@@ -35,5 +35,11 @@ def untouched(data_root):
 
 
 @pytest.fixture
+def take_snapshot():
+    r"""The :func:`snapshot` function, for tests on their own data roots."""
+    return snapshot
+
+
+@pytest.fixture
 def cache_root():
     return Path(os.environ['PYG_EXT_CACHE'])
