@@ -24,9 +24,13 @@ class NodeClassificationOptions:
         metric (str): Model-selection metric: ``'accuracy'``, ``'macro_f1'``
             or (binary labels) ``'rocauc'``.
         extra_metrics (list of str): Further metrics to report.
+        normalize_features (bool): Row-normalise the features to sum to one
+            (PyG's :class:`~torch_geometric.transforms.NormalizeFeatures`, the
+            usual Planetoid preprocessing).
     """
     metric: str = 'accuracy'
     extra_metrics: Tuple[str, ...] = ()
+    normalize_features: bool = False
 
     def __post_init__(self):
         for m in (self.metric, ) + tuple(self.extra_metrics):
@@ -66,6 +70,9 @@ class NodeClassification(Task):
         _check_data(data)
         if data.y.dim() == 2 and data.y.size(1) == 1:
             data.y = data.y.view(-1)
+        if self.options.normalize_features:
+            from torch_geometric.transforms import NormalizeFeatures
+            data = NormalizeFeatures()(copy.copy(data))
         return data
 
     def num_splits(self, data: Data) -> int:
