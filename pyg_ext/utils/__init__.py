@@ -5,3 +5,7 @@ from pyg_ext.utils.temporal_heterophily import (LabelEvents, check_event_stream,
 __all__ += ['LabelEvents', 'check_event_stream', 'label_at', 'temporal_edge_heterophily']
 from pyg_ext.utils.dispersion import variance_dispersion, entropy_dispersion, DISPERSIONS
 __all__ += ['variance_dispersion', 'entropy_dispersion', 'DISPERSIONS']
+from pyg_ext.utils.sparsify import teddy_node_score, teddy_edge_score, teddy_keep_mask, teddy_schedule, teddy_distillation_loss
+__all__ += ['teddy_node_score', 'teddy_edge_score', 'teddy_keep_mask', 'teddy_schedule', 'teddy_distillation_loss']
+from pyg_ext.utils.l0 import l0_keep_count, project_l0_, weight_sparsity, L0ProjectedOptimizer
+__all__ += ['l0_keep_count', 'project_l0_', 'weight_sparsity', 'L0ProjectedOptimizer']
