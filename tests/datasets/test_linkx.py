@@ -68,10 +68,15 @@ def test_linkx_fixed_splits(tmp_path):
 
 # Facebook100 ----------------------------------------------------------
 FB100 = {'reed98': ('Reed98', 962), 'amherst41': ('Amherst41', 2235),
-         'johnshopkins55': ('JohnsHopkins55', 5180)}
+         'johnshopkins55': ('JohnsHopkins55', 5180),
+         'cornell5': ('Cornell5', 18660)}
 
 
-@pytest.mark.parametrize('key', list(FB100))
+# Cornell5 builds a 18660 x 4735 dense one-hot matrix (~6 s): slow only.
+@pytest.mark.parametrize('key', [
+    'reed98', 'amherst41', 'johnshopkins55',
+    pytest.param('cornell5', marks=pytest.mark.slow)
+])
 def test_facebook100_real_files(untouched, key):
     college, n = FB100[key]
     mat = scipy.io.loadmat(Path(untouched) / 'linkx' / 'facebook100' /
