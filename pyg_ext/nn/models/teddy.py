@@ -1,0 +1,240 @@
+r"""Bias-free GCN / GIN / GAT backbones of the official TEDDY code
+(`"TEDDY: Trimming Edges with Degree-based Discrimination strategY"
+<https://arxiv.org/abs/2402.01261>`_). All take an optional
+:obj:`edge_weight`, so the same model serves TEDDY (a pruned
+:obj:`edge_index`) and UGS (trainable edge masks passed as weights)."""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.nn import GCNConv, MessagePassing
+from torch_geometric.nn.inits import glorot
+from torch_geometric.utils import softmax
+
+__all__ = ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'WeightedGINConv',
+           'SoftPrunedGATConv']
+
+
+class TeddyGCN(torch.nn.Module):
+    r"""A GCN without biases (official TEDDY backbone): ``num_layers``
+    :class:`~torch_geometric.nn.conv.GCNConv` layers with ReLU and dropout;
+    the (pruned) graph is re-normalised with self-loops on every call.
+
+    Args:
+        in_channels (int): Input size.
+        hidden_channels (int): Hidden size. (TEDDY default: :obj:`512`)
+        out_channels (int): Number of classes.
+        num_layers (int, optional): Layers. (default: :obj:`2`)
+        dropout (float, optional): Dropout. (default: :obj:`0.5`)
+        bias (bool, optional): Use biases. (default: :obj:`False`)
+    """
+    def __init__(self, in_channels: int, hidden_channels: int,
+                 out_channels: int, num_layers: int = 2, dropout: float = 0.5,
+                 bias: bool = False):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.out_channels = out_channels
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.bias = bias
+        dims = [in_channels] + [hidden_channels] * (num_layers - 1) + \
+            [out_channels]
+        self.convs = torch.nn.ModuleList(
+            GCNConv(a, b, bias=bias) for a, b in zip(dims[:-1], dims[1:]))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for conv in self.convs:
+            conv.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                edge_weight: Optional[Tensor] = None) -> Tensor:
+        for i, conv in enumerate(self.convs):
+            x = conv(x, edge_index, edge_weight)
+            if i < self.num_layers - 1:
+                x = F.relu(x)
+                x = F.dropout(x, p=self.dropout, training=self.training)
+        return x
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}, hidden_channels='
+                f'{self.hidden_channels}, num_layers={self.num_layers})')
+
+
+class WeightedGINConv(MessagePassing):
+    r"""GIN convolution with a learnable :math:`\epsilon`, a bias-free linear
+    map and optional edge weights:
+    :math:`\mathbf{x}'_i = \mathbf{W}\big((1 + \epsilon)\mathbf{x}_i +
+    \sum_{j} w_{ji} \mathbf{x}_j\big)`."""
+    def __init__(self, in_channels: int, out_channels: int,
+                 bias: bool = False):
+        super().__init__(aggr='add')
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.lin = torch.nn.Linear(in_channels, out_channels, bias=bias)
+        self.eps = torch.nn.Parameter(torch.zeros(1))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.lin.reset_parameters()
+        self.eps.data.fill_(0.0)
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                edge_weight: Optional[Tensor] = None) -> Tensor:
+        out = self.propagate(edge_index, x=x, edge_weight=edge_weight)
+        return self.lin(out + (1 + self.eps) * x)
+
+    def message(self, x_j: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
+        return x_j if edge_weight is None else edge_weight.view(-1, 1) * x_j
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels})')
+
+
+class TeddyGIN(torch.nn.Module):
+    r"""The official TEDDY GIN: two :class:`WeightedGINConv` layers
+    (:math:`\mathbf{h}_1 = \mathrm{ReLU}(\mathrm{conv}_1(\mathbf{x}))`,
+    :math:`\mathbf{h}_2 = \mathrm{ReLU}(\mathrm{conv}_2(\mathbf{h}_1))`) plus a
+    bias-free skip linear map, output
+    :math:`(\mathbf{W}_s \mathbf{h}_1 + \mathbf{h}_2) / 2`; no dropout. The
+    ReLU on :math:`\mathbf{h}_2` is the official code's (it also acts on the
+    logits)."""
+    def __init__(self, in_channels: int, hidden_channels: int,
+                 out_channels: int, num_layers: int = 2,
+                 dropout: float = 0.0):
+        super().__init__()
+        if num_layers != 2:
+            raise ValueError(f"TeddyGIN has exactly 2 layers (official "
+                             f"architecture), got num_layers={num_layers}")
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.out_channels = out_channels
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.conv1 = WeightedGINConv(in_channels, hidden_channels)
+        self.conv2 = WeightedGINConv(hidden_channels, out_channels)
+        self.skip = torch.nn.Linear(hidden_channels, out_channels, bias=False)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        self.conv1.reset_parameters()
+        self.conv2.reset_parameters()
+        self.skip.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                edge_weight: Optional[Tensor] = None) -> Tensor:
+        h1 = F.relu(self.conv1(x, edge_index, edge_weight))
+        h1 = F.dropout(h1, p=self.dropout, training=self.training)
+        h2 = F.relu(self.conv2(h1, edge_index, edge_weight))
+        return (self.skip(h1) + h2) / 2
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}, hidden_channels='
+                f'{self.hidden_channels})')
+
+
+class SoftPrunedGATConv(MessagePassing):
+    r"""A bias-free GAT layer (no self-loops added, as in the official code)
+    whose attention logits are multiplied by the edge weight during training
+    ("soft pruning", official TEDDY/UGS trick) so that edge masks receive
+    gradients; edges of weight 0 should be removed from :obj:`edge_index`."""
+    def __init__(self, in_channels: int, out_channels: int, heads: int = 1,
+                 concat: bool = True, dropout: float = 0.0,
+                 negative_slope: float = 0.2):
+        super().__init__(aggr='add', node_dim=0)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.heads = heads
+        self.concat = concat
+        self.dropout = dropout
+        self.negative_slope = negative_slope
+        self.lin = torch.nn.Linear(in_channels, heads * out_channels,
+                                   bias=False)
+        self.att_src = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.att_dst = torch.nn.Parameter(torch.empty(1, heads, out_channels))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        glorot(self.lin.weight)
+        glorot(self.att_src)
+        glorot(self.att_dst)
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                edge_weight: Optional[Tensor] = None) -> Tensor:
+        H, C = self.heads, self.out_channels
+        h = self.lin(x).view(-1, H, C)
+        a_src = (h * self.att_src).sum(-1)
+        a_dst = (h * self.att_dst).sum(-1)
+        out = self.propagate(edge_index, x=h, a_src=a_src, a_dst=a_dst,
+                             edge_weight=edge_weight)
+        return out.view(-1, H * C) if self.concat else out.mean(dim=1)
+
+    def message(self, x_j: Tensor, a_src_j: Tensor, a_dst_i: Tensor,
+                edge_weight: Optional[Tensor], index: Tensor,
+                ptr: Optional[Tensor], size_i: Optional[int]) -> Tensor:
+        alpha = a_src_j + a_dst_i
+        if edge_weight is not None and self.training:
+            alpha = alpha * edge_weight.view(-1, 1)
+        alpha = F.leaky_relu(alpha, self.negative_slope)
+        alpha = softmax(alpha, index, ptr, size_i)
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        return x_j * alpha.unsqueeze(-1)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}, heads={self.heads})')
+
+
+class TeddyGAT(torch.nn.Module):
+    r"""The official TEDDY GAT: :class:`SoftPrunedGATConv` layers with
+    :obj:`heads` heads of :obj:`hidden_channels` each (concatenated), ELU,
+    feature and attention dropout :obj:`dropout`, and a 1-head output layer.
+    Self-loops are expected in :obj:`edge_index` (the official script adds
+    them before scoring; use :obj:`score_self_loops=True`)."""
+    def __init__(self, in_channels: int, hidden_channels: int,
+                 out_channels: int, num_layers: int = 2, dropout: float = 0.6,
+                 heads: int = 8):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.out_channels = out_channels
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.heads = heads
+        self.convs = torch.nn.ModuleList()
+        dim = in_channels
+        for _ in range(num_layers - 1):
+            self.convs.append(SoftPrunedGATConv(dim, hidden_channels, heads,
+                                                dropout=dropout))
+            dim = heads * hidden_channels
+        self.convs.append(SoftPrunedGATConv(dim, out_channels, 1,
+                                            concat=False))
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        for conv in self.convs:
+            conv.reset_parameters()
+
+    def forward(self, x: Tensor, edge_index: Tensor,
+                edge_weight: Optional[Tensor] = None) -> Tensor:
+        x = F.dropout(x, p=self.dropout, training=self.training)
+        for i, conv in enumerate(self.convs):
+            x = conv(x, edge_index, edge_weight)
+            if i < self.num_layers - 1:
+                x = F.elu(x)
+                x = F.dropout(x, p=self.dropout, training=self.training)
+        return x
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'{self.out_channels}, hidden_channels='
+                f'{self.hidden_channels}, heads={self.heads})')

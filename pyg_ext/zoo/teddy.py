@@ -1,0 +1,239 @@
+r"""Loop plugin for TEDDY and its graph-lottery-ticket baselines.
+
+Models: ``teddy_gcn``, ``teddy_gin``, ``teddy_gat`` (the official bias-free
+backbones with the paper's defaults, hidden 512; all accept ``edge_weight``).
+Methods: ``teddy``, ``random_prune`` and ``ugs``; each sweeps the levels
+:math:`(1-(1-a)^k, 1-(1-w)^k)`, :math:`k = 1..` ``num_levels``, checkpoints
+after every level (when ``train.checkpoint_every > 0``) and returns one curve
+(x = graph sparsity, y = test accuracy) plus per-level metrics
+``level<k>_test_accuracy``, ``level<k>_graph_sparsity``,
+``level<k>_weight_sparsity``. The main ``val_/test_accuracy`` are those of the
+sparsest level; ``mean_test_accuracy`` averages all levels.
+
+Epochs, learning rate and weight decay come from ``train``; every level
+trains for exactly ``train.epochs`` epochs (no early stopping, as in the
+official code) and reports the test accuracy at its best-validation epoch.
+"""
+from dataclasses import dataclass
+from typing import Any, Callable, Dict
+
+import torch
+from torch_geometric.utils import is_undirected, to_undirected
+
+from pyg_ext.nn.models.teddy import TeddyGAT, TeddyGCN, TeddyGIN
+from pyg_ext.nn.models.teddy_train import (fit_random_prune, fit_teddy,
+                                           fit_ugs)
+from pyg_ext.registry import register_method, register_model
+from pyg_ext.train.config import ModelOptions
+from pyg_ext.train.method import Method, RunContext
+from pyg_ext.utils.sparsify import teddy_schedule
+
+__all__ = ['TeddyGCNOptions', 'TeddyGINOptions', 'TeddyGATOptions',
+           'SweepOptions', 'TeddyOptions', 'UGSOptions', 'TeddyMethod',
+           'RandomPruneMethod', 'UGSMethod']
+
+
+@dataclass
+class TeddyGCNOptions(ModelOptions):
+    hidden_channels: int = 512
+    dropout: float = 0.5
+
+
+@dataclass
+class TeddyGINOptions(ModelOptions):
+    hidden_channels: int = 512
+    dropout: float = 0.0
+
+
+@dataclass
+class TeddyGATOptions(ModelOptions):
+    hidden_channels: int = 512
+    dropout: float = 0.6
+    heads: int = 8
+
+
+@register_model('teddy_gcn', options=TeddyGCNOptions,
+                description='Bias-free GCN of the official TEDDY code '
+                '(hidden 512, dropout 0.5; takes edge_weight).')
+def build_teddy_gcn(in_channels: int, out_channels: int, options):
+    return TeddyGCN(in_channels, options.hidden_channels, out_channels,
+                    options.num_layers, options.dropout)
+
+
+@register_model('teddy_gin', options=TeddyGINOptions,
+                description='Official TEDDY GIN: 2 bias-free GIN layers with '
+                'learnable eps plus a skip linear map (hidden 512).')
+def build_teddy_gin(in_channels: int, out_channels: int, options):
+    return TeddyGIN(in_channels, options.hidden_channels, out_channels,
+                    options.num_layers, options.dropout)
+
+
+@register_model('teddy_gat', options=TeddyGATOptions,
+                description='Official TEDDY GAT: 8 heads x 512, dropout 0.6, '
+                'soft pruning of attention logits (takes edge_weight).')
+def build_teddy_gat(in_channels: int, out_channels: int, options):
+    return TeddyGAT(in_channels, options.hidden_channels, out_channels,
+                    options.num_layers, options.dropout, options.heads)
+
+
+@dataclass
+class SweepOptions:
+    r"""Args:
+        num_levels (int): Sparsity levels :math:`k = 1..` ``num_levels``.
+        graph_rate (float): Per-level edge rate :math:`a` (README: 0.05).
+        weight_rate (float): Per-level weight rate :math:`w` (README: 0.1).
+        self_loops (bool): Add the missing self-loops before scoring and
+            training (the official GAT script; use with ``teddy_gat``).
+        symmetrize (bool): Make a directed input graph undirected first
+            (otherwise a directed graph raises).
+    """
+    num_levels: int = 20
+    graph_rate: float = 0.05
+    weight_rate: float = 0.1
+    self_loops: bool = False
+    symmetrize: bool = False
+
+    def __post_init__(self):
+        teddy_schedule(self.num_levels, self.graph_rate, self.weight_rate)
+
+
+@dataclass
+class TeddyOptions(SweepOptions):
+    r"""Args (besides :class:`SweepOptions`):
+        lamb (float): Distillation weight :math:`\lambda` (README: 10).
+        distill (bool): Distil from the dense teacher.
+        count (str): ``'undirected'`` (exact pairs) or ``'entries'``
+            (official directed-entry count).
+    """
+    lamb: float = 10.0
+    distill: bool = True
+    count: str = 'undirected'
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.count not in ('undirected', 'entries'):
+            raise ValueError(f"method.count: expected 'undirected' or "
+                             f"'entries', got {self.count!r}")
+        if self.lamb < 0:
+            raise ValueError(f"method.lamb: expected a float >= 0, got "
+                             f"{self.lamb!r}")
+
+
+@dataclass
+class UGSOptions(SweepOptions):
+    r"""Args (besides :class:`SweepOptions`):
+        lambda_edge (float): L1 weight on the edge mask (README: 1e-6).
+        lambda_weight (float): L1 weight on the weight masks (README: 1e-5).
+    """
+    lambda_edge: float = 1e-6
+    lambda_weight: float = 1e-5
+
+
+class _Sweep(Method):
+    fit: Callable = None
+    label: str = ''
+
+    def extra(self) -> Dict[str, Any]:
+        return {}
+
+    def run(self, ctx: RunContext) -> Dict[str, Any]:
+        o = self.options
+        data = ctx.data
+        for key in ('train_mask', 'val_mask', 'test_mask'):
+            if data[key].dim() != 1:
+                raise ValueError(f"'{key}' must be 1-D (one split)")
+        if o.symmetrize and not is_undirected(data.edge_index,
+                                              num_nodes=data.num_nodes):
+            data = data.clone()
+            data.edge_index = to_undirected(data.edge_index,
+                                            num_nodes=data.num_nodes)
+        if o.self_loops:
+            from torch_geometric.transforms import AddRemainingSelfLoops
+            data = AddRemainingSelfLoops()(data.clone())
+        data = data.to(ctx.device)
+        levels = teddy_schedule(o.num_levels, o.graph_rate, o.weight_rate)
+        model = ctx.build_model()
+        state = ctx.checkpoint.load() or {}
+        use_ckpt = ctx.checkpoint.every > 0
+
+        def on_level(st):
+            if use_ckpt:
+                ctx.checkpoint.save(st)
+            if ctx.interrupt is not None:
+                ctx.interrupt(len(st['levels']))
+
+        res = type(self).fit(model, data, levels, epochs=ctx.train.epochs,
+                             lr=ctx.train.lr,
+                             weight_decay=ctx.train.weight_decay,
+                             seed=ctx.seed, progress=ctx.progress,
+                             state=state, on_level=on_level, **self.extra())
+        return self._result(res)
+
+    def _result(self, res: Dict[str, Any]) -> Dict[str, Any]:
+        lv = res['levels']
+        metrics: Dict[str, float] = {}
+        for r in lv:
+            k = r['level']
+            metrics[f'level{k}_test_accuracy'] = r['test_accuracy']
+            metrics[f'level{k}_val_accuracy'] = r['val_accuracy']
+            metrics[f'level{k}_graph_sparsity'] = r['graph_sparsity']
+            metrics[f'level{k}_weight_sparsity'] = r['weight_sparsity']
+        metrics['val_accuracy'] = lv[-1]['val_accuracy']
+        metrics['test_accuracy'] = lv[-1]['test_accuracy']
+        metrics['mean_test_accuracy'] = sum(r['test_accuracy']
+                                            for r in lv) / len(lv)
+        metrics['graph_sparsity'] = lv[-1]['graph_sparsity']
+        metrics['weight_sparsity'] = lv[-1]['weight_sparsity']
+        metrics['train_seconds'] = sum(r['seconds'] for r in lv)
+        curves = {
+            f'{self.label}_test_accuracy': {
+                'x': [r['graph_sparsity'] for r in lv],
+                'y': [r['test_accuracy'] for r in lv],
+                'xlabel': 'graph sparsity', 'ylabel': 'test accuracy'},
+        }
+        if 'dense' in res:
+            d = res['dense']
+            metrics['dense_test_accuracy'] = d['test_accuracy']
+            metrics['dense_val_accuracy'] = d['val_accuracy']
+            metrics['train_seconds'] += d['seconds']
+            curves[f'{self.label}_test_accuracy']['x'].insert(0, 0.0)
+            curves[f'{self.label}_test_accuracy']['y'].insert(
+                0, d['test_accuracy'])
+        return {'metrics': metrics, 'levels': lv,
+                'best_epoch': lv[-1]['best_epoch'], 'curves': curves}
+
+
+@register_method('teddy')
+class TeddyMethod(_Sweep):
+    r"""TEDDY graph lottery tickets: one dense teacher, then per level a
+    one-shot degree-based edge cut, l0-projected weights and distillation."""
+    Options = TeddyOptions
+    fit = staticmethod(fit_teddy)
+    label = 'teddy'
+
+    def extra(self) -> Dict[str, Any]:
+        o = self.options
+        return {'lamb': o.lamb, 'distill': o.distill, 'count': o.count}
+
+
+@register_method('random_prune')
+class RandomPruneMethod(_Sweep):
+    r"""Random pruning baseline: the same edge and weight fractions removed
+    uniformly at random (nested across levels), trained with CE."""
+    Options = SweepOptions
+    fit = staticmethod(fit_random_prune)
+    label = 'random_prune'
+
+
+@register_method('ugs')
+class UGSMethod(_Sweep):
+    r"""UGS baseline: iterative magnitude pruning of trainable edge and
+    weight masks with rewinding (Chen et al., 2021)."""
+    Options = UGSOptions
+    fit = staticmethod(fit_ugs)
+    label = 'ugs'
+
+    def extra(self) -> Dict[str, Any]:
+        o = self.options
+        return {'lambda_edge': o.lambda_edge,
+                'lambda_weight': o.lambda_weight}
