@@ -3,6 +3,7 @@ the data root, processed files live in a per-(data root, dataset) cache folder
 that is invalidated when a raw file changes (size or mtime)."""
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Union
 
@@ -53,6 +54,26 @@ def mark_cache(cache_dir: PathLike, paths: Iterable[PathLike]) -> None:
     tmp = cache_dir / f'.{FINGERPRINT}.{os.getpid()}.tmp'
     tmp.write_text(json.dumps(_fingerprint(paths), sort_keys=True))
     os.replace(tmp, cache_dir / FINGERPRINT)
+
+
+@contextmanager
+def cache_lock(folder: PathLike):
+    r"""An exclusive inter-process lock on :obj:`folder` (POSIX ``flock``;
+    a no-op where unavailable), so two processes never process into the
+    same cache folder at once."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows)
+        yield
+        return
+    with open(folder / '.lock', 'a') as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def link_file(src: PathLike, dst: PathLike) -> None:
@@ -124,6 +145,10 @@ class CachedRawMixin:
             return force_reload
         return force_reload or cache_is_stale(self._processed_dir,
                                               self._raw_files)
+
+    def _locked(self):
+        r"""The inter-process lock of this dataset's cache folder."""
+        return cache_lock(Path(self._processed_dir).parent)
 
     def _mark_done(self) -> None:
         mark_cache(self._processed_dir, self._raw_files)

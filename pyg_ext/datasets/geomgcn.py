@@ -96,9 +96,10 @@ class GeomGCNDataset(CachedRawMixin, InMemoryDataset):
             dataset=f'geomgcn_{key}',
             url=f'{self.url}/new_data/{key}/ and {self.url}/splits/',
             download=download, force_reload=force_reload, cache=cache_dir)
-        super().__init__(str(self._raw_dir), transform, pre_transform,
-                         force_reload=force_reload)
-        self._mark_done()
+        with self._locked():
+            super().__init__(str(self._raw_dir), transform, pre_transform,
+                             force_reload=force_reload)
+            self._mark_done()
         self.load(self.processed_paths[0])
 
     @property

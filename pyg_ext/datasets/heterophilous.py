@@ -158,9 +158,10 @@ class HeterophilousNPZDataset(CachedRawMixin, InMemoryDataset):
             raw_root, raw_rel, f'heterophilous-{stem}', [f'{stem}.npz'],
             dataset=stem, url=f'{self.url}/{stem}.npz', download=download,
             force_reload=force_reload, cache=cache_dir)
-        super().__init__(str(self._raw_dir), transform, pre_transform,
-                         force_reload=force_reload)
-        self._mark_done()
+        with self._locked():
+            super().__init__(str(self._raw_dir), transform, pre_transform,
+                             force_reload=force_reload)
+            self._mark_done()
         self.load(self.processed_paths[0])
 
     @property

@@ -266,9 +266,10 @@ class Facebook100Dataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
             [f'{self.name}.mat'], dataset=f'facebook100 {self.name}',
             url=f'{self.url}/facebook100/{remote}.mat', download=download,
             force_reload=force_reload, cache=cache_dir)
-        super().__init__(str(self._raw_dir), transform, pre_transform,
-                         force_reload=force_reload)
-        self._mark_done()
+        with self._locked():
+            super().__init__(str(self._raw_dir), transform, pre_transform,
+                             force_reload=force_reload)
+            self._mark_done()
         self.load(self.processed_paths[0])
         self._attach_splits(f'fb100-{self.name}-splits.npy', split,
                             num_splits, train_ratio, val_ratio, seed)
@@ -458,9 +459,10 @@ class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
             url=(f'{self.url}/twitch/{lang}/ '
                  f'({", ".join(self.raw_file_names)})'),
             download=download, force_reload=force_reload, cache=cache_dir)
-        super().__init__(str(self._raw_dir), transform, pre_transform,
-                         force_reload=force_reload)
-        self._mark_done()
+        with self._locked():
+            super().__init__(str(self._raw_dir), transform, pre_transform,
+                             force_reload=force_reload)
+            self._mark_done()
         self.load(self.processed_paths[0])
         self._attach_splits(f'twitch-e-{lang}-splits.npy', split, num_splits,
                             train_ratio, val_ratio, seed)

@@ -17,8 +17,9 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected as _to_undirected
 
-from pyg_ext.datasets._cache import (cache_is_stale, dataset_cache,
-                                     link_file, mark_cache, resolve_root)
+from pyg_ext.datasets._cache import (cache_is_stale, cache_lock,
+                                     dataset_cache, link_file, mark_cache,
+                                     resolve_root)
 from pyg_ext.datasets.paths import PathLike, require_files
 from pyg_ext.registry import register_dataset
 
@@ -97,21 +98,21 @@ def ogbn_dataset(root: Optional[PathLike], name: str,
     cache = dataset_cache(src, name, cache_dir)
     mirror = cache / dir_name
     srcs = [data_root / f for f in files]
-    stale = force_reload or cache_is_stale(cache, srcs)
-    if stale and (mirror / 'processed').exists():
-        shutil.rmtree(mirror / 'processed')
-    # Only the files ogb reads are linked; everything ogb writes (processed/)
-    # lands in the cache.
-    for f in files:
-        link_file(data_root / f, cache / f)
-    release = mirror / f'RELEASE_v{meta["version"]}.txt'
-    if not release.exists():
-        release.write_text(f'{name} raw files mirrored from {src}\n')
-
     register_ogb_safe_globals()
     from ogb.nodeproppred import PygNodePropPredDataset
-    dataset = PygNodePropPredDataset(name=name, root=str(cache))
-    mark_cache(cache, srcs)
+    with cache_lock(cache):
+        if force_reload or cache_is_stale(cache, srcs):
+            if (mirror / 'processed').exists():
+                shutil.rmtree(mirror / 'processed')
+        # Only the files ogb reads are linked; everything ogb writes
+        # (processed/) lands in the cache.
+        for f in files:
+            link_file(data_root / f, cache / f)
+        release = mirror / f'RELEASE_v{meta["version"]}.txt'
+        if not release.exists():
+            release.write_text(f'{name} raw files mirrored from {src}\n')
+        dataset = PygNodePropPredDataset(name=name, root=str(cache))
+        mark_cache(cache, srcs)
     return dataset
 
 

@@ -99,10 +99,11 @@ class PlanetoidDataset(CachedRawMixin, Planetoid):
             dataset=low, url=f'{self.url}/ind.{low}.x (and the other '
             f'ind.{low}.* files)', download=download,
             force_reload=force_reload, cache=cache_dir)
-        super().__init__(str(self.data_root), name, split=split,
-                         transform=transform, pre_transform=pre_transform,
-                         force_reload=force_reload)
-        self._mark_done()
+        with self._locked():
+            super().__init__(str(self.data_root), name, split=split,
+                             transform=transform, pre_transform=pre_transform,
+                             force_reload=force_reload)
+            self._mark_done()
 
     def __repr__(self) -> str:
         return f'{self.name}()'
