@@ -34,10 +34,16 @@ def _fingerprint(paths: Iterable[PathLike]) -> Dict[str, List[int]]:
     return out
 
 
-def cache_is_stale(cache_dir: PathLike, paths: Iterable[PathLike]) -> bool:
-    r"""Whether the raw files differ from the ones the cache was built from
-    (or the cache was never completed)."""
-    f = Path(cache_dir) / FINGERPRINT
+def _fingerprint_file(cache_dir: PathLike, tag: str) -> Path:
+    name = f'source-{tag}.json' if tag else FINGERPRINT
+    return Path(cache_dir) / name
+
+
+def cache_is_stale(cache_dir: PathLike, paths: Iterable[PathLike],
+                   tag: str = '') -> bool:
+    r"""Whether the raw files differ from the ones the cache (processed file
+    :obj:`tag`) was built from, or the cache was never completed."""
+    f = _fingerprint_file(cache_dir, tag)
     if not f.exists():
         return True
     try:
@@ -47,13 +53,16 @@ def cache_is_stale(cache_dir: PathLike, paths: Iterable[PathLike]) -> bool:
     return old != _fingerprint(paths)
 
 
-def mark_cache(cache_dir: PathLike, paths: Iterable[PathLike]) -> None:
-    r"""Records the raw files a completed cache was built from (atomic)."""
+def mark_cache(cache_dir: PathLike, paths: Iterable[PathLike],
+               tag: str = '') -> None:
+    r"""Records the raw files a completed cache (processed file :obj:`tag`)
+    was built from (atomic write)."""
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / f'.{FINGERPRINT}.{os.getpid()}.tmp'
+    dst = _fingerprint_file(cache_dir, tag)
+    tmp = cache_dir / f'.{dst.name}.{os.getpid()}.tmp'
     tmp.write_text(json.dumps(_fingerprint(paths), sort_keys=True))
-    os.replace(tmp, cache_dir / FINGERPRINT)
+    os.replace(tmp, dst)
 
 
 @contextmanager
@@ -143,12 +152,19 @@ class CachedRawMixin:
         self._raw_files = [root / f for f in rel]
         if not all(p.exists() for p in self._raw_files):
             return force_reload
-        return force_reload or cache_is_stale(self._processed_dir,
-                                              self._raw_files)
+        return force_reload or cache_is_stale(
+            self._processed_dir, self._raw_files, self._cache_tag())
 
     def _locked(self):
         r"""The inter-process lock of this dataset's cache folder."""
         return cache_lock(Path(self._processed_dir).parent)
 
+    def _cache_tag(self) -> str:
+        # One fingerprint per processed file: variants of one dataset (e.g.
+        # directed / undirected) share the folder but are rebuilt separately.
+        names = self.processed_file_names
+        names = [names] if isinstance(names, str) else list(names)
+        return '+'.join(names)
+
     def _mark_done(self) -> None:
-        mark_cache(self._processed_dir, self._raw_files)
+        mark_cache(self._processed_dir, self._raw_files, self._cache_tag())

@@ -130,3 +130,19 @@ def test_heterophilous_bad_input(tmp_path):
 def test_heterophilous_registered_names():
     for name in HETEROPHILOUS_NAMES + ('heterophilous_npz', ):
         assert name in DATASETS
+
+
+def test_heterophilous_variants_invalidated_separately(tmp_path):
+    # Both variants share one cache folder; after the raw file changes, each
+    # variant must be rebuilt when it is next read (not only the first one).
+    (tmp_path / 'heterophilous').mkdir()
+    path = tmp_path / 'heterophilous' / 'toy.npz'
+    _write_npz(path, [[0, 1]])
+    assert load_heterophilous(tmp_path, 'toy').num_edges == 2
+    assert load_heterophilous(tmp_path, 'toy',
+                              to_undirected=False).num_edges == 1
+    _write_npz(path, [[0, 1], [1, 2], [2, 3]])
+    os.utime(path, ns=(1, 1))  # a different mtime even on coarse clocks
+    assert load_heterophilous(tmp_path, 'toy',
+                              to_undirected=False).num_edges == 3
+    assert load_heterophilous(tmp_path, 'toy').num_edges == 6
