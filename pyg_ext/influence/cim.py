@@ -197,7 +197,7 @@ def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
 def cim_mg_greedy(edge_index: Any, num_nodes: Optional[int] = None,
                   aps: Any = None, k: int = 1, oracle: str = 'rr',
                   num_rr_sets: int = 20000, num_mc: int = 1000,
-                  model: str = 'IC', probs: Optional[Any] = None,
+                  model: Optional[str] = None, probs: Optional[Any] = None,
                   seed: Any = None, num_threads: Optional[int] = None,
                   **kwargs) -> CIMResult:
     r"""MG-Greedy (Alg. 1) from the `"Capacity Constrained Influence
@@ -220,7 +220,7 @@ def cim_mg_greedy(edge_index: Any, num_nodes: Optional[int] = None,
 def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
                   aps: Any = None, k: int = 1, oracle: str = 'rr',
                   num_rr_sets: int = 20000, num_mc: int = 1000,
-                  model: str = 'IC', probs: Optional[Any] = None,
+                  model: Optional[str] = None, probs: Optional[Any] = None,
                   seed: Any = None, num_threads: Optional[int] = None,
                   **kwargs) -> CIMResult:
     r"""RR-Greedy (Alg. 2) from the `"Capacity Constrained Influence
@@ -269,7 +269,7 @@ def cim_sample_sizes(n_p: int, cand_sizes, k: int, chi: int, eps: float,
 def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
                      aps: Any = None, k: int = 1, eps: float = 0.1,
                      delta: Optional[float] = None, bound: str = 'tight',
-                     selector: str = 'rr', model: str = 'IC',
+                     selector: str = 'rr', model: Optional[str] = None,
                      probs: Optional[Any] = None, seed: Any = None,
                      max_rr_sets: Optional[int] = None,
                      num_threads: Optional[int] = None,
@@ -351,7 +351,7 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
 
 def cim_local_baseline(edge_index: Any, num_nodes: Optional[int] = None,
                        aps: Any = None, k: int = 1, scores: Any = None,
-                       model: str = 'IC', probs: Optional[Any] = None,
+                       model: Optional[str] = None, probs: Optional[Any] = None,
                        **kwargs) -> CIMResult:
     r"""The local baselines of the CIM paper: every AP takes its top-:obj:`k`
     candidates by :obj:`scores` (e.g. out-degree or PageRank)

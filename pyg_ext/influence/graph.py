@@ -267,17 +267,18 @@ def prepare(edge_index: Any, num_nodes: Optional[int] = None,
                           equal, logq, out_ptr, out_dst, out_p)
 
 
-def as_graph(graph: Any, num_nodes: Optional[int] = None, model: str = 'IC',
-             probs: Optional[Any] = None, weighting: Optional[str] = None,
-             **kwargs) -> DiffusionGraph:
+def as_graph(graph: Any, num_nodes: Optional[int] = None,
+             model: Optional[str] = None, probs: Optional[Any] = None,
+             weighting: Optional[str] = None, **kwargs) -> DiffusionGraph:
     r"""Returns :obj:`graph` if it is a :class:`DiffusionGraph` (checking
-    that :obj:`model` matches), else :func:`prepare` s it."""
+    that :obj:`model`, if given, matches), else :func:`prepare` s it
+    (default model ``'IC'``)."""
     if isinstance(graph, DiffusionGraph):
         if model is not None and str(model).upper() != graph.model:
             raise ValueError(f"the DiffusionGraph was prepared for model "
                              f"{graph.model!r}, got model={model!r}")
         return graph
-    return prepare(graph, num_nodes, model=model, probs=probs,
+    return prepare(graph, num_nodes, model=model or 'IC', probs=probs,
                    weighting=weighting, **kwargs)
 
 

@@ -144,7 +144,7 @@ def _check_max(count, max_rr_sets, what):
 
 
 def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
-        eps: float = 0.1, ell: float = 1.0, model: str = 'IC',
+        eps: float = 0.1, ell: float = 1.0, model: Optional[str] = None,
         probs: Optional[Any] = None, seed: Any = None,
         reuse_samples: bool = False, max_rr_sets: Optional[int] = None,
         method: str = 'auto', candidates: Optional[Any] = None,
@@ -268,7 +268,7 @@ def _upper_cov(cov, upper, bound):
 
 def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
            eps: float = 0.1, delta: Optional[float] = None,
-           bound: str = 'tight', model: str = 'IC',
+           bound: str = 'tight', model: Optional[str] = None,
            probs: Optional[Any] = None, seed: Any = None,
            method: str = 'auto', candidates: Optional[Any] = None,
            max_rr_sets: Optional[int] = None,
@@ -336,7 +336,7 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
 
 def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
          num_rr_sets: int = 10000, delta: Optional[float] = None,
-         bound: str = 'tight', model: str = 'IC',
+         bound: str = 'tight', model: Optional[str] = None,
          probs: Optional[Any] = None, seed: Any = None, method: str = 'auto',
          candidates: Optional[Any] = None,
          num_threads: Optional[int] = None, **kwargs) -> IMResult:

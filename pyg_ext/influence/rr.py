@@ -237,7 +237,7 @@ def _node_mask(nodes: Any, n: int, name: str) -> np.ndarray:
 
 
 def sample_rr_sets(graph: Any, num_nodes: Optional[int] = None,
-                   model: str = 'IC', probs: Optional[Any] = None,
+                   model: Optional[str] = None, probs: Optional[Any] = None,
                    n: int = 10000, seed: Any = None, method: str = 'auto',
                    exclude: Optional[Any] = None, roots: Optional[Any] = None,
                    num_threads: Optional[int] = None,

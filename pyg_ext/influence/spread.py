@@ -56,7 +56,7 @@ def stopping_rule_threshold(rel_eps: float, delta: float) -> float:
 
 
 def estimate_spread(edge_index: Any, num_nodes: Optional[int] = None,
-                    seeds: Any = None, model: str = 'IC',
+                    seeds: Any = None, model: Optional[str] = None,
                     probs: Optional[Any] = None, method: str = 'mc',
                     num_samples: int = 10000, rel_eps: Optional[float] = None,
                     alpha: float = 0.05, delta: Optional[float] = None,
@@ -187,7 +187,7 @@ def _worlds(g, max_worlds: int):
 
 
 def exact_spread(edge_index: Any, num_nodes: Optional[int] = None,
-                 seeds: Any = None, model: str = 'IC',
+                 seeds: Any = None, model: Optional[str] = None,
                  probs: Optional[Any] = None, max_worlds: int = 2**20,
                  **kwargs):
     r"""Exact :math:`\sigma(S)` by enumerating every live-edge world (IC:
