@@ -84,6 +84,28 @@ def ogbn_dataset(root: Optional[PathLike], name: str,
         name (str): :obj:`"ogbn-arxiv"` or :obj:`"ogbn-products"`.
         cache_dir (str, optional): Cache root.
         force_reload (bool, optional): Re-process. (default: :obj:`False`)
+
+    **STATS:** (#edges as returned by ``ogb``)
+
+    .. list-table::
+        :widths: 10 10 10 10 10
+        :header-rows: 1
+
+        * - Name
+          - #nodes
+          - #edges
+          - #features
+          - #classes
+        * - ogbn-arxiv
+          - 169,343
+          - 1,166,243
+          - 128
+          - 40
+        * - ogbn-products
+          - 2,449,029
+          - 123,718,280
+          - 100
+          - 47
     """
     if name not in OGB_NODE_NAMES:
         raise ValueError(f"'name' must be one of {list(OGB_NODE_NAMES)}, got "

@@ -72,6 +72,11 @@ def test_ogbn_arxiv_tiny_real_loader(tmp_path, no_stdin, take_snapshot):
             sorted(ref[ogb_key].tolist())
     assert data.ogb_name == 'ogbn-arxiv'
 
+    from torch_geometric.data.data import DataEdgeAttr, DataTensorAttr
+    from torch_geometric.data.storage import GlobalStorage
+    safe = torch.serialization.get_safe_globals()
+    assert {DataEdgeAttr, DataTensorAttr, GlobalStorage} <= set(safe)
+
     und = load_ogbn_arxiv(root, to_undirected=True)
     assert und.is_undirected() and und.num_edges >= 70
 
