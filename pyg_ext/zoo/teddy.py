@@ -14,6 +14,7 @@ Epochs, learning rate and weight decay come from ``train``; every level
 trains for exactly ``train.epochs`` epochs (no early stopping, as in the
 official code) and reports the test accuracy at its best-validation epoch.
 """
+import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Dict
 
@@ -86,12 +87,16 @@ class SweepOptions:
             training (the official GAT script; use with ``teddy_gat``).
         symmetrize (bool): Make a directed input graph undirected first
             (otherwise a directed graph raises).
+        sparse_features (bool): Pass ``x`` as a sparse CSR tensor to the
+            ``teddy_gcn`` / ``teddy_gin`` backbones when it is at most 10%
+            dense (same numbers, ~10x faster on bag-of-words features).
     """
     num_levels: int = 20
     graph_rate: float = 0.05
     weight_rate: float = 0.1
     self_loops: bool = False
     symmetrize: bool = False
+    sparse_features: bool = True
 
     def __post_init__(self):
         teddy_schedule(self.num_levels, self.graph_rate, self.weight_rate)
@@ -153,6 +158,11 @@ class _Sweep(Method):
         data = data.to(ctx.device)
         levels = teddy_schedule(o.num_levels, o.graph_rate, o.weight_rate)
         model = ctx.build_model()
+        if (o.sparse_features and isinstance(model, (TeddyGCN, TeddyGIN))
+                and data.x.layout == torch.strided
+                and float((data.x != 0).float().mean()) <= 0.1):
+            data = copy.copy(data)
+            data.x = data.x.to_sparse_csr()
         state = ctx.checkpoint.load() or {}
         use_ckpt = ctx.checkpoint.every > 0
 
