@@ -28,7 +28,7 @@ MODELS = {
     'Mowst-SAGE': dict(model='sage', method={'name': 'mowst'}),
 }
 # Datasets with one (public) split: seeds instead of splits.
-SINGLE_SPLIT = {'cora', 'citeseer'}
+SINGLE_SPLIT = {'cora', 'citeseer', 'feature_structure'}
 DATASETS = ['cora', 'citeseer', 'fb100_reed98', 'fb100_amherst41',
             'chameleon', 'fb100_johnshopkins55', 'squirrel']
 

@@ -41,7 +41,7 @@ def _check_fraction(name, value, open_low=True):
 
 def feature_structure_graph(num_nodes: int = 2000, num_classes: int = 4,
                             num_features: int = 32, degree: int = 5,
-                            signal: float = 1.0, noise: float = 1.0,
+                            signal: float = 3.0, noise: float = 1.0,
                             feature_fraction: float = 0.5,
                             train_ratio: float = 0.5, val_ratio: float = 0.25,
                             seed: int = 0) -> Data:
@@ -129,7 +129,7 @@ class FeatureStructureOptions:
     num_classes: int = 4
     num_features: int = 32
     degree: int = 5
-    signal: float = 1.0
+    signal: float = 3.0
     noise: float = 1.0
     feature_fraction: float = 0.5
     seed: int = 0
