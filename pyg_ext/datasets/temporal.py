@@ -168,8 +168,9 @@ class JODIEOfflineDataset(CachedRawMixin, JODIEDataset):
 
 @dataclass
 class JODIEOptions:
-    r"""Options of the ``jodie`` dataset."""
-    name: str = 'wikipedia'
+    r"""Options of the ``jodie`` dataset: ``subset`` is ``'wikipedia'``,
+    ``'reddit'``, ``'mooc'`` or ``'lastfm'``."""
+    subset: str = 'wikipedia'
 
 
 def _jodie_to_graph(data: TemporalData, name: str) -> TemporalGraph:
@@ -186,28 +187,28 @@ def _jodie_to_graph(data: TemporalData, name: str) -> TemporalGraph:
                   description='JODIE event stream (Wikipedia/Reddit/MOOC/'
                   'LastFM CSV under <root>/temporal/jodie) with per-event '
                   'labels')
-def load_jodie(root: Optional[str] = None, name: str = 'wikipedia',
+def load_jodie(root: Optional[str] = None, subset: str = 'wikipedia',
                cache_dir: Optional[str] = None) -> TemporalGraph:
-    r"""Loads a JODIE dataset as a :class:`TemporalGraph` (per-event labels
-    in ``events.y``)."""
-    ds = JODIEOfflineDataset(root, name, cache_dir=cache_dir)
-    return _jodie_to_graph(ds[0], name.lower())
+    r"""Loads the JODIE dataset :obj:`subset` as a :class:`TemporalGraph`
+    (per-event labels in ``events.y``)."""
+    ds = JODIEOfflineDataset(root, subset, cache_dir=cache_dir)
+    return _jodie_to_graph(ds[0], subset.lower())
 
 
 # TGN processed format ------------------------------------------------------
 @dataclass
 class TGNFormatOptions:
     r"""Options of the ``tgn_format`` dataset: the files
-    ``<root>/<folder>/ml_<name>.csv``, ``ml_<name>.npy`` and
-    ``ml_<name>_node.npy``."""
-    name: str = 'UCI-Msg'
+    ``<root>/<folder>/ml_<prefix>.csv``, ``ml_<prefix>.npy`` and
+    ``ml_<prefix>_node.npy``."""
+    prefix: str = 'UCI-Msg'
     folder: str = 'temporal/uci'
 
 
 @register_dataset('tgn_format', options=TGNFormatOptions,
                   description='Event stream in the TGN processed format '
                   '(ml_<name>.csv/.npy/_node.npy; default UCI-Msg)')
-def load_tgn_format(root: Optional[str] = None, name: str = 'UCI-Msg',
+def load_tgn_format(root: Optional[str] = None, prefix: str = 'UCI-Msg',
                     folder: str = 'temporal/uci',
                     cache_dir: Optional[str] = None) -> TemporalGraph:
     r"""Loads the TGN processed format (columns ``u, i, ts, label, idx``;
@@ -216,6 +217,7 @@ def load_tgn_format(root: Optional[str] = None, name: str = 'UCI-Msg',
     node_feat[1:]``, the ``label`` column becomes ``events.y``. The
     processed tensors are cached under the cache dir."""
     import pandas as pd
+    name = prefix
     root_p = resolve_root(root)
     files = [f'ml_{name}.csv', f'ml_{name}.npy', f'ml_{name}_node.npy']
     require_files(root_p / folder, files, f'tgn_format:{name}',

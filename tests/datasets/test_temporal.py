@@ -68,7 +68,8 @@ def write_tgn(d: Path, name='toy'):
 
 def test_tgn_format(tmp_path):
     write_tgn(tmp_path / 'data' / 'temporal' / 'toy')
-    g = load_tgn_format(str(tmp_path / 'data'), 'toy', 'temporal/toy',
+    g = load_tgn_format(str(tmp_path / 'data'), prefix='toy',
+                        folder='temporal/toy',
                         cache_dir=str(tmp_path / 'cache'))
     assert g.events.src.tolist() == [0, 2, 1]
     assert g.events.dst.tolist() == [1, 0, 2]
@@ -90,8 +91,9 @@ def test_uci_msg_real():
         pytest.skip('PYG_EXT_DATA with temporal/uci is not available')
     g = load_tgn_format(root)
     assert g.num_events == 59834
-    # 1899 users appear; ml_UCI-Msg_node.npy has 1900 rows after padding
-    assert g.num_nodes == 1900 and int(g.events.src.max()) <= 1898
+    # ids 1..1900 in the file (0 is padding) -> 0..1899
+    assert g.num_nodes == 1900 and g.x.shape == (1900, 100)
+    assert max(int(g.events.src.max()), int(g.events.dst.max())) == 1899
     t = g.events.t
     assert bool((t[1:] >= t[:-1]).all()) and int(t[0]) == 0
     assert int(g.events.src.min()) >= 0
