@@ -44,6 +44,38 @@ def load_data(name: str, root: str):
     return data
 
 
+def plot(paths, out):
+    r"""One panel per result file: test accuracy vs graph sparsity."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    runs = [json.load(open(p)) for p in paths]
+    fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 3.2),
+                             squeeze=False)
+    style = {'teddy': ('TEDDY', 'C3', 'o'), 'ugs': ('UGS', 'C0', 's'),
+             'random': ('random', 'C7', '^')}
+    for ax, res in zip(axes[0], runs):
+        cfg = res['config']
+        for key, (label, color, marker) in style.items():
+            if key not in res:
+                continue
+            lv = res[key]['levels']
+            ax.plot([100 * r['graph_sparsity'] for r in lv],
+                    [100 * r['test_accuracy'] for r in lv], marker=marker,
+                    ms=3, lw=1, color=color, label=label)
+        if 'teddy' in res:
+            ax.axhline(100 * res['teddy']['dense']['test_accuracy'],
+                       color='k', ls='--', lw=1, label='dense')
+        ax.set_title(f"{cfg['dataset']} / {cfg['model'].upper()}", fontsize=10)
+        ax.set_xlabel('graph sparsity (%)')
+        ax.set_ylabel('test accuracy (%)')
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    print(f'wrote {out}')
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--dataset', default='cora',
@@ -64,8 +96,13 @@ def main(argv=None):
     p.add_argument('--no-progress', action='store_true')
     p.add_argument('--dense-features', action='store_true',
                    help='keep x dense (default: sparse CSR for GCN/GIN)')
+    p.add_argument('--plot', nargs='+', default=None, metavar='JSON',
+                   help='only plot these result files (to --plot-out)')
+    p.add_argument('--plot-out', default='teddy_sweep.png')
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    if args.plot:
+        return plot(args.plot, args.plot_out)
 
     data = load_data(args.dataset, args.data_root)
     if args.model == 'gat':
