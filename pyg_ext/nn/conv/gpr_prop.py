@@ -1,4 +1,5 @@
 import math
+import warnings
 from typing import Optional, Sequence, Union
 
 import torch
@@ -7,10 +8,24 @@ from torch.nn import Parameter
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.typing import Adj, OptTensor
+from torch_geometric.utils import to_torch_csr_tensor
 
 __all__ = ['GPRProp', 'HopAggregation', 'gpr_init']
 
 GPR_INITS = ('PPR', 'SGC', 'NPPR', 'Random', 'WS')
+
+
+class _SpMM(torch.autograd.Function):
+    r"""``A @ x`` with a precomputed transpose for the backward pass (several
+    times faster than autograd through a sparse CSR product)."""
+    @staticmethod
+    def forward(ctx, A: Tensor, A_T: Tensor, x: Tensor) -> Tensor:
+        ctx.A_T = A_T
+        return A @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return None, None, ctx.A_T @ grad
 
 
 def gpr_init(K: int, init: str = 'PPR', alpha: float = 0.1,
@@ -111,27 +126,53 @@ class HopAggregation(MessagePassing):
 
     def norm(self, edge_index: Adj, edge_weight: OptTensor, num_nodes: int,
              dtype: torch.dtype):
-        r"""The (possibly cached) normalised graph."""
-        if not self.normalize:
-            return edge_index, edge_weight
+        r"""The (possibly cached) normalised graph: a tuple
+        ``('csr', A, A_T)`` of sparse CSR matrices (fast path, used when
+        :obj:`edge_index` is a :obj:`[2, E]` tensor and the edge weights need
+        no gradient) or ``('mp', edge_index, edge_weight)`` for message
+        passing."""
         if self.cached and self._cached is not None:
             return self._cached
-        out = gcn_norm(edge_index, edge_weight, num_nodes, False,
-                       self.add_self_loops, self.flow, dtype)
+        if self.normalize:
+            edge_index, edge_weight = gcn_norm(edge_index, edge_weight,
+                                               num_nodes, False,
+                                               self.add_self_loops, self.flow,
+                                               dtype)
+        fast = (isinstance(edge_index, Tensor) and edge_index.dim() == 2
+                and not (edge_weight is not None and edge_weight.requires_grad)
+                and self.flow == 'source_to_target')
+        if fast:
+            if edge_weight is None:
+                edge_weight = torch.ones(edge_index.size(1), dtype=dtype,
+                                         device=edge_index.device)
+            size = (num_nodes, num_nodes)
+            with warnings.catch_warnings():  # 'CSR support is in beta'
+                warnings.simplefilter('ignore', UserWarning)
+                A = to_torch_csr_tensor(edge_index.flip(0), edge_weight, size)
+                A_T = to_torch_csr_tensor(edge_index, edge_weight, size)
+            out = ('csr', A, A_T)
+        else:
+            out = ('mp', edge_index, edge_weight)
         if self.cached:
             self._cached = out
         return out
+
+    def step(self, x: Tensor, adj) -> Tensor:
+        r"""One propagation :math:`\mathbf{\hat{A}}\mathbf{X}` with a graph
+        from :meth:`norm`."""
+        if adj[0] == 'csr':
+            return _SpMM.apply(adj[1], adj[2], x)
+        return self.propagate(adj[1], x=x, edge_weight=adj[2])
 
     def hop_sum(self, x: Tensor, edge_index: Adj, gamma: Tensor,
                 edge_weight: OptTensor = None) -> Tensor:
         if gamma.dim() != 1:
             raise ValueError(f"'gamma' must be 1-D [K + 1], got shape "
                              f"{tuple(gamma.shape)}")
-        edge_index, edge_weight = self.norm(edge_index, edge_weight,
-                                            x.size(0), x.dtype)
+        adj = self.norm(edge_index, edge_weight, x.size(0), x.dtype)
         out = x * gamma[0]
         for k in range(1, gamma.numel()):
-            x = self.propagate(edge_index, x=x, edge_weight=edge_weight)
+            x = self.step(x, adj)
             out = out + gamma[k] * x
         return out
 

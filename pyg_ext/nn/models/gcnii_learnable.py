@@ -108,12 +108,12 @@ class LearnableGCNII(torch.nn.Module):
                   edge_weight: OptTensor = None) -> Tensor:
         x = F.dropout(x, p=self.dropout, training=self.training)
         h0 = F.relu(self.bn1(self.lin1(x)))
-        ei, ew = self.prop.norm(edge_index, edge_weight, h0.size(0), h0.dtype)
+        adj = self.prop.norm(edge_index, edge_weight, h0.size(0), h0.dtype)
         alpha = self.alpha
         h = h0
         for i, w in enumerate(self.weights):
             h = F.dropout(h, p=self.dropout, training=self.training)
-            s = self.prop.propagate(ei, x=h, edge_weight=ew)
+            s = self.prop.step(h, adj)
             s = (1 - alpha[i]) * s + alpha[i] * h0
             beta = math.log(self.theta / (i + 1) + 1)
             h = F.relu((1 - beta) * s + beta * (s @ w))
