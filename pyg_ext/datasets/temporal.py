@@ -235,19 +235,19 @@ def load_tgn_format(root: Optional[str] = None, prefix: str = 'UCI-Msg',
                                  f"processed format), got {list(df.columns)}")
         efeat = np.load(raw[1])
         nfeat = np.load(raw[2])
-        src = torch.from_numpy(df.u.values).long() - 1
-        dst = torch.from_numpy(df.i.values).long() - 1
-        ts = df.ts.values
+        src = torch.from_numpy(df.u.to_numpy(copy=True)).long() - 1
+        dst = torch.from_numpy(df.i.to_numpy(copy=True)).long() - 1
+        ts = df.ts.to_numpy(copy=True)
         t = torch.from_numpy(ts).long() if np.all(
             ts == np.round(ts)) else torch.from_numpy(ts).double()
-        idx = torch.from_numpy(df.idx.values).long()
+        idx = torch.from_numpy(df.idx.to_numpy(copy=True)).long()
         if int(idx.max()) >= efeat.shape[0]:
             raise ValueError(f"{raw[1]}: has {efeat.shape[0]} rows but the "
                              f"CSV refers to row {int(idx.max())}")
         d = {
             'src': src, 'dst': dst, 't': t,
             'msg': torch.from_numpy(efeat[idx.numpy()]).float(),
-            'y': torch.from_numpy(df.label.values).long(),
+            'y': torch.from_numpy(df.label.to_numpy(copy=True)).long(),
             'x': torch.from_numpy(nfeat[1:]).float(),
         }
         order = torch.argsort(d['t'], stable=True)
