@@ -3,3 +3,5 @@
 __all__ = []
 from pyg_ext.transforms.teddy import TEDDY
 __all__ += ['TEDDY']
+from pyg_ext.transforms.match_edge_homophily import MatchEdgeHomophily, match_edge_homophily_mask
+__all__ += ['MatchEdgeHomophily', 'match_edge_homophily_mask']
