@@ -97,8 +97,8 @@ class Clock:
         self.dt = self.fn() - self.t
 
 
-def rr_rate(g, count, method='auto', threads=1, seed=1):
-    with Clock(wall=threads > 1) as c:
+def rr_rate(g, count, method='auto', threads=1, seed=1, wall=False):
+    with Clock(wall=wall) as c:
         rr = sample_rr_sets(g, n=count, seed=seed, method=method,
                             num_threads=threads)
         rr.index()
@@ -177,8 +177,8 @@ def section_threads(root, quick):
         if quick:
             count //= 4
         sample_rr_sets(g, n=10, seed=0, num_threads=2)
-        r1, a = rr_rate(g, count, threads=1, seed=3)
-        r2, b = rr_rate(g, count, threads=2, seed=3)
+        r1, a = rr_rate(g, count, threads=1, seed=3, wall=True)
+        r2, b = rr_rate(g, count, threads=2, seed=3, wall=True)
         same = torch.equal(a.ptr, b.ptr) and torch.equal(a.nodes, b.nodes)
         print(f'| {name} | {count:,} | {r1:,.0f} | {r2:,.0f} | '
               f'{r2 / r1:.2f}x | {same} |')
