@@ -319,7 +319,8 @@ def test_distillation_loss():
     loss = teddy_distillation_loss(s, t)
     ref = torch.nn.functional.kl_div(s.log_softmax(-1), t.softmax(-1),
                                      reduction='sum') / 2
-    assert float(loss.detach()) == pytest.approx(float(ref), rel=1e-6)
+    assert float(loss.detach()) == pytest.approx(float(ref.detach()),
+                                                 rel=1e-6)
     loss.backward()
     assert t.grad is None and s.grad is not None
     with pytest.raises(ValueError, match='shape'):
