@@ -88,6 +88,8 @@ def main(argv=None):
     p.add_argument('--graph-rate', type=float, default=0.05)
     p.add_argument('--weight-rate', type=float, default=0.1)
     p.add_argument('--lamb', type=float, default=10.0)
+    p.add_argument('--no-distill', action='store_true',
+                   help='TEDDY without the distillation term (ablation)')
     p.add_argument('--lr', type=float, default=0.01)
     p.add_argument('--weight-decay', type=float, default=5e-4)
     p.add_argument('--seed', type=int, default=0)
@@ -138,6 +140,7 @@ def main(argv=None):
                       state=states.setdefault(name, {}), on_level=save)
         if name == 'teddy':
             kwargs['lamb'] = args.lamb
+            kwargs['distill'] = not args.no_distill
         t0 = time.perf_counter()
         res = fits[name](model, data, levels, **kwargs)
         res['wall_seconds_this_call'] = time.perf_counter() - t0
