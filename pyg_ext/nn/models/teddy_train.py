@@ -344,6 +344,13 @@ def _ugs_mask_training(model, data, ei, edge_keep, weight_masks, *, epochs,
         loss = loss + lambda_edge * m_edge.abs().sum() + lambda_weight * sum(
             m.abs().sum() for m in m_w)
         loss.backward()
+        if epoch == 0 and (m_edge.grad is None or not bool(
+                (m_edge.grad != torch.sign(m_edge.detach()) * lambda_edge)
+                .any())) and E > 0:
+            raise ValueError(
+                "UGS: the model ignores 'edge_weight' (the edge mask gets no "
+                "gradient); use a backbone whose forward(x, edge_index, "
+                "edge_weight) uses it, e.g. TeddyGCN / TeddyGIN / TeddyGAT")
         opt.step()
         model.eval()
         with torch.no_grad():

@@ -251,3 +251,16 @@ def test_teddy_learns_on_planetoid_like_graph():
     dense = res['dense']['test_accuracy']
     assert dense > 0.6
     assert min(r['test_accuracy'] for r in res['levels']) > dense - 0.1
+
+
+def test_ugs_rejects_model_that_ignores_edge_weight():
+    class NoWeight(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(12, 3, bias=False)
+
+        def forward(self, x, edge_index, edge_weight=None):
+            return self.lin(x)
+
+    with pytest.raises(ValueError, match='edge_weight'):
+        fit_ugs(NoWeight(), tiny_data(), [(0.1, 0.1)], epochs=2)
