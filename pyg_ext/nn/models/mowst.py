@@ -281,6 +281,9 @@ class Mowst(torch.nn.Module):
             as the official Mowst* test code does (pitfall 1 of the spec);
             only for exact reproduction. (default: :obj:`False`)
 
+    The experts are used as given (e.g. pre-trained); :meth:`reset_parameters`
+    re-initialises both experts and the gate.
+
     .. note::
         For an example of using Mowst, see `examples/mowst.py
         <https://github.com/pyg-ext/pyg_ext/blob/main/examples/mowst.py>`_;
@@ -401,7 +404,10 @@ class Mowst(torch.nn.Module):
         else:
             raise ValueError(f"unknown gate {gate!r}; expected one of "
                              f"{GATES} or a torch.nn.Module")
-        self.reset_parameters()
+        # The experts are used as given (they may be pre-trained); only the
+        # gate is initialised here. reset_parameters() resets all three.
+        if self.gate_type == 'mlp':
+            self.gate.reset_parameters()
 
     # ------------------------------------------------------------------
     def reset_parameters(self):

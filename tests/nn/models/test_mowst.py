@@ -545,3 +545,13 @@ def test_bad_mode_and_graph():
     with pytest.raises(ValueError, match='no MessagePassing'):
         make(strong=Raising()).predict(x, ei, mode='threshold',
                                        threshold=1.0, index=torch.arange(5))
+
+
+def test_experts_are_not_reinitialised_by_the_constructor():
+    torch.manual_seed(0)
+    weak, strong = MLP([F_IN, 16, C]), GraphSAGE(F_IN, 16, 2, C)
+    before = [p.detach().clone() for p in list(weak.parameters()) +
+              list(strong.parameters())]
+    model = Mowst(weak, strong, C)
+    after = list(model.weak.parameters()) + list(model.strong.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, after))
