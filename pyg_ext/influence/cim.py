@@ -351,7 +351,8 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
 
 def cim_local_baseline(edge_index: Any, num_nodes: Optional[int] = None,
                        aps: Any = None, k: int = 1, scores: Any = None,
-                       model: Optional[str] = None, probs: Optional[Any] = None,
+                       model: Optional[str] = None,
+                       probs: Optional[Any] = None,
                        **kwargs) -> CIMResult:
     r"""The local baselines of the CIM paper: every AP takes its top-:obj:`k`
     candidates by :obj:`scores` (e.g. out-degree or PageRank)

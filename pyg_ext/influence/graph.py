@@ -80,7 +80,8 @@ def _to_numpy_edge_index(edge_index: Any) -> np.ndarray:
         ei = edge_index
     else:
         raise TypeError(f"'edge_index' must be a LongTensor of shape [2, m] "
-                        f"or a networkx graph, got {type(edge_index).__name__}")
+                        f"or a networkx graph, got "
+                        f"{type(edge_index).__name__}")
     if ei.ndim != 2 or ei.shape[0] != 2:
         raise ValueError(f"'edge_index' must have shape [2, m], got "
                          f"{tuple(ei.shape)}")

@@ -41,8 +41,9 @@ def hetero_ir_scores(edge_index: torch.Tensor, P: Any, U: Optional[Any] = None,
 
     Example:
         >>> ei = torch.tensor([[0, 1], [1, 2]])
-        >>> hetero_ir_scores(ei, torch.tensor([0.5, 0.2])).tolist()
-        [0.6, 0.200002]
+        >>> s = hetero_ir_scores(ei, torch.tensor([0.5, 0.25]))
+        >>> [round(x, 6) for x in s.tolist()]
+        [0.625, 0.250002]
     """
     if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 \
             or edge_index.shape[0] != 2:

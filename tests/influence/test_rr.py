@@ -26,7 +26,8 @@ def test_all_probabilities_one_rr_set_is_ancestor_set():
 @pytest.mark.parametrize('p', [0.05, 0.3])
 def test_selected_in_edges_are_binomial(method, p):
     d = 40
-    ei = torch.stack([torch.arange(1, d + 1), torch.zeros(d, dtype=torch.long)])
+    ei = torch.stack([torch.arange(1, d + 1),
+                      torch.zeros(d, dtype=torch.long)])
     rr = sample_rr_sets(ei, d + 1, probs=torch.full((d, ), p), n=20000,
                         roots=torch.zeros(20000, dtype=torch.long), seed=1,
                         method=method)
@@ -44,7 +45,8 @@ def test_selected_in_edges_are_binomial(method, p):
 def test_heterogeneous_inclusion_frequencies():
     p = torch.tensor([0.9, 0.5, 0.2, 0.05, 0.01, 0.7])
     d = p.shape[0]
-    ei = torch.stack([torch.arange(1, d + 1), torch.zeros(d, dtype=torch.long)])
+    ei = torch.stack([torch.arange(1, d + 1),
+                      torch.zeros(d, dtype=torch.long)])
     theta = 40000
     rr = sample_rr_sets(ei, d + 1, probs=p, n=theta, seed=2,
                         roots=torch.zeros(theta, dtype=torch.long))
