@@ -90,6 +90,9 @@ def main(argv=None):
     p.add_argument('--lamb', type=float, default=10.0)
     p.add_argument('--no-distill', action='store_true',
                    help='TEDDY without the distillation term (ablation)')
+    p.add_argument('--random-score', action='store_true',
+                   help='TEDDY pipeline with a random (symmetric) edge score '
+                   'instead of the degree score (ablation)')
     p.add_argument('--lr', type=float, default=0.01)
     p.add_argument('--weight-decay', type=float, default=5e-4)
     p.add_argument('--seed', type=int, default=0)
@@ -141,6 +144,16 @@ def main(argv=None):
         if name == 'teddy':
             kwargs['lamb'] = args.lamb
             kwargs['distill'] = not args.no_distill
+            if args.random_score:
+                ei = data.edge_index
+                g = torch.Generator().manual_seed(args.seed)
+                lo = torch.minimum(ei[0], ei[1])
+                hi = torch.maximum(ei[0], ei[1])
+                _, inv = torch.unique(lo * data.num_nodes + hi,
+                                      return_inverse=True)
+                pair = torch.rand(int(inv.max()) + 1, generator=g,
+                                  dtype=torch.float64)
+                kwargs['edge_score'] = pair[inv]
         t0 = time.perf_counter()
         res = fits[name](model, data, levels, **kwargs)
         res['wall_seconds_this_call'] = time.perf_counter() - t0

@@ -159,7 +159,7 @@ def fit_teddy(model: torch.nn.Module, data: Data, levels: Levels, *,
               weight_decay: float = 5e-4, lamb: float = 10.0,
               distill: bool = True, count: str = 'undirected',
               score_self_loops: bool = False, seed: int = 0,
-              progress: bool = False,
+              edge_score: Optional[Tensor] = None, progress: bool = False,
               state: Optional[Dict[str, Any]] = None,
               on_level: Optional[Callable[[Dict[str, Any]], None]] = None,
               ) -> Dict[str, Any]:
@@ -197,6 +197,9 @@ def fit_teddy(model: torch.nn.Module, data: Data, levels: Levels, *,
             (default: :obj:`'undirected'`)
         score_self_loops (bool): GAT-variant scoring. (default: :obj:`False`)
         seed (int): Seed applied before every training. (default: :obj:`0`)
+        edge_score (torch.Tensor, optional): Replace the TEDDY score by this
+            per-edge score (equal in both directions), e.g. a random one for
+            an ablation of the edge criterion. (default: :obj:`None`)
         progress (bool): Show a progress bar. (default: :obj:`False`)
         state (dict, optional): A state from a previous call's
             :obj:`on_level` to resume from.
@@ -212,6 +215,8 @@ def fit_teddy(model: torch.nn.Module, data: Data, levels: Levels, *,
     state = _init_state(model, state)
     t_start = time.perf_counter()
     ei = data.edge_index
+    if edge_score is not None:
+        state['score'] = edge_score
     if 'score' not in state:
         state['score'] = teddy_edge_score(ei, data.num_nodes,
                                           add_self_loops=score_self_loops)

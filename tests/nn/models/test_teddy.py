@@ -264,3 +264,20 @@ def test_ugs_rejects_model_that_ignores_edge_weight():
 
     with pytest.raises(ValueError, match='edge_weight'):
         fit_ugs(NoWeight(), tiny_data(), [(0.1, 0.1)], epochs=2)
+
+
+def test_fit_teddy_custom_edge_score_changes_the_cut():
+    data = tiny_data(seed=4)
+    E = data.num_edges
+    torch.manual_seed(0)
+    # A score that prefers cutting the edges the TEDDY score would keep.
+    from pyg_ext.utils import teddy_edge_score
+    inv = -teddy_edge_score(data.edge_index)
+    st1, st2 = {}, {}
+    fit_teddy(TeddyGCN(12, 8, 3), data, [(0.5, 0.0)], epochs=1, state=st1)
+    fit_teddy(TeddyGCN(12, 8, 3), data, [(0.5, 0.0)], epochs=1, state=st2,
+              edge_score=inv)
+    k1 = teddy_keep_mask(data.edge_index, 0.5, score=st1['score'])
+    k2 = teddy_keep_mask(data.edge_index, 0.5, score=st2['score'])
+    assert torch.equal(st2['score'], inv) and E > 0
+    assert int((k1 & k2).sum()) < int(k1.sum())
