@@ -28,3 +28,7 @@ __all__ += ['PlanetoidDataset', 'load_planetoid', 'HeterophilousNPZDataset',
             'ogbn_dataset', 'load_ogbn', 'load_ogbn_arxiv']
 from pyg_ext.datasets.feature_structure import feature_structure_graph, FeatureStructureOptions, load_feature_structure  # noqa: E501
 __all__ += ['feature_structure_graph', 'FeatureStructureOptions', 'load_feature_structure']
+from pyg_ext.datasets.csbm_shift import GraphShift, CSBMStructureShift, CSBM_SHIFT_SETTINGS, load_csbm_shift  # noqa: E501
+__all__ += ['GraphShift', 'CSBMStructureShift', 'CSBM_SHIFT_SETTINGS', 'load_csbm_shift']
+from pyg_ext.datasets.real_shift import twitch_shift, syn_cora_graph, syn_cora_shift, arxiv_time_shift, feature_hash_split, preferential_attachment_graph  # noqa: E501
+__all__ += ['twitch_shift', 'syn_cora_graph', 'syn_cora_shift', 'arxiv_time_shift', 'feature_hash_split', 'preferential_attachment_graph']
