@@ -41,9 +41,9 @@ def hetero_ir_scores(edge_index: torch.Tensor, P: Any, U: Optional[Any] = None,
 
     Example:
         >>> ei = torch.tensor([[0, 1], [1, 2]])
-        >>> s = hetero_ir_scores(ei, torch.tensor([0.5, 0.25]))
-        >>> [round(x, 6) for x in s.tolist()]
-        [0.625, 0.250002]
+        >>> s = hetero_ir_scores(ei, torch.tensor([0.5, 0.5]))
+        >>> [round(x, 4) for x in s.tolist()]  # 0.5 * 1.5, 0.5 * (1 + 1e-5)
+        [0.75, 0.5]
     """
     if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 \
             or edge_index.shape[0] != 2:
