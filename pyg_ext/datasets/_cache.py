@@ -16,8 +16,9 @@ FINGERPRINT = 'source.json'
 
 
 def resolve_root(root: Optional[PathLike]) -> Path:
-    r"""The data root as an absolute path (``None`` -> the default root)."""
-    return get_data_root(root).expanduser().absolute()
+    r"""The data root as an absolute, normalised path (``None`` -> the
+    default root)."""
+    return Path(os.path.abspath(get_data_root(root).expanduser()))
 
 
 def dataset_cache(raw_dir: PathLike, key: str,
@@ -89,7 +90,7 @@ def link_file(src: PathLike, dst: PathLike) -> None:
     r"""Makes :obj:`dst` a symlink to :obj:`src` (replacing what was there),
     so tools that want their raw files in their own folder read them from
     the data root without anything being written there."""
-    src, dst = Path(src).absolute(), Path(dst)
+    src, dst = Path(os.path.abspath(src)), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.is_symlink() and os.readlink(dst) == str(src):
         return

@@ -53,7 +53,7 @@ def _pyg_reference(root, name, tmp_path):
         raw = tmp_path / 'webkb' / name / 'raw'
     raw.mkdir(parents=True)
     for f in files:
-        os.symlink(f, raw / f.name)
+        os.symlink(os.path.abspath(f), raw / f.name)
     if name == 'film':
         return Actor(str(tmp_path / 'actor'))[0]
     return WebKB(str(tmp_path / 'webkb'), name)[0]

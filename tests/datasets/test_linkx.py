@@ -108,8 +108,8 @@ def test_facebook100_equals_pyg_linkx(untouched, tmp_path):
     from torch_geometric.datasets import LINKXDataset
     raw = tmp_path / 'reed98' / 'raw'
     raw.mkdir(parents=True)
-    os.symlink(Path(untouched) / 'linkx' / 'facebook100' / 'Reed98.mat',
-               raw / 'data.mat')
+    os.symlink(os.path.abspath(Path(untouched) / 'linkx' / 'facebook100' /
+                               'Reed98.mat'), raw / 'data.mat')
     ref = LINKXDataset(str(tmp_path), 'reed98')[0]
     data = load_facebook100(untouched, 'Reed98')
     for key in ('x', 'y', 'edge_index'):
@@ -135,8 +135,8 @@ def test_facebook100_generic_and_options(untouched):
 def test_facebook100_uses_fixed_split_file_when_present(tmp_path, data_root):
     fb = tmp_path / 'linkx' / 'facebook100'
     fb.mkdir(parents=True)
-    os.symlink(Path(data_root) / 'linkx' / 'facebook100' / 'Reed98.mat',
-               fb / 'Reed98.mat')
+    os.symlink(os.path.abspath(Path(data_root) / 'linkx' / 'facebook100' /
+                               'Reed98.mat'), fb / 'Reed98.mat')
     (tmp_path / 'linkx' / 'splits').mkdir()
     idx = np.arange(962)
     splits = np.array([{'train': idx[:10], 'valid': idx[10:20],
