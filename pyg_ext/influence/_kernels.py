@@ -530,3 +530,48 @@ def hetero_im_kernel(ptr, nodes, node_ptr, node_rr, n, cand, inviter_mask,
                 cov[nodes[i]] -= 1
     return (order[:c].copy(), np.array(pu, dtype=np.int64),
             np.array(pv, dtype=np.int64), np.array(ps, dtype=np.float64))
+
+
+@njit(cache=True)
+def random_feasible_size(cand_ptr, cand_nodes, n, k, seed):
+    r""":math:`\chi` of RR-OPIM+: the number of distinct seeds of a random
+    feasible assignment (candidates in random order, each given to a random
+    AP in-neighbour with capacity left)."""
+    np.random.seed(seed)
+    d = cand_ptr.shape[0] - 1
+    m = cand_nodes.shape[0]
+    # candidate -> APs (CSR by counting sort)
+    cnt = np.zeros(n + 1, dtype=np.int64)
+    for i in range(m):
+        cnt[cand_nodes[i] + 1] += 1
+    for v in range(n):
+        cnt[v + 1] += cnt[v]
+    fill = cnt[:-1].copy()
+    owner = np.empty(m, dtype=np.int64)
+    for a in range(d):
+        for i in range(cand_ptr[a], cand_ptr[a + 1]):
+            v = cand_nodes[i]
+            owner[fill[v]] = a
+            fill[v] += 1
+    nodes = np.empty(n, dtype=np.int64)
+    c = 0
+    for v in range(n):
+        if cnt[v + 1] > cnt[v]:
+            nodes[c] = v
+            c += 1
+    nodes = nodes[:c]
+    np.random.shuffle(nodes)
+    cap = np.full(d, k, dtype=np.int64)
+    free = np.empty(d, dtype=np.int64)
+    chi = 0
+    for i in range(c):
+        v = nodes[i]
+        f = 0
+        for j in range(cnt[v], cnt[v + 1]):
+            if cap[owner[j]] > 0:
+                free[f] = owner[j]
+                f += 1
+        if f > 0:
+            cap[free[np.random.randint(0, f)]] -= 1
+            chi += 1
+    return chi

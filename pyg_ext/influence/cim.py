@@ -12,7 +12,7 @@ from pyg_ext.influence import _kernels as K
 from pyg_ext.influence.graph import _log_comb, as_graph, as_seed
 from pyg_ext.influence.im import (_check_delta, _check_eps, opim_lower_bound,
                                   opim_upper_bound)
-from pyg_ext.influence.rr import RRSampler
+from pyg_ext.influence.rr import RRSampler, block_seed
 from pyg_ext.influence.spread import mc_spreads
 
 __all__ = [
@@ -233,23 +233,6 @@ def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
                        num_mc, model, probs, seed, True, num_threads, kwargs)
 
 
-def _random_feasible_size(aps, ptr, cand, k, rng) -> int:
-    r""":math:`\chi`: distinct seeds of a random feasible assignment (each
-    candidate goes to a random AP in-neighbour with capacity left)."""
-    owners: Dict[int, List[int]] = {}
-    for a in range(aps.shape[0]):
-        for v in cand[ptr[a]:ptr[a + 1]]:
-            owners.setdefault(int(v), []).append(a)
-    cap = np.full(aps.shape[0], k)
-    chi = 0
-    for v in rng.permutation(np.array(sorted(owners))):
-        free = [a for a in owners[int(v)] if cap[a] > 0]
-        if free:
-            cap[free[rng.integers(len(free))]] -= 1
-            chi += 1
-    return chi
-
-
 def cim_sample_sizes(n_p: int, cand_sizes, k: int, chi: int, eps: float,
                      delta: float) -> Dict[str, float]:
     r"""RR-OPIM+'s :math:`\theta_{max}` (Eq. 1), :math:`\theta_0 =
@@ -314,8 +297,8 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
     eps = _check_eps(eps)
     delta = _check_delta(delta, n)
     root = as_seed(seed)
-    rng = np.random.default_rng(np.random.SeedSequence(root, spawn_key=(9,)))
-    chi = _random_feasible_size(a, ptr, cand, int(k), rng)
+    chi = int(K.random_feasible_size(ptr, cand, n, int(k),
+                                     block_seed(root, 9, 0)))
     pool = _passive_pool(ex)
     n_p = pool.shape[0]
     sz = cim_sample_sizes(n_p, np.diff(ptr), int(k), chi, eps, delta)

@@ -131,8 +131,7 @@ def hetero_im_rerank(edge_index: torch.Tensor, num_nodes: Optional[int],
     elif not isinstance(rr, RRSets) or rr.num_nodes != n:
         raise ValueError("'rr' must be an RRSets over the same num_nodes")
     cand_mask = np.zeros(n, dtype=np.uint8)
-    for u in inv:
-        cand_mask[g.out_dst[g.out_ptr[u]:g.out_ptr[u + 1]]] = 1
+    cand_mask[g.dst[inv_mask[g.src] == 1]] = 1
     cand = np.flatnonzero(cand_mask).astype(np.int64)
     node_ptr, node_rr = rr.index()
     order, pu, pv, ps = K.hetero_im_kernel(rr._ptr, rr._nodes, node_ptr,

@@ -157,3 +157,19 @@ def test_cim_bad_inputs():
         cim_rr_greedy(ei, 3, aps=[0], k=1, oracle='exact')
     with pytest.raises(ValueError, match="'selector'"):
         cim_rr_opim_plus(ei, 3, aps=[0], k=1, selector='celf')
+
+
+def test_random_feasible_size_chi():
+    # disjoint candidate lists: chi = sum_u min(k, |C_u|) exactly
+    ptr = np.array([0, 3, 4, 6], dtype=np.int64)
+    cand = np.array([3, 4, 5, 6, 7, 8], dtype=np.int64)
+    assert K.random_feasible_size(ptr, cand, 9, 2, 0) == 2 + 1 + 2
+    # shared candidates: 1 <= chi <= min(#distinct, d * k), and a candidate
+    # reachable from one AP only is assigned while capacity remains
+    ptr = np.array([0, 3, 6], dtype=np.int64)
+    cand = np.array([2, 3, 4, 2, 3, 4], dtype=np.int64)
+    for seed in range(20):
+        chi = K.random_feasible_size(ptr, cand, 5, 1, seed)
+        assert chi == 2
+        chi3 = K.random_feasible_size(ptr, cand, 5, 3, seed)
+        assert chi3 == 3
