@@ -128,6 +128,43 @@ class GateMLP(torch.nn.Module):
                 f'{self.hidden_channels}, num_layers={self.num_layers})')
 
 
+def _src_dst(edge_index: Tensor, flow: str) -> Tuple[Tensor, Tensor]:
+    if flow == 'source_to_target':
+        return edge_index[0], edge_index[1]
+    if flow == 'target_to_source':
+        return edge_index[1], edge_index[0]
+    raise ValueError(f"'flow' must be 'source_to_target' or "
+                     f"'target_to_source', got {flow!r}")
+
+
+def _khop_mask(index: Tensor, num_hops: int, edge_index: Tensor,
+               num_nodes: int, flow: str) -> Tensor:
+    r"""Boolean mask of the nodes within :obj:`num_hops` in-hops."""
+    src, dst = _src_dst(edge_index, flow)
+    visited = torch.zeros(num_nodes, dtype=torch.bool, device=index.device)
+    visited[index] = True
+    frontier = visited.clone()
+    for _ in range(num_hops):
+        reached = torch.zeros_like(visited)
+        reached[src[frontier[dst]]] = True
+        frontier = reached & ~visited
+        if not bool(frontier.any()):
+            break
+        visited |= frontier
+    return visited
+
+
+def _induced(visited: Tensor, edge_index: Tensor, flow: str,
+             ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    src, dst = _src_dst(edge_index, flow)
+    subset = visited.nonzero().view(-1)
+    edge_mask = visited[src] & visited[dst]
+    relabel = torch.full((visited.numel(), ), -1, dtype=torch.long,
+                         device=visited.device)
+    relabel[subset] = torch.arange(subset.numel(), device=visited.device)
+    return subset, relabel[edge_index[:, edge_mask]], relabel, edge_mask
+
+
 def khop_in_subgraph(index: Tensor, num_hops: int, edge_index: Tensor,
                      num_nodes: int, flow: str = 'source_to_target',
                      ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -141,30 +178,17 @@ def khop_in_subgraph(index: Tensor, num_hops: int, edge_index: Tensor,
         (subset, sub_edge_index, mapping, edge_mask): the nodes (sorted), the
         relabelled induced edges, the positions of :obj:`index` in
         :obj:`subset`, and the boolean edge mask.
+
+    Example:
+        >>> edge_index = torch.tensor([[0, 1, 2], [1, 2, 3]])
+        >>> subset, sub_ei, mapping, _ = khop_in_subgraph(
+        ...     torch.tensor([3]), 2, edge_index, 4)
+        >>> subset.tolist(), sub_ei.tolist(), mapping.tolist()
+        ([1, 2, 3], [[0, 1], [1, 2]], [2])
     """
-    if flow == 'source_to_target':
-        src, dst = edge_index[0], edge_index[1]
-    elif flow == 'target_to_source':
-        dst, src = edge_index[0], edge_index[1]
-    else:
-        raise ValueError(f"'flow' must be 'source_to_target' or "
-                         f"'target_to_source', got {flow!r}")
-    visited = torch.zeros(num_nodes, dtype=torch.bool, device=index.device)
-    visited[index] = True
-    frontier = visited.clone()
-    for _ in range(num_hops):
-        reached = torch.zeros_like(visited)
-        reached[src[frontier[dst]]] = True
-        frontier = reached & ~visited
-        if not bool(frontier.any()):
-            break
-        visited |= frontier
-    subset = visited.nonzero().view(-1)
-    edge_mask = visited[src] & visited[dst]
-    relabel = torch.full((num_nodes, ), -1, dtype=torch.long,
-                         device=index.device)
-    relabel[subset] = torch.arange(subset.numel(), device=index.device)
-    sub_edge_index = relabel[edge_index[:, edge_mask]]
+    visited = _khop_mask(index, num_hops, edge_index, num_nodes, flow)
+    subset, sub_edge_index, relabel, edge_mask = _induced(
+        visited, edge_index, flow)
     return subset, sub_edge_index, relabel[index], edge_mask
 
 
@@ -689,6 +713,12 @@ class Mowst(torch.nn.Module):
         if act.numel() == N:
             return self.strong_forward(x, edge_index, **kwargs)[act], N
         hops, prenorm = self._subgraph_plan(kwargs)
+        flow = self._flow()
+        # Self-loops added by the normalisation do not change reachability,
+        # so the node set comes from the raw edges.
+        visited = _khop_mask(act, hops, edge_index, N, flow)
+        if bool(visited.all()):  # the subgraph is the whole graph
+            return self.strong_forward(x, edge_index, **kwargs)[act], N
         kwargs = dict(kwargs)
         gcns = self._gcn_convs() if prenorm else []
         if prenorm:
@@ -699,8 +729,9 @@ class Mowst(torch.nn.Module):
                 improved=m.improved, add_self_loops=m.add_self_loops,
                 flow=m.flow, dtype=x.dtype)
             kwargs['edge_weight'] = edge_weight
-        subset, sub_ei, mapping, edge_mask = khop_in_subgraph(
-            act, hops, edge_index, N, self._flow())
+        subset, sub_ei, relabel, edge_mask = _induced(visited, edge_index,
+                                                      flow)
+        mapping = relabel[act]
         E = edge_index.size(1)
         sub_kwargs = {}
         for key, val in kwargs.items():
