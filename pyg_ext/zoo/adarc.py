@@ -294,7 +294,9 @@ def evaluate_shift(model: torch.nn.Module, shift, o: AdaRCMethodOptions,
 
 @register_method('adarc')
 class AdaRCMethod(Method):
-    r"""Pretrain on the source graph, then evaluate on the target graph with
+    r"""AdaRC: pretrain on the source, test every base TTA +/- AdaRC.
+
+    Pretrains on the source graph, then evaluates on the target graph with
     every base TTA, alone and with AdaRC (task ``test_time_adaptation``)."""
     Options = AdaRCMethodOptions
 

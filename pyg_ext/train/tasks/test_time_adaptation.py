@@ -17,8 +17,9 @@ __all__ = ['TestTimeAdaptation']
 
 @register_task('test_time_adaptation')
 class TestTimeAdaptation(Task):
-    r"""Pretrain on a source graph, evaluate on a target graph under
-    distribution shift (accuracy on ``target.test_mask``)."""
+    r"""Train on a source graph, test on a shifted target graph.
+
+    The metric is the accuracy on ``target.test_mask``."""
     metric = 'accuracy'
     higher_is_better = True
 
