@@ -18,6 +18,9 @@ __all__ = []
 # Sampling methods for IC in-edges.
 VANILLA = 0  # one coin per in-edge
 SUBSIM = 1  # geometric skip on nodes whose in-edges share one probability
+# nodes with unequal in-probabilities and more in-edges than this use the
+# heterogeneous (sorted, proposal-rate) subset sampler under SUBSIM
+SKEW_MIN_DEG = 8
 
 
 @njit(cache=True)
@@ -135,6 +138,38 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                     else:
                         g = math.log(1.0 - np.random.random()) / lq
                         i = d if g >= d - i - 1 else i + 1 + int(g)
+            elif method == SUBSIM and d > SKEW_MIN_DEG:
+                # heterogeneous subset sampling (in-list sorted by p desc):
+                # coins while p >= 0.1, then geometric proposals at rate
+                # q = p_i accepted with p_j / q (exact per-edge law)
+                i = 0
+                while i < d and not done:
+                    q = in_p[s + i]
+                    if q <= 0.0:
+                        break
+                    if q >= 0.1:
+                        j = i
+                        take = np.random.random() < q
+                    else:
+                        g = math.log(1.0 - np.random.random()) / math.log1p(-q)
+                        if g >= d - i:
+                            break
+                        j = i + int(g)
+                        take = np.random.random() * q < in_p[s + j]
+                    i = j + 1
+                    if not take:
+                        continue
+                    u = in_src[s + j]
+                    if stamp[u] == tag or excluded[u]:
+                        continue
+                    stamp[u] = tag
+                    if top + 1 > buf.shape[0]:
+                        buf = _grow(buf, top + 1)
+                    buf[top] = u
+                    top += 1
+                    if use_stop and stop_mask[u]:
+                        hit[r] = 1
+                        done = True
             else:
                 for j in range(s, s + d):
                     u = in_src[j]

@@ -20,7 +20,8 @@ class DiffusionGraph:
         src, dst (numpy.ndarray): The kept edges (int32), edge ``i`` is
             ``src[i] -> dst[i]``.
         prob (numpy.ndarray): Per-edge probability / LT weight (float64).
-        in_ptr, in_src, in_p, in_cum: Reverse CSR sorted by target
+        in_ptr, in_src, in_p, in_cum: Reverse CSR sorted by target, then by
+            probability (descending), then source
             (``in_cum`` = per-node cumulative in-weights, used by LT).
         equal (numpy.ndarray): uint8 per node, 1 if all in-probabilities
             are equal (enables the geometric skip); ``logq`` = log(1 - p)
@@ -223,7 +224,9 @@ def prepare(edge_index: Any, num_nodes: Optional[int] = None,
     if weighting == 'wc':
         probs = 1.0 / indeg[dst].astype(np.float64) if m else np.zeros(0)
 
-    order = np.lexsort((src, dst))  # by target, then source
+    # by target, then probability descending (the heterogeneous subset
+    # sampler needs it), then source
+    order = np.lexsort((src, -probs, dst))
     in_src = np.ascontiguousarray(src[order])
     in_p = np.ascontiguousarray(probs[order])
     in_ptr = np.zeros(num_nodes + 1, dtype=np.int64)

@@ -55,6 +55,32 @@ def test_heterogeneous_inclusion_frequencies():
     assert np.all(np.abs(freq - p.numpy()) <= 5 * sd + 1e-12)
 
 
+@pytest.mark.parametrize('method', ['vanilla', 'subsim'])
+def test_heterogeneous_subset_sampler_law(method):
+    # 24 in-edges (> SKEW_MIN_DEG) with mixed probabilities, incl. 0 and 1
+    p = torch.tensor([1.0, 0.6, 0.3, 0.12, 0.1, 0.09, 0.05, 0.05, 0.04, 0.02,
+                      0.02, 0.01, 0.01, 0.008, 0.005, 0.003, 0.002, 0.001,
+                      0.0, 0.0, 0.07, 0.2, 0.03, 0.015])
+    d = p.shape[0]
+    perm = torch.randperm(d, generator=torch.Generator().manual_seed(0))
+    ei = torch.stack([perm + 1, torch.zeros(d, dtype=torch.long)])
+    theta = 60000
+    rr = sample_rr_sets(ei, d + 1, probs=p, n=theta, seed=4, method=method,
+                        roots=torch.zeros(theta, dtype=torch.long))
+    member = np.zeros((theta, d + 1), dtype=bool)
+    sizes = rr.sizes()
+    member[np.repeat(np.arange(theta), sizes), rr.nodes.numpy()] = True
+    pn = np.empty(d)
+    pn[perm.numpy()] = p.numpy()  # probability of leaf i + 1
+    freq = member[:, 1:].mean(axis=0)
+    sd = np.sqrt(pn * (1 - pn) / theta)
+    assert np.all(np.abs(freq - pn) <= 5 * sd + 1e-12)
+    # pairwise independence of the two largest non-trivial edges
+    a, b = int(perm[1]) + 1, int(perm[2]) + 1
+    joint = (member[:, a] & member[:, b]).mean()
+    assert abs(joint - 0.6 * 0.3) <= 5 * math.sqrt(0.18 * 0.82 / theta)
+
+
 def test_lt_path_geometric_length():
     # path 0 -> 1 -> ... -> 9, weight w on every edge; from root 9 the walk
     # goes back j steps with prob w^j (1 - w) (j < 9)
