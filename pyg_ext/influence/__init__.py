@@ -13,6 +13,7 @@ from pyg_ext.influence.cim import (CIMResult, cim_mg_greedy, cim_rr_greedy,
                                    cim_rr_opim_plus, cim_local_baseline)
 from pyg_ext.influence.hetero import hetero_ir_scores, hetero_im_rerank
 from pyg_ext.influence.baselines import degree_scores, pagerank_scores, top_k
+from pyg_ext.influence.jit import warmup
 
 __all__ = [
     'DiffusionGraph', 'prepare', 'RRSets', 'SpreadEstimate',
@@ -21,5 +22,5 @@ __all__ = [
     'opim_c_sample_sizes', 'opim', 'estimate_spread', 'exact_spread',
     'CIMResult', 'cim_mg_greedy', 'cim_rr_greedy', 'cim_rr_opim_plus',
     'cim_local_baseline', 'hetero_ir_scores', 'hetero_im_rerank',
-    'degree_scores', 'pagerank_scores', 'top_k'
+    'degree_scores', 'pagerank_scores', 'top_k', 'warmup'
 ]
