@@ -5,6 +5,7 @@ r"""AdaRC benchmarks: speed/memory and the experiment tables of issue 5.
     python benchmarks/adarc.py twitch --seeds 2         # Twitch-E DE -> X
     python benchmarks/adarc.py syncora --seeds 3        # Syn-Cora-style
     python benchmarks/adarc.py ablation --seeds 3       # PIC vs entropy vs PL; gamma vs all
+    python benchmarks/adarc.py backbones --seeds 2      # GPRGNN / APPNP / JKNet / GCNII
 
 Every table prints mean +- std over seeds in Markdown. Use --quick for a
 fast smoke run. Real data come from --data-root (default: $PYG_EXT_DATA).
@@ -169,6 +170,50 @@ def cmd_ablation(args):
     table(columns, list(columns[next(iter(columns))][0]))
 
 
+def cmd_backbones(args):
+    from pyg_ext.nn.models import LearnableAPPNP, LearnableGCNII, \
+        WeightedJKNet
+    makers = {
+        'GPRGNN (K=9)': lambda f, c: GPRGNN(f, 32, c, K=9),
+        'APPNP, learnable alpha (K=10)': lambda f, c: LearnableAPPNP(
+            f, 32, c, K=10, alpha=0.1),
+        'JKNet, weighted sum (L=2)': lambda f, c: WeightedJKNet(
+            f, 32, c, num_layers=2),
+        'GCNII, learnable alpha_l (L=4)': lambda f, c: LearnableGCNII(
+            f, 32, c, num_layers=4),
+    }
+    columns: Dict[str, List[Dict[str, float]]] = {}
+    for setting in args.settings.split(','):
+        for seed in range(args.seeds):
+            pair = CSBMStructureShift(setting, 0.0, args.num_nodes,
+                                      args.num_features, args.mu,
+                                      seed=2 * seed).pair()
+            res = {}
+            for name, make in makers.items():
+                torch.manual_seed(seed)
+                model = make(pair.num_features, pair.num_classes)
+                opt = torch.optim.Adam(model.parameters(), lr=0.01,
+                                       weight_decay=5e-4)
+                src = pair.source
+                for _ in range(args.epochs):
+                    model.train()
+                    opt.zero_grad()
+                    F.cross_entropy(model(src.x, src.edge_index),
+                                    src.y).backward()
+                    opt.step()
+                model.eval()
+                with torch.no_grad():
+                    res[name] = acc(model(pair.target.x,
+                                          pair.target.edge_index),
+                                    pair.target)
+                ada = AdaRC(model, steps=args.steps)
+                res[name + ' +AdaRC'] = acc(ada.adapt(pair.target),
+                                            pair.target)
+            columns.setdefault(setting, []).append(res)
+            print(f'[{setting} seed {seed}]', flush=True)
+    table(columns, list(columns[next(iter(columns))][0]))
+
+
 def timeit(fn, reps):
     fn()
     t = []
@@ -223,7 +268,7 @@ def cmd_speed(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('cmd', choices=['speed', 'csbm', 'twitch', 'syncora',
-                                   'ablation'])
+                                   'ablation', 'backbones'])
     p.add_argument('--seeds', type=int, default=3)
     p.add_argument('--epochs', type=int, default=500)
     p.add_argument('--steps', type=int, default=50)
@@ -250,7 +295,8 @@ def main():
         args.num_nodes, args.num_features, args.mu = 500, 50, 0.19
         args.reps = 2
     {'speed': cmd_speed, 'csbm': cmd_csbm, 'twitch': cmd_twitch,
-     'syncora': cmd_syncora, 'ablation': cmd_ablation}[args.cmd](args)
+     'syncora': cmd_syncora, 'ablation': cmd_ablation,
+     'backbones': cmd_backbones}[args.cmd](args)
 
 
 if __name__ == '__main__':
