@@ -97,7 +97,8 @@ def test_one_step_matches_manual_gradient(pretrained, graphs):
     ada.adapt(tgt)
     assert torch.allclose(model.prop.gamma.detach(), gamma0 - 0.7 * grad,
                           atol=1e-6)
-    assert ada.history['loss'][0] == pytest.approx(float(loss.detach()), abs=1e-6)
+    assert ada.history['loss'][0] == pytest.approx(float(loss.detach()),
+                                                   abs=1e-6)
     assert torch.equal(ada.history['hop_params'][0], gamma0)
 
 

@@ -254,8 +254,9 @@ class GPRProp(HopAggregation):
                                       self._init_gamma))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        if prefix + 'temp' in state_dict and prefix + 'gamma' not in state_dict:
-            state_dict[prefix + 'gamma'] = state_dict.pop(prefix + 'temp')
+        old, new = prefix + 'temp', prefix + 'gamma'
+        if old in state_dict and new not in state_dict:
+            state_dict[new] = state_dict.pop(old)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tensor, edge_index: Adj,
