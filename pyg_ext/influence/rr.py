@@ -39,9 +39,10 @@ def get_num_threads() -> int:
 
 
 def block_seed(root_seed: int, stream: int, block: int) -> int:
-    r"""The 32-bit seed of block :obj:`block` of stream :obj:`stream`."""
+    r"""The 63-bit seed of block :obj:`block` of stream :obj:`stream`."""
     ss = np.random.SeedSequence(entropy=root_seed, spawn_key=(stream, block))
-    return int(ss.generate_state(1, dtype=np.uint32)[0])
+    a, b = ss.generate_state(2, dtype=np.uint32).tolist()
+    return ((a & 0x7FFFFFFF) << 32) | b
 
 
 def run_blocks(fn, sizes: Sequence[int], seeds: Sequence[int],

@@ -107,9 +107,9 @@ def test_round_robin_exact_case():
 
 def test_tightened_bound_is_an_upper_bound():
     rng = np.random.default_rng(3)
-    for trial in range(10):
-        g, aps = tiny_instance(rng, n=8, m=18, d=2)
-        k = 2
+    for trial in range(30):
+        g, aps = tiny_instance(rng, n=8, m=18, d=2 + trial % 2)
+        k = 1 + trial % 3
         a, ptr, cand, ex = cim_candidates(g, aps, k)
         rr = sample_rr_sets(g, n=60, seed=trial, exclude=aps)
         node_ptr, node_rr = rr.index()
