@@ -9,7 +9,11 @@ r"""TEDDY speed and memory.
 2. Wall time to produce all tickets of the sweep, TEDDY vs UGS vs random
    pruning, same backbone and same epochs, in the same process.
 
-    OMP_NUM_THREADS=1 nice python benchmarks/teddy.py --epochs 50
+    OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=131072 \
+        nice python benchmarks/teddy.py --epochs 50
+
+(``MALLOC_MMAP_THRESHOLD_`` makes glibc return every large buffer to the OS,
+so the peak-RSS numbers are not hidden by allocator reuse.)
 """
 import argparse
 import os

@@ -53,7 +53,10 @@ def plot(paths, out):
     fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 3.2),
                              squeeze=False)
     style = {'teddy': ('TEDDY', 'C3', 'o'), 'ugs': ('UGS', 'C0', 's'),
-             'random': ('random', 'C7', '^')}
+             'random': ('random', 'C7', '^'),
+             # optional ablations merged into a result file by hand
+             'teddy_nodistill': ('TEDDY w/o distill', 'C1', 'x'),
+             'teddy_randscore': ('TEDDY, random edges', 'C2', '+')}
     for ax, res in zip(axes[0], runs):
         cfg = res['config']
         for key, (label, color, marker) in style.items():
@@ -70,7 +73,8 @@ def plot(paths, out):
         ax.set_xlabel('graph sparsity (%)')
         ax.set_ylabel('test accuracy (%)')
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    for ax in axes[0]:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     print(f'wrote {out}')
