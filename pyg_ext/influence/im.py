@@ -296,7 +296,8 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
 
     At :math:`i_{max}` the seeds are returned with the :math:`\theta_{max}`
     guarantee even if the certificate test fails (the reference code returns
-    nothing there).
+    nothing there). ``info`` holds both upper bounds of the last round
+    (``sigma_upper_tight``, ``sigma_upper_vanilla``).
     """
     t0 = time.perf_counter()
     if bound not in ('tight', 'vanilla'):
@@ -331,7 +332,15 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
                     sigma_lower=lo, sigma_upper_opt=up, guarantee=E1 - eps,
                     failure_prob=delta, iterations=i,
                     seconds=time.perf_counter() - t0,
-                    info=dict(sizes=sz, theta=theta))
+                    info=dict(sizes=sz, theta=theta,
+                              **_both_upper(cov1, upper, theta, n, a)))
+
+
+def _both_upper(cov, upper, theta, n, a):
+    tight = _upper_cov(cov, upper, 'tight')
+    vanilla = _upper_cov(cov, upper, 'vanilla')
+    return dict(sigma_upper_tight=opim_upper_bound(tight, theta, n, a),
+                sigma_upper_vanilla=opim_upper_bound(vanilla, theta, n, a))
 
 
 def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
@@ -370,4 +379,5 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     return IMResult(seeds, n * cov2 / num_rr_sets, 2 * int(num_rr_sets),
                     alpha=lo / up if up > 0 else 1.0, sigma_lower=lo,
                     sigma_upper_opt=up, failure_prob=delta, iterations=1,
-                    seconds=time.perf_counter() - t0)
+                    seconds=time.perf_counter() - t0,
+                    info=_both_upper(cov1, upper, num_rr_sets, n, a))

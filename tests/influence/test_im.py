@@ -176,6 +176,10 @@ def test_opim_c_tight_bound_needs_no_more_samples_than_vanilla():
     v = opim_c(ei, 400, k=10, seed=0, bound='vanilla')
     assert t.num_rr_sets <= v.num_rr_sets
     assert t.sigma_upper_opt >= t.sigma_lower
+    for r in (t, v):
+        assert r.info['sigma_upper_tight'] <= r.info['sigma_upper_vanilla']
+    assert t.sigma_upper_opt == t.info['sigma_upper_tight']
+    assert v.sigma_upper_opt == v.info['sigma_upper_vanilla']
 
 
 def test_opim_fixed_budget():
