@@ -1,8 +1,9 @@
 r"""TEDDY vs random pruning vs UGS over the graph-lottery-ticket sweep.
 
 Graph sparsity 1 - 0.95^k and weight sparsity 1 - 0.9^k for k = 1..levels
-(the official README's rates), on a Planetoid graph (public split, row-normalised
-features as in the official code) or, without data, on a synthetic CSBM graph.
+(the official README's rates), on a Planetoid graph (public split,
+row-normalised features as in the official code) or, without data, on a
+synthetic CSBM graph.
 
     python examples/teddy.py --epochs 5 --levels 3            # quick run
     python examples/teddy.py --dataset citeseer --model gin \
@@ -165,8 +166,9 @@ def main(argv=None):
         if 'dense' in res:
             print(f"dense: test {res['dense']['test_accuracy']:.4f}")
         for lv in res['levels']:
-            print(f"{name:6s} k={lv['level']:2d} graph {lv['graph_sparsity']:.3f}"
-                  f" weight {lv['weight_sparsity']:.3f}  test "
+            print(f"{name:6s} k={lv['level']:2d} graph "
+                  f"{lv['graph_sparsity']:.3f} weight "
+                  f"{lv['weight_sparsity']:.3f}  test "
                   f"{lv['test_accuracy']:.4f}")
     if args.out:
         atomic_write_json(args.out, results)

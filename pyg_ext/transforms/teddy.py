@@ -4,7 +4,8 @@ from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
-from pyg_ext.utils.sparsify import _COUNT_RULES, check_sparsity, teddy_keep_mask
+from pyg_ext.utils.sparsify import (_COUNT_RULES, check_sparsity,
+                                    teddy_keep_mask)
 
 __all__ = ['TEDDY']
 
