@@ -34,7 +34,8 @@ def main():
     p.add_argument('--lr', type=float, default=0.01)
     p.add_argument('--hidden', type=int, default=32)
     p.add_argument('--time-dim', type=int, default=16)
-    p.add_argument('--num-neighbors', type=int, nargs='+', default=[50])
+    p.add_argument('--num-neighbors', type=int, nargs='+', default=None,
+                   help='fan-out per hop (default: [50] node, [10] link)')
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--no-time', action='store_true')
     p.add_argument('--fixed-gate', type=float, default=None)
@@ -51,7 +52,9 @@ def main():
     else:
         if args.task == 'link':
             print('UCI-Msg not found: using a synthetic stream')
-        graph = synthetic_event_stream(num_nodes=500, num_events=15000,
+        graph = synthetic_event_stream(num_nodes=500,
+                                       num_events=15000 if args.task == 'node'
+                                       else 3000,
                                        p_cross=0.1, p_cross_after=0.9,
                                        switch_time=0.5, feature_noise=1.5,
                                        seed=args.seed)
@@ -67,10 +70,11 @@ def main():
 
     if args.task == 'node':
         task = TemporalNodeClassification(TemporalNodeClassificationOptions(
-            num_neighbors=args.num_neighbors, batch_size=args.batch_size))
+            num_neighbors=args.num_neighbors or [50],
+            batch_size=args.batch_size))
     else:
         task = TemporalLinkPrediction(TemporalLinkPredictionOptions(
-            num_neighbors=args.num_neighbors, batch_size=200,
+            num_neighbors=args.num_neighbors or [10], batch_size=200,
             mrr_negatives=20, mrr_max_queries=1000))
     data = task.build(graph)
     in_ch, out_ch = task.model_channels(data)
