@@ -21,7 +21,7 @@ from pyg_ext.datasets.snap import (load_ego_facebook, load_email_eu,
                                    load_scinet)
 from pyg_ext.influence import (cim_local_baseline, cim_rr_opim_plus,
                                degree_scores, estimate_spread, imm, opim_c,
-                               pagerank_scores, prepare, top_k)
+                               pagerank_scores, prepare, top_k, warmup)
 
 LOADERS = {'nethept': load_nethept, 'email_eu': load_email_eu,
            'ego_facebook': load_ego_facebook, 'scinet': load_scinet}
@@ -55,6 +55,7 @@ def main():
         args.k, args.eps, args.mc = min(args.k, 10), 0.3, 1000
 
     data = load(args.dataset, args.data_root)
+    warmup()  # compile / load the numba kernels before timing
     g = prepare(data.edge_index, data.num_nodes, model=args.model)
     print(f'{data.name}: {g} (WC weights)')
 
