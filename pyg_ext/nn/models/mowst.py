@@ -26,6 +26,7 @@ GATES = ('mlp', 'identity', 'power')
 STAR_MIXES = ('prob', 'logit')
 MODES = ('sample', 'threshold', 'mixture')
 GCN_SUBGRAPH = ('auto', 'extra_hop', 'prenormalize')
+_EDGE_KWARGS = ('edge_weight', 'edge_attr', 'edge_type')
 
 
 @dataclass
@@ -712,6 +713,12 @@ class Mowst(torch.nn.Module):
         N = x.size(0)
         if act.numel() == N:
             return self.strong_forward(x, edge_index, **kwargs)[act], N
+        for key in _EDGE_KWARGS:
+            val = kwargs.get(key)
+            if isinstance(val, Tensor) and val.size(0) != edge_index.size(1):
+                raise ValueError(f"'{key}' has {val.size(0)} rows but "
+                                 f"'edge_index' has {edge_index.size(1)} "
+                                 f"edges")
         hops, prenorm = self._subgraph_plan(kwargs)
         flow = self._flow()
         # Self-loops added by the normalisation do not change reachability,
@@ -735,8 +742,7 @@ class Mowst(torch.nn.Module):
         E = edge_index.size(1)
         sub_kwargs = {}
         for key, val in kwargs.items():
-            if isinstance(val, Tensor) and key in ('edge_weight', 'edge_attr',
-                                                   'edge_type'):
+            if isinstance(val, Tensor) and key in _EDGE_KWARGS:
                 if val.size(0) != E:
                     raise ValueError(f"'{key}' has {val.size(0)} rows but "
                                      f"'edge_index' has {E} edges")

@@ -555,3 +555,25 @@ def test_experts_are_not_reinitialised_by_the_constructor():
     model = Mowst(weak, strong, C)
     after = list(model.weak.parameters()) + list(model.strong.parameters())
     assert all(torch.equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize('mode', ['extra_hop', 'prenormalize'])
+def test_subgraph_inference_with_edge_weights(mode):
+    x, ei, _ = random_graph(200, 300, seed=6)
+    w = torch.rand(ei.size(1), generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(5)
+    model = make(strong=GCN(F_IN, 16, 2, C), gcn_subgraph=mode,
+                 **spread_gate(200))
+    model.eval()
+    with torch.no_grad():
+        full = model.strong(x, ei, edge_weight=w)
+    pred = model.predict(x, ei, mode='threshold', threshold=0.15,
+                         edge_weight=w)
+    used = pred.used_strong
+    assert 0 < int(used.sum()) < 200
+    assert torch.allclose(pred.strong_logits[used], full[used], atol=1e-5)
+    # The normalisation is switched back on after the call.
+    assert all(conv.normalize for conv in model.strong.convs)
+    with pytest.raises(ValueError, match="'edge_weight' has 3 rows"):
+        model.predict(x, ei, mode='threshold', threshold=0.15,
+                      edge_weight=w[:3])
