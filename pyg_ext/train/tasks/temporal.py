@@ -434,7 +434,11 @@ class TemporalNodeClassification(_NodeTask):
         t_end_val = (ev.t.max() + 1) if ev.t.numel() else ev.t.new_ones(())
         if graph.label_events is not None:
             le = graph.label_events
-            q_node, q_time = le.node.long(), le.time.to(ev.t.dtype)
+            q_time = le.time
+            if not ev.t.is_floating_point() and q_time.is_floating_point():
+                # integer event times: t < q  <=>  t < ceil(q)
+                q_time = torch.ceil(q_time)
+            q_node, q_time = le.node.long(), q_time.to(ev.t.dtype)
             q_y = le.y.long()
             ok = q_y >= 0
             q_node, q_time, q_y = q_node[ok], q_time[ok], q_y[ok]

@@ -120,6 +120,11 @@ def test_label_timeline_queries():
     assert data.q_node.tolist() == [1, 0, 1]
     assert data.q_time.tolist() == [3, 5, 8]
     assert data.q_y.tolist() == [0, 1, 1]
+    # float label times on an integer stream keep the strict bound exact
+    g.label_events = LabelEvents(torch.tensor([1]), torch.tensor([3.5]),
+                                 torch.tensor([0]))
+    d2 = TemporalNodeClassification().build(g)
+    assert d2.q_time.tolist() == [4]  # sees t <= 3, not the events at t=4
     # both queries of node 1 are in the same split
     where = {s: set(data.split[s].tolist()) for s in data.split}
     assert any({0, 2} <= v for v in where.values())
