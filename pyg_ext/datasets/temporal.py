@@ -10,7 +10,6 @@ Node features and labels are kept *outside* the
 equals the number of events, so node-level tensors stored inside it are
 silently cut whenever ``num_nodes == num_events``.
 """
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional

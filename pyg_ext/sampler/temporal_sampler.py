@@ -1,7 +1,6 @@
 r"""A leak-proof temporal neighbour sampler in plain PyTorch (no pyg-lib)."""
-import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import torch
 from torch import Tensor

@@ -3,7 +3,6 @@ baselines and the ``temporal`` method that trains any of them (and any
 static model such as ``gcn`` / ``gprgnn``) on the temporal tasks of
 :mod:`pyg_ext.train.tasks.temporal`."""
 import copy
-import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 

@@ -1,6 +1,5 @@
 r"""THeGCN: a temporal (TMP) block and static (SMP) blocks over a sampled
 temporal subgraph, with a TGAT-initialised cosine time encoding."""
-import math
 from typing import List, Optional, Tuple, Union
 
 import torch

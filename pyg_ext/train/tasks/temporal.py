@@ -32,7 +32,6 @@ from pyg_ext.metrics import Evaluator
 from pyg_ext.registry import register_task
 from pyg_ext.sampler import TemporalNeighborSampler
 from pyg_ext.train.task import Task
-from pyg_ext.utils.temporal_heterophily import label_at
 
 __all__ = [
     'TemporalTaskData',
