@@ -18,6 +18,9 @@ from pyg_ext.utils import (L0ProjectedOptimizer, l0_keep_count,
                            teddy_distillation_loss, teddy_keep_mask,
                            teddy_schedule)
 
+pytestmark = pytest.mark.filterwarnings(
+    'ignore:Sparse CSR tensor support is in beta')
+
 
 def tiny_data(n=60, seed=0, classes=3):
     torch.manual_seed(seed)
