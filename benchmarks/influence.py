@@ -4,6 +4,8 @@ baseline run in this process and against the spec's reference figures, CIM
 on scinet, and the 2-thread speed-up.
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/influence.py --section all
+    OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/influence.py \
+        --section mc_compare   # needs the `bench` extra (cynetdiff, ndlib)
     python benchmarks/influence.py --section throughput --quick
 
 Reference figures (spec §2.2/§3, C++ codes on a 2-core machine of this
@@ -162,6 +164,117 @@ def section_throughput(root, quick):
               f'spread {e.mean:.1f}')
 
 
+def _cynetdiff_ic(g, seeds, rng_seed):
+    r"""CyNetDiff's IC model on pyg_ext's own out-CSR and edge
+    probabilities (same graph, same WC weights, same seeds)."""
+    from cynetdiff.models import IndependentCascadeModel
+    starts = np.asarray(g.out_ptr)[:-1].astype(np.uint32)
+    edges = np.asarray(g.out_dst).astype(np.uint32)
+    probs = np.asarray(g.out_p).astype(np.float32)
+    model = IndependentCascadeModel(starts, edges, activation_probs=probs,
+                                    rng=rng_seed)
+    model.set_seeds([int(s) for s in seeds])
+    return model
+
+
+def _cynetdiff_runs(model, runs):
+    out = np.empty(runs)
+    for i in range(runs):
+        model.reset_model()
+        model.advance_until_completion()
+        out[i] = model.get_num_activated_nodes()
+    return out
+
+
+def _ndlib_ic(g, seeds, rng_seed):
+    r"""NDlib's ``IndependentCascadesModel`` with every edge's threshold
+    set to pyg_ext's probability (NDlib activates when U <= threshold)."""
+    import networkx as nx
+    import ndlib.models.ModelConfig as mc
+    import ndlib.models.epidemics as ep
+    G = nx.DiGraph()
+    G.add_nodes_from(range(g.num_nodes))
+    src = np.repeat(np.arange(g.num_nodes), np.diff(np.asarray(g.out_ptr)))
+    dst, p = np.asarray(g.out_dst), np.asarray(g.out_p)
+    G.add_edges_from(zip(src.tolist(), dst.tolist()))
+    model = ep.IndependentCascadesModel(G, seed=rng_seed)
+    cfg = mc.Configuration()
+    for u, v, q in zip(src.tolist(), dst.tolist(), p.tolist()):
+        cfg.add_edge_configuration('threshold', (u, v), q)
+    cfg.add_model_initial_configuration('Infected', [int(s) for s in seeds])
+    model.set_initial_status(cfg)
+    return model
+
+
+def _ndlib_runs(model, seeds, runs):
+    seeds = [int(s) for s in seeds]
+    out = np.empty(runs)
+    for i in range(runs):
+        model.reset(seeds)
+        while True:
+            it = model.iteration(node_status=False)
+            if it['iteration'] > 0 and it['node_count'][1] == 0:
+                break
+        out[i] = it['node_count'][2]
+    return out
+
+
+def section_mc_compare(root, quick):
+    r"""Monte-Carlo IC simulations/s of pyg_ext vs CyNetDiff and NDlib run
+    in this process on the same graph, probabilities (WC) and seeds."""
+    from pyg_ext.influence import set_num_threads
+    set_num_threads(1)
+    d = load_nethept(root)
+    g = prepare(d.edge_index, d.num_nodes)
+    seeds = opim_c(g, k=50, seed=0).seeds
+    runs = 2000 if quick else 10000
+    nd_runs = 5 if quick else 20
+    print('\n## Monte-Carlo IC simulations/s in this process (NetHEPT '
+          f'IC-WC, 50 OPIM-C seeds, single thread after warm-up; load '
+          f'average {os.getloadavg()[0]:.1f})\n')
+    rows = []
+    estimate_spread(g, seeds=seeds, num_samples=10, seed=0, num_threads=1)
+    with Clock() as c, Clock(wall=True) as w:
+        est = estimate_spread(g, seeds=seeds, num_samples=runs, seed=1,
+                              num_threads=1)
+    rows.append(('pyg_ext (numba)', runs, runs / c.dt, runs / w.dt,
+                 est.mean, est.std / np.sqrt(runs)))
+    try:
+        import cynetdiff  # noqa: F401
+    except ImportError:
+        print('cynetdiff not installed: skipped (pip install -e .[bench])')
+    else:
+        model = _cynetdiff_ic(g, seeds, 1)
+        _cynetdiff_runs(model, 10)  # warm-up
+        with Clock() as c, Clock(wall=True) as w:
+            x = _cynetdiff_runs(model, runs)
+        from importlib.metadata import version
+        rows.append((f'CyNetDiff {version("cynetdiff")} (reset_model + '
+                     'advance_until_completion)', runs, runs / c.dt,
+                     runs / w.dt, x.mean(), x.std(ddof=1) / np.sqrt(runs)))
+    try:
+        import ndlib  # noqa: F401
+    except ImportError:
+        print('ndlib not installed: skipped (pip install -e .[bench])')
+    else:
+        model = _ndlib_ic(g, seeds, 1)
+        _ndlib_runs(model, seeds, 1)  # warm-up
+        with Clock() as c, Clock(wall=True) as w:
+            x = _ndlib_runs(model, seeds, nd_runs)
+        from importlib.metadata import version
+        rows.append((f'NDlib {version("ndlib")} (iteration() loop)',
+                     nd_runs, nd_runs / c.dt, nd_runs / w.dt, x.mean(),
+                     x.std(ddof=1) / np.sqrt(nd_runs)))
+    ours, m0, s0 = rows[0][2], rows[0][4], rows[0][5]
+    print('| simulator | runs | sims/s (CPU) | sims/s (wall) | '
+          'pyg_ext / this | mean spread ± s.e. | z vs pyg_ext |')
+    print('|---|---|---|---|---|---|---|')
+    for name, r, cpu, wall, m, se in rows:
+        z = (m - m0) / np.sqrt(se ** 2 + s0 ** 2) if se != s0 else 0.0
+        print(f'| {name} | {r:,} | {cpu:,.1f} | {wall:,.1f} | '
+              f'{ours / cpu:.2f}x | {m:.1f} ± {se:.1f} | {z:+.2f} |')
+
+
 def section_threads(root, quick):
     print('\n## 2-thread speed-up of RR sampling (identical results; wall '
           f'time, load average {os.getloadavg()[0]:.1f})\n')
@@ -287,6 +400,7 @@ def section_opim_timing(root, quick):
 
 SECTIONS = {
     'throughput': section_throughput,
+    'mc_compare': section_mc_compare,
     'opim': section_opim_timing,
     'threads': section_threads,
     'quality': section_quality,
