@@ -104,9 +104,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         # run
         if args.resume:
-            if args.config or args.overrides:
-                raise ConfigError('--resume takes no CONFIG or --set: the run '
-                                  "directory's saved config is used")
+            if args.config or args.overrides or args.run_dir or args.only:
+                raise ConfigError('--resume takes no CONFIG, --set, --run-dir '
+                                  "or --only: the run directory's saved "
+                                  'config is used')
             out = runner.resume(args.resume, args.quiet, args.data_root)
         elif args.config is None:
             raise ConfigError('run: give a CONFIG file or --resume RUN_DIR')

@@ -28,7 +28,12 @@ METRICS = ('accuracy', 'macro_f1', 'rocauc', 'ap', 'mrr')
 
 def _to_numpy(key: str, value: Any) -> np.ndarray:
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        if value.is_floating_point() and value.dtype not in (torch.float16,
+                                                             torch.float32,
+                                                             torch.float64):
+            value = value.float()  # e.g. bfloat16 has no NumPy dtype
+        return value.numpy()
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, (list, tuple)):
@@ -151,7 +156,8 @@ class Evaluator:
     ================  ==========================================  ============
 
     For several tasks (``[n, T]``), ``rocauc``/``ap`` are averaged over the
-    tasks that have both a positive and a negative label, as OGB does.
+    tasks that have both a positive and a negative label, and ``NaN`` in
+    ``y_true`` marks a missing label, as in OGB.
 
     Args:
         metric (str): One of ``'accuracy'``, ``'macro_f1'``, ``'rocauc'``,
@@ -218,8 +224,13 @@ class Evaluator:
             if y_true.ndim != 2:
                 raise ValueError(f"'y_true': expected shape [n] or [n, T], "
                                  f"got {tuple(y_true.shape)}")
-            if not np.isin(y_true, (0, 1)).all():
-                raise ValueError("'y_true': expected binary labels in {0, 1}")
+            if y_true.shape[0] == 0:
+                raise ValueError("'y_true': expected at least one item")
+            y_true = y_true.astype(np.float64)
+            labelled = ~np.isnan(y_true)  # OGB: NaN marks a missing label
+            if not np.isin(y_true[labelled], (0, 1)).all():
+                raise ValueError("'y_true': expected binary labels in {0, 1} "
+                                 "(NaN for missing)")
             if y_pred.dtype.kind not in 'fiub':
                 raise TypeError(f"'y_pred': expected numeric scores, got "
                                 f"dtype {y_pred.dtype}")
@@ -228,12 +239,12 @@ class Evaluator:
             fn = roc_auc if self.metric == 'rocauc' else average_precision
             scores = []
             for t in range(y_true.shape[1]):
-                yt = y_true[:, t].astype(np.int64)
-                if self.metric == 'rocauc' and (yt.min() == yt.max()):
+                keep = labelled[:, t]
+                yt = y_true[keep, t].astype(np.int64)
+                # As OGB: only tasks with both a positive and a negative.
+                if yt.size == 0 or yt.min() == yt.max():
                     continue
-                if self.metric == 'ap' and yt.sum() == 0:
-                    continue
-                scores.append(fn(yt, y_pred[:, t]))
+                scores.append(fn(yt, y_pred[keep, t]))
             if not scores:
                 raise ValueError(f"'y_true': no task has both positive and "
                                  f"negative labels; {self.metric} is "

@@ -308,6 +308,9 @@ def from_dict(cls: type, data: Optional[Dict[str, Any]], prefix: str = ''):
         raise ConfigError(f"{prefix or cls.__name__}: {e}") from e
 
 
+_INHERITED = '__inherited_options__'
+
+
 def _resolve_section(kind: str, section: Any) -> NamedSection:
     if isinstance(section, NamedSection):
         section = section.to_dict()
@@ -317,6 +320,7 @@ def _resolve_section(kind: str, section: Any) -> NamedSection:
         raise ConfigError(f"{kind}: expected a mapping with a 'name' key, "
                           f"got {type(section).__name__} {section!r}")
     section = dict(section)
+    inherited = section.pop(_INHERITED, [])
     name = section.pop('name', None)
     if not isinstance(name, str):
         raise ConfigError(f"{kind}.name: expected str, got {name!r}")
@@ -326,6 +330,11 @@ def _resolve_section(kind: str, section: Any) -> NamedSection:
     except ValueError as e:
         raise ConfigError(f'{kind}.name: {e}') from None
     opts_cls = entry.options
+    accepted = ({f.name for f in dataclasses.fields(opts_cls)}
+                if opts_cls is not None else set())
+    for key in inherited:
+        if key not in accepted:
+            section.pop(key, None)
     if opts_cls is None:
         if section:
             raise ConfigError(f"unknown config key '{kind}."
@@ -361,7 +370,15 @@ def apply_override(raw: Dict[str, Any], override: str) -> None:
                               f"section")
         node[p] = child
         node = child
-    node[parts[-1]] = _parse_scalar(value)
+    value = _parse_scalar(value)
+    if (len(parts) == 2 and parts[0] in NAMED_SECTIONS and parts[1] == 'name'
+            and node.get('name') not in (None, value)):
+        # Switching the entry: options written for the old entry are kept
+        # only where the new entry has them (checked at resolution).
+        inherited = set(node.get(_INHERITED, [])) | {
+            k for k in node if k not in ('name', _INHERITED)}
+        node[_INHERITED] = sorted(inherited)
+    node[parts[-1]] = value
 
 
 def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
@@ -416,6 +433,7 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
             if isinstance(section, str):
                 section = {'name': section}
             section = dict(section)
+            section.pop(_INHERITED, None)
             setattr(cfg, kind, NamedSection(section.pop('name'), section))
     return cfg
 

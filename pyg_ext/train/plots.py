@@ -68,6 +68,7 @@ def _plot_experiment(run_dir: Path, out_dir: Path) -> List[Path]:
     for name in curve_names:
         fig, ax = plt.subplots(figsize=(6, 4))
         xs, ys = [], []
+        xlabel, ylabel = 'x', name
         for r in runs:
             c = r.get('curves', {}).get(name)
             if c:

@@ -20,16 +20,20 @@ def load_plugins() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    importlib.import_module('pyg_ext.train.supervised')
-    for pkg_name in PLUGIN_PACKAGES:
-        pkg = importlib.import_module(pkg_name)
-        for info in pkgutil.iter_modules(pkg.__path__):
-            if not info.name.startswith('_'):
-                importlib.import_module(f'{pkg_name}.{info.name}')
+    _loaded = True  # set first: a plugin may itself call load_plugins()
     try:
-        eps = metadata.entry_points(group='pyg_ext.plugins')
-    except TypeError:  # Python < 3.10
-        eps = metadata.entry_points().get('pyg_ext.plugins', [])
-    for ep in eps:
-        ep.load()
+        importlib.import_module('pyg_ext.train.supervised')
+        for pkg_name in PLUGIN_PACKAGES:
+            pkg = importlib.import_module(pkg_name)
+            for info in pkgutil.iter_modules(pkg.__path__):
+                if not info.name.startswith('_'):
+                    importlib.import_module(f'{pkg_name}.{info.name}')
+        try:
+            eps = metadata.entry_points(group='pyg_ext.plugins')
+        except TypeError:  # Python < 3.10
+            eps = metadata.entry_points().get('pyg_ext.plugins', [])
+        for ep in eps:
+            ep.load()
+    except BaseException:
+        _loaded = False  # a later call retries and raises again
+        raise

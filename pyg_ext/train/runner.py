@@ -57,6 +57,9 @@ def make_run_dir(cfg: ExperimentConfig, run_dir: Optional[PathLike] = None,
     explicit = run_dir or cfg.output.run_dir
     if explicit is not None:
         path = Path(explicit)
+        if path.exists() and not path.is_dir():
+            raise FileExistsError(f"run directory '{path}' is an existing "
+                                  f"file")
         if path.exists() and any(path.iterdir()):
             raise FileExistsError(
                 f"run directory '{path}' already exists and is not empty; "
@@ -156,6 +159,8 @@ class _Session:
         splits = cfg.train.splits
         if splits is None:
             splits = list(range(num_splits))
+        if len(set(splits)) != len(splits):
+            raise ConfigError(f"train.splits: duplicate split in {splits}")
         for s in splits:
             if not 0 <= s < num_splits:
                 raise ConfigError(f"train.splits: split {s} out of range; "
@@ -192,7 +197,8 @@ class _Session:
             result = dict(result)
             result.update(split=split, seed=seed,
                           seconds=time.perf_counter() - r0)
-            atomic_write_json(path, _jsonable(result))
+            result = _jsonable(result)  # what a resumed run reads back
+            atomic_write_json(path, result)
             ckpt.clear()
             results.append(result)
         bar.close()
@@ -274,9 +280,29 @@ def run(config: Union[ExperimentConfig, PathLike, Dict[str, Any]],
         config = load_config(config_to_dict(config), overrides)
     path = make_run_dir(config, run_dir)
     save_config(config, path / 'config.yaml')
+    data_root = _save_data_root(path, data_root or config.data_root)
     summary = _Session(config, path, quiet, data_root, interrupt).execute()
     summary['run_dir'] = str(path)
     return summary
+
+
+def _save_data_root(run_dir: Path, data_root: Optional[PathLike]) -> str:
+    r"""Resolves the data root now and records it, so that a resumed run
+    reads the same files without being told the root again."""
+    root = str(get_data_root(data_root).resolve())
+    atomic_write_json(run_dir / 'meta.json', {'data_root': root})
+    return root
+
+
+def _saved_data_root(run_dir: Path,
+                     data_root: Optional[PathLike]) -> Optional[PathLike]:
+    if data_root is not None:
+        return data_root
+    meta = run_dir / 'meta.json'
+    if meta.exists():
+        with open(meta) as f:
+            return json.load(f).get('data_root')
+    return None
 
 
 def resume(run_dir: PathLike, quiet: bool = False,
@@ -293,6 +319,7 @@ def resume(run_dir: PathLike, quiet: bool = False,
         raise FileNotFoundError(f"'{path}' is not a run directory (no "
                                 f"config.yaml)")
     config = load_config(path / 'config.yaml')
+    data_root = _saved_data_root(path, data_root)
     summary = _Session(config, path, quiet, data_root, interrupt).execute()
     summary['run_dir'] = str(path)
     return summary
@@ -359,6 +386,7 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
     finished experiments and runs are read back, not recomputed."""
     if resume:
         path = Path(run_dir)
+        data_root = _saved_data_root(path, data_root)
         with open(path / 'suite.yaml') as f:
             raw = yaml_load(f)
         with open(path / 'overrides.json') as f:
@@ -387,6 +415,7 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
         atomic_write_text(path / 'suite.yaml',
                           yaml.safe_dump(raw, sort_keys=False))
         atomic_write_json(path / 'overrides.json', list(overrides))
+        data_root = _save_data_root(path, data_root or configs[0].data_root)
     summaries = []
     for cfg in configs:
         sub = path / cfg.name

@@ -134,3 +134,29 @@ def test_bad_inputs_name_the_key(metric, inp, exc, match):
 def test_unknown_metric():
     with pytest.raises(ValueError, match="'metric': expected one of"):
         Evaluator('f2')
+
+
+def test_multitask_skips_tasks_without_both_classes_and_nan_labels():
+    from ogb.graphproppred import Evaluator as GraphEvaluator
+    y = np.array([[1, 1], [1, 0], [1, 1]], dtype=float)
+    s = np.array([[.1, .2], [.3, .4], [.5, .6]])
+    # Task 0 has no negative: skipped for both metrics, as OGB does.
+    assert Evaluator('ap').eval({'y_true': y, 'y_pred': s})['ap'] == \
+        pytest.approx(average_precision(y[:, 1].astype(int), s[:, 1]))
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, (200, 4)).astype(float)
+    y[rng.random((200, 4)) < 0.3] = np.nan
+    s = rng.random((200, 4))
+    for metric, name in (('rocauc', 'ogbg-molhiv'), ('ap', 'ogbg-molpcba')):
+        theirs = GraphEvaluator(name)
+        theirs.num_tasks = 4
+        assert Evaluator(metric).eval({'y_true': y, 'y_pred': s})[metric] == \
+            pytest.approx(theirs.eval({'y_true': y, 'y_pred': s})[metric])
+
+
+def test_empty_and_bfloat16_inputs():
+    with pytest.raises(ValueError, match="'y_true': expected at least one"):
+        Evaluator('rocauc').eval({'y_true': np.zeros(0), 'y_pred': np.zeros(0)})
+    y = torch.tensor([0, 1, 1, 0])
+    s = torch.tensor([0.1, 0.9, 0.8, 0.3], dtype=torch.bfloat16)
+    assert Evaluator('rocauc').eval({'y_true': y, 'y_pred': s})['rocauc'] == 1.0

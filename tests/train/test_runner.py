@@ -237,3 +237,38 @@ def test_suite_runs_and_resumes(tmp_path):
     again = resume(tmp_path / 's', quiet=True)
     assert [e['summary'] for e in again['experiments']] == \
         [e['summary'] for e in out['experiments']]
+
+
+def test_resume_reuses_the_recorded_data_root(tmp_path, monkeypatch):
+    seen = []
+    if 'test_root_probe' not in DATASETS:
+        from helpers_loop import toy_graph
+        DATASETS.register('test_root_probe',
+                          lambda root: seen.append(root) or toy_graph())
+    cfg = base_cfg(epochs=3)
+    cfg['dataset'] = {'name': 'test_root_probe'}
+    monkeypatch.delenv('PYG_EXT_DATA', raising=False)
+    run(cfg, run_dir=tmp_path / 'a', quiet=True, data_root=tmp_path / 'root')
+    (tmp_path / 'a/runs/split1_seed0.json').unlink()
+    resume(tmp_path / 'a', quiet=True)  # no data root given again
+    assert seen == [str((tmp_path / 'root').resolve())] * 2
+
+
+def test_duplicate_splits_are_rejected(tmp_path):
+    cfg = base_cfg(epochs=2)
+    cfg['train']['splits'] = [0, 0]
+    with pytest.raises(ValueError, match='train.splits: duplicate'):
+        run(cfg, run_dir=tmp_path / 'a', quiet=True)
+
+
+def test_switching_model_by_override_drops_foreign_options(tmp_path):
+    from pyg_ext.train.config import ConfigError, load_config
+    cfg = load_config(base_cfg(), overrides=['model.name=gat'])
+    # hidden_channels is common to every model; GCN-only keys are dropped.
+    assert cfg.model.name == 'gat' and cfg.model.options.hidden_channels == 16
+    with pytest.raises(ConfigError, match="unknown config key 'model.hedas'"):
+        load_config(base_cfg(), overrides=['model.name=gat',
+                                           'model.hedas=2'])
+    summary = run(load_config(base_cfg(epochs=2)), ['model.name=mlp'],
+                  run_dir=tmp_path / 'm', quiet=True)
+    assert summary['model'] == 'mlp'
