@@ -12,11 +12,12 @@ fast smoke run. Real data come from --data-root (default: $PYG_EXT_DATA).
 """
 import argparse
 import copy
+import json
 import os
 import resource
 import statistics
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -67,6 +68,30 @@ def evaluate(model, pair, bases, steps, **ada_kw) -> Dict[str, float]:
     return out
 
 
+def load_jsonl(path: Optional[str]) -> Dict[str, Dict]:
+    r"""Results of finished (setting, seed) units from ``--out``."""
+    if not path or not os.path.exists(path):
+        return {}
+    out = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                rec = json.loads(line)
+                out[rec['key']] = rec['result']
+    return out
+
+
+def append_jsonl(path: Optional[str], key: str, result: Dict) -> None:
+    r"""One line per finished unit, flushed, so an interrupted run
+    resumes with ``--out`` pointing at the same file."""
+    if not path:
+        return
+    with open(path, 'a') as f:
+        f.write(json.dumps({'key': key, 'result': result}) + '\n')
+        f.flush()
+        os.fsync(f.fileno())
+
+
 def fmt(vals: List[float]) -> str:
     m = statistics.mean(vals) * 100
     s = statistics.stdev(vals) * 100 if len(vals) > 1 else 0.0
@@ -87,9 +112,16 @@ def cmd_csbm(args):
              if k in args.bases.split(',')}
     settings = args.settings.split(',')
     columns: Dict[str, List[Dict[str, float]]] = {}
+    done = load_jsonl(args.out)
     for setting in settings:
         for seed in range(args.seeds):
+            key = f'csbm/{setting}/{seed}'
+            if key in done:  # finished in an earlier, interrupted run
+                for col, res in done[key].items():
+                    columns.setdefault(col, []).append(res)
+                continue
             t0 = time.perf_counter()
+            row = {}
             ds = CSBMStructureShift(setting, 0.0, args.num_nodes,
                                     args.num_features, args.mu,
                                     seed=2 * seed)
@@ -100,10 +132,11 @@ def cmd_csbm(args):
                                           args.num_features, args.mu,
                                           seed=2 * seed).pair()
                 col = setting + (' +attr' if shift else '')
-                columns.setdefault(col, []).append(
-                    evaluate(model, pair, bases, args.steps))
-            print(f'[{setting} seed {seed}: {time.perf_counter() - t0:.0f}s]',
-                  flush=True)
+                row[col] = evaluate(model, pair, bases, args.steps)
+                columns.setdefault(col, []).append(row[col])
+            append_jsonl(args.out, key, row)
+            print(f'[{setting} seed {seed}: {time.perf_counter() - t0:.0f}s] '
+                  + json.dumps(row), flush=True)
     rows = [r for b in bases for r in (b, b + '+AdaRC')]
     table(columns, rows)
 
@@ -114,18 +147,24 @@ def cmd_twitch(args):
              if k in args.bases.split(',')}
     columns: Dict[str, List[Dict[str, float]]] = {}
     models = {}
+    done = load_jsonl(args.out)
     for target in args.targets.split(','):
         for h in (None, 0.2):
             pair = twitch_shift(args.data_root, 'DE', target,
                                 target_homophily=h)
+            col = f"{target} {'natural' if h is None else 'h=0.2'}"
             for seed in range(args.seeds):
+                key = f'twitch/{col}/{seed}'
+                if key in done:
+                    columns.setdefault(col, []).append(done[key])
+                    continue
                 if seed not in models:
                     models[seed] = pretrain(pair, args.epochs, seed,
                                             hidden=args.hidden, K=args.K,
                                             progress=args.progress)
-                col = f"{target} {'natural' if h is None else 'h=0.2'}"
-                columns.setdefault(col, []).append(
-                    evaluate(models[seed], pair, bases, args.steps))
+                res = evaluate(models[seed], pair, bases, args.steps)
+                append_jsonl(args.out, key, res)
+                columns.setdefault(col, []).append(res)
             print(f'[{target} h={h} done]', flush=True)
     table(columns, [r for b in bases for r in (b, b + '+AdaRC')])
 
@@ -288,6 +327,9 @@ def main():
     p.add_argument('--quick', action='store_true')
     p.add_argument('--progress', action='store_true')
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--out', default=None,
+                   help='JSONL file: each finished (setting, seed) is '
+                   'appended; a rerun with the same file skips them')
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     if args.quick:
