@@ -54,6 +54,17 @@ def load_graph(args):
     from pyg_ext.train.plugins import load_plugins
     load_plugins()
     data = DATASETS.get(args.graph).obj(root=args.data_root)
+    if getattr(data, 'x', None) is None:
+        # A real structure without node features (e.g. NetHEPT): random
+        # features and labels as for the random graph; timing depends only
+        # on the structure and the feature width. Undirected, as a GCN
+        # would use it.
+        from torch_geometric.utils import to_undirected
+        g = torch.Generator().manual_seed(0)
+        n = data.num_nodes
+        ei = to_undirected(data.edge_index, num_nodes=n)
+        return (torch.randn(n, args.num_features, generator=g), ei,
+                torch.randint(0, 40, (n, ), generator=g), 40)
     y = data.y.view(-1)
     return data.x, data.edge_index, y, int(y.max()) + 1
 
@@ -75,6 +86,9 @@ def main():
                         help="'random' (arxiv-size) or a registered dataset")
     parser.add_argument('--data-root', default=os.environ.get('PYG_EXT_DATA'))
     parser.add_argument('--hidden', type=int, default=64)
+    parser.add_argument('--num-features', type=int, default=128,
+                        help='feature width for a real graph without '
+                        'features (e.g. nethept)')
     parser.add_argument('--num-layers', type=int, default=2)
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--no-training', action='store_true',

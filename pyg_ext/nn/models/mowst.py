@@ -3,8 +3,10 @@ features) and a strong expert (any GNN), mixed or routed by the weak expert's
 confidence."""
 import inspect
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import (Any, Dict, Iterator, List, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +28,9 @@ GATES = ('mlp', 'identity', 'power')
 STAR_MIXES = ('prob', 'logit')
 MODES = ('sample', 'threshold', 'mixture')
 GCN_SUBGRAPH = ('auto', 'extra_hop', 'prenormalize')
+# Subgraph inference runs the whole graph instead once the k-hop set holds
+# at least this share of the nodes (the induced copy would cost more).
+FULL_GRAPH_SHARE = 0.9
 _EDGE_KWARGS = ('edge_weight', 'edge_attr', 'edge_type')
 
 
@@ -138,21 +143,29 @@ def _src_dst(edge_index: Tensor, flow: str) -> Tuple[Tensor, Tensor]:
                      f"'target_to_source', got {flow!r}")
 
 
+def _khop_dist(index: Tensor, num_hops: int, edge_index: Tensor,
+               num_nodes: int, flow: str) -> Tensor:
+    r"""In-hop distance of every node to :obj:`index` (:obj:`-1` beyond
+    :obj:`num_hops`)."""
+    src, dst = _src_dst(edge_index, flow)
+    dist = torch.full((num_nodes, ), -1, dtype=torch.long,
+                      device=index.device)
+    dist[index] = 0
+    frontier = dist == 0
+    for hop in range(1, num_hops + 1):
+        reached = torch.zeros_like(frontier)
+        reached[src[frontier[dst]]] = True
+        frontier = reached & (dist < 0)
+        if not bool(frontier.any()):
+            break
+        dist[frontier] = hop
+    return dist
+
+
 def _khop_mask(index: Tensor, num_hops: int, edge_index: Tensor,
                num_nodes: int, flow: str) -> Tensor:
     r"""Boolean mask of the nodes within :obj:`num_hops` in-hops."""
-    src, dst = _src_dst(edge_index, flow)
-    visited = torch.zeros(num_nodes, dtype=torch.bool, device=index.device)
-    visited[index] = True
-    frontier = visited.clone()
-    for _ in range(num_hops):
-        reached = torch.zeros_like(visited)
-        reached[src[frontier[dst]]] = True
-        frontier = reached & ~visited
-        if not bool(frontier.any()):
-            break
-        visited |= frontier
-    return visited
+    return _khop_dist(index, num_hops, edge_index, num_nodes, flow) >= 0
 
 
 def _induced(visited: Tensor, edge_index: Tensor, flow: str,
@@ -305,6 +318,20 @@ class Mowst(torch.nn.Module):
             the dispersion on :math:`\mathrm{softmax}(\mathrm{softmax}(z))`
             as the official Mowst* test code does (pitfall 1 of the spec);
             only for exact reproduction. (default: :obj:`False`)
+        trim_layers (bool or str, optional): In subgraph inference with a
+            PyG :class:`~torch_geometric.nn.models.basic_gnn.BasicGNN` strong
+            expert (:class:`~torch_geometric.nn.models.GCN`,
+            :class:`~torch_geometric.nn.models.GraphSAGE`,
+            :class:`~torch_geometric.nn.models.GIN`,
+            :class:`~torch_geometric.nn.models.GAT`, ... without
+            :obj:`jk`), order the k-hop subgraph by hop and let each layer
+            compute only the nodes the next layer reads (PyG's
+            :func:`~torch_geometric.utils.trim_to_layer`): the last layer then
+            aggregates only the edges into the routed nodes. Same logits.
+            :obj:`True` always trims such experts, :obj:`False` never,
+            :obj:`'auto'` trims when the edges saved (weighted by each
+            layer's message width) outweigh the cost of reordering the
+            subgraph. (default: :obj:`'auto'`)
 
     The experts are used as given (e.g. pre-trained); :meth:`reset_parameters`
     re-initialises both experts and the gate.
@@ -334,6 +361,7 @@ class Mowst(torch.nn.Module):
         strong_num_hops: Optional[int] = None,
         gcn_subgraph: str = 'auto',
         legacy_double_softmax: bool = False,
+        trim_layers: Union[bool, str] = 'auto',
     ):
         super().__init__()
         for name, mod in (('weak', weak), ('strong', strong)):
@@ -371,6 +399,9 @@ class Mowst(torch.nn.Module):
         if gcn_subgraph not in GCN_SUBGRAPH:
             raise ValueError(f"'gcn_subgraph' must be one of {GCN_SUBGRAPH},"
                              f" got {gcn_subgraph!r}")
+        if not (isinstance(trim_layers, bool) or trim_layers == 'auto'):
+            raise ValueError(f"'trim_layers' must be True, False or 'auto', "
+                             f"got {trim_layers!r}")
         if strong_num_hops is not None and (not isinstance(
                 strong_num_hops, int) or strong_num_hops < 0):
             raise ValueError(f"'strong_num_hops' must be None or an int >= 0,"
@@ -395,6 +426,7 @@ class Mowst(torch.nn.Module):
         self.strong_num_hops = strong_num_hops
         self.gcn_subgraph = gcn_subgraph
         self.legacy_double_softmax = legacy_double_softmax
+        self.trim_layers = trim_layers
         self._weak_needs_edge_index = _needs_edge_index(weak)
 
         gate_in = len(dispersion) + (gate_in_features or 0)
@@ -671,6 +703,22 @@ class Mowst(torch.nn.Module):
     def _subgraph_plan(self, kwargs: Dict[str, Any]) -> Tuple[int, bool]:
         r"""(num_hops, prenormalize) for subgraph inference."""
         gcns = self._gcn_convs()
+        prenorm = self._prenorm_plan(kwargs)
+        if self.strong_num_hops is not None:
+            return self.strong_num_hops, prenorm
+        hops = len(self._mp_modules())
+        if hops == 0:
+            raise ValueError(
+                "cannot infer the strong expert's receptive field: it has "
+                "no MessagePassing modules; pass 'strong_num_hops'")
+        if gcns and not prenorm:
+            hops += 1  # GCN normalisation needs the degree one hop further.
+        return hops, prenorm
+
+    def _prenorm_plan(self, kwargs: Dict[str, Any]) -> bool:
+        r"""Whether GCN normalisation is computed once on the whole graph
+        and passed as :obj:`edge_weight`."""
+        gcns = self._gcn_convs()
         prenorm = False
         if gcns:
             if self.gcn_subgraph == 'prenormalize':
@@ -691,16 +739,74 @@ class Mowst(torch.nn.Module):
                             "'improved' and 'add_self_loops'; use "
                             "gcn_subgraph='extra_hop'")
                     prenorm = False
-        if self.strong_num_hops is not None:
-            return self.strong_num_hops, prenorm
-        hops = len(self._mp_modules())
-        if hops == 0:
-            raise ValueError(
-                "cannot infer the strong expert's receptive field: it has "
-                "no MessagePassing modules; pass 'strong_num_hops'")
-        if gcns and not prenorm:
-            hops += 1  # GCN normalisation needs the degree one hop further.
-        return hops, prenorm
+        return prenorm
+
+    def _can_trim(self, hops: int, prenorm: bool,
+                  kwargs: Dict[str, Any]) -> bool:
+        r"""Whether :meth:`_strong_on` may use PyG's layer trimming."""
+        from torch_geometric.nn.models.basic_gnn import BasicGNN
+        s = self.strong
+        if not (self.trim_layers and isinstance(s, BasicGNN)
+                and type(s).forward is BasicGNN.forward
+                and getattr(s, 'jk_mode', None) is None
+                and hops == s.num_layers):
+            return False
+        if self._gcn_convs() and not prenorm:
+            return False
+        if set(kwargs) - {'edge_weight', 'edge_attr'}:
+            return False  # e.g. 'batch': not trimmed by PyG
+        return not (isinstance(kwargs.get('edge_weight'), Tensor)
+                    and isinstance(kwargs.get('edge_attr'), Tensor))
+
+    def _trim_pays_off(self, x: Tensor, edge_index: Tensor, dist: Tensor,
+                       hops: int, flow: str, computed: int) -> bool:
+        r"""Cost model for :obj:`trim_layers='auto'`, in units of one
+        message element: layer :math:`\ell` moves (edges it aggregates)
+        :math:`\times` (its message width); reordering the subgraph costs
+        about four such units per edge plus a copy of the features when the
+        untrimmed run would use them in place (the whole graph)."""
+        _, dst = _src_dst(edge_index, flow)
+        d_dst = dist[dst]
+        per_hop = torch.bincount(d_dst[d_dst >= 0], minlength=hops + 1)
+        cum = per_hop.cumsum(0).tolist()  # cum[h]: edges into hop <= h
+        widths = []
+        for conv in self.strong.convs:
+            dims = [d for d in (getattr(conv, 'in_channels', -1),
+                                getattr(conv, 'out_channels', -1) *
+                                getattr(conv, 'heads', 1))
+                    if isinstance(d, int) and d > 0]
+            widths.append(min(dims) if dims else 1)
+        E = edge_index.size(1)
+        full = sum(cum[hops] * w for w in widths)
+        trimmed = sum(cum[hops - 1 - i] * w for i, w in enumerate(widths))
+        trimmed += 4 * E
+        if computed == x.size(0):
+            trimmed += x.numel() // 3
+        return trimmed < 0.9 * full
+
+    @contextmanager
+    def _normalize_off(self, gcns):
+        try:
+            for conv in gcns:
+                conv.normalize = False
+            yield
+        finally:
+            for conv in gcns:
+                conv.normalize = True
+
+    def _prenormalize(self, x: Tensor, edge_index: Tensor,
+                      kwargs: Dict[str, Any]
+                      ) -> Tuple[Tensor, Dict[str, Any], List]:
+        from torch_geometric.nn.conv.gcn_conv import gcn_norm
+        gcns = self._gcn_convs()
+        m = gcns[0]
+        kwargs = dict(kwargs)
+        edge_index, edge_weight = gcn_norm(
+            edge_index, kwargs.pop('edge_weight', None), x.size(0),
+            improved=m.improved, add_self_loops=m.add_self_loops,
+            flow=m.flow, dtype=x.dtype)
+        kwargs['edge_weight'] = edge_weight
+        return edge_index, kwargs, gcns
 
     def _flow(self) -> str:
         mps = self._mp_modules()
@@ -711,31 +817,36 @@ class Mowst(torch.nn.Module):
         r"""Strong logits for the nodes :obj:`act`, computed on their k-hop
         subgraph; returns (logits [len(act), C], nodes computed)."""
         N = x.size(0)
-        if act.numel() == N:
-            return self.strong_forward(x, edge_index, **kwargs)[act], N
         for key in _EDGE_KWARGS:
             val = kwargs.get(key)
             if isinstance(val, Tensor) and val.size(0) != edge_index.size(1):
                 raise ValueError(f"'{key}' has {val.size(0)} rows but "
                                  f"'edge_index' has {edge_index.size(1)} "
                                  f"edges")
+        if act.numel() == N:
+            return self._strong_full(x, edge_index, kwargs)[act], N
         hops, prenorm = self._subgraph_plan(kwargs)
         flow = self._flow()
         # Self-loops added by the normalisation do not change reachability,
         # so the node set comes from the raw edges.
-        visited = _khop_mask(act, hops, edge_index, N, flow)
-        if bool(visited.all()):  # the subgraph is the whole graph
-            return self.strong_forward(x, edge_index, **kwargs)[act], N
-        kwargs = dict(kwargs)
-        gcns = self._gcn_convs() if prenorm else []
+        dist = _khop_dist(act, hops, edge_index, N, flow)
+        visited = dist >= 0
+        computed = int(visited.sum())
+        trim = self._can_trim(hops, prenorm, kwargs)
+        if trim and self.trim_layers == 'auto':
+            trim = self._trim_pays_off(x, edge_index, dist, hops, flow,
+                                       computed)
+        if not trim and computed >= FULL_GRAPH_SHARE * N:
+            # (Nearly) the whole graph: copying the induced subgraph would
+            # cost more than computing the few remaining nodes.
+            return self._strong_full(x, edge_index, kwargs)[act], N
+        gcns = []
         if prenorm:
-            from torch_geometric.nn.conv.gcn_conv import gcn_norm
-            m = gcns[0]
-            edge_index, edge_weight = gcn_norm(
-                edge_index, kwargs.pop('edge_weight', None), N,
-                improved=m.improved, add_self_loops=m.add_self_loops,
-                flow=m.flow, dtype=x.dtype)
-            kwargs['edge_weight'] = edge_weight
+            edge_index, kwargs, gcns = self._prenormalize(x, edge_index,
+                                                          kwargs)
+        if trim:
+            return self._strong_trimmed(x, edge_index, act, dist, hops,
+                                        kwargs, gcns, flow), computed
         subset, sub_ei, relabel, edge_mask = _induced(visited, edge_index,
                                                       flow)
         mapping = relabel[act]
@@ -751,14 +862,59 @@ class Mowst(torch.nn.Module):
                     0) == N:
                 val = val[subset]
             sub_kwargs[key] = val
-        try:
-            for conv in gcns:
-                conv.normalize = False
+        with self._normalize_off(gcns):
             out = self.strong_forward(x[subset], sub_ei, **sub_kwargs)
-        finally:
-            for conv in gcns:
-                conv.normalize = True
-        return out[mapping], int(subset.numel())
+        return out[mapping], computed
+
+    def _strong_full(self, x: Tensor, edge_index: Tensor,
+                     kwargs: Dict[str, Any]) -> Tensor:
+        r"""One full-graph forward, with the GCN normalisation computed once
+        instead of once per layer when possible."""
+        if (self._prenorm_plan(kwargs) and not any(
+                getattr(m, 'cached', False) for m in self._gcn_convs())):
+            edge_index, kwargs, gcns = self._prenormalize(
+                x, edge_index, kwargs)
+            with self._normalize_off(gcns):
+                return self.strong_forward(x, edge_index, **kwargs)
+        return self.strong_forward(x, edge_index, **kwargs)
+
+    def _strong_trimmed(self, x: Tensor, edge_index: Tensor, act: Tensor,
+                        dist: Tensor, hops: int, kwargs: Dict[str, Any],
+                        gcns: List, flow: str) -> Tensor:
+        r"""The k-hop subgraph ordered by hop distance (nodes) and by the hop
+        of the receiving node (edges), run through a
+        :class:`~torch_geometric.nn.models.basic_gnn.BasicGNN` with
+        :obj:`num_sampled_nodes_per_hop` / :obj:`num_sampled_edges_per_hop`:
+        layer :math:`\ell` only computes the nodes within
+        :math:`L - \ell` hops of :obj:`act` (PyG's trim_to_layer layout)."""
+        N = x.size(0)
+        order = torch.cat([(dist == h).nonzero().view(-1)
+                           for h in range(hops + 1)])
+        nodes_per_hop = [int((dist == h).sum()) for h in range(hops + 1)]
+        relabel = torch.full((N, ), -1, dtype=torch.long, device=x.device)
+        relabel[order] = torch.arange(order.numel(), device=x.device)
+        _, dst = _src_dst(edge_index, flow)
+        d_dst = dist[dst]
+        # Edges into nodes a later layer still reads: hop < L. Their
+        # sources are then within L hops, i.e. in the subgraph.
+        eids = [(d_dst == h).nonzero().view(-1) for h in range(hops)]
+        eid = torch.cat(eids)
+        edges_per_hop = [e.numel() for e in eids]
+        sub_kwargs = {k: v[eid] if isinstance(v, Tensor) else v
+                      for k, v in kwargs.items()}
+        sub_ei = relabel[edge_index[:, eid]]
+        del eids, eid, d_dst, dst  # free edge-sized temporaries first
+        with self._normalize_off(gcns):
+            out = self.strong(x[order], sub_ei,
+                              num_sampled_nodes_per_hop=nodes_per_hop,
+                              num_sampled_edges_per_hop=edges_per_hop,
+                              **sub_kwargs)
+        if out.dim() != 2 or out.size(0) < nodes_per_hop[0] or out.size(
+                1) != self.num_classes:
+            raise ValueError(f"the strong expert returned logits of shape "
+                             f"{tuple(out.shape)} from a trimmed forward; "
+                             f"pass trim_layers=False")
+        return out[relabel[act]]
 
     @torch.no_grad()
     def predict(self, x: Tensor, edge_index: Tensor, mode: str = 'sample',

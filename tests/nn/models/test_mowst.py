@@ -45,6 +45,16 @@ class FreeLogits(torch.nn.Module):
         return self.z[:x.size(0)]
 
 
+class FixedConf(torch.nn.Module):
+    r"""A gate returning fixed per-node confidences."""
+    def __init__(self, conf):
+        super().__init__()
+        self.register_buffer('conf', conf)
+
+    def forward(self, inp):
+        return self.conf[:inp.size(0)]
+
+
 class Raising(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -336,6 +346,158 @@ def test_subgraph_inference_is_exact(name):
     assert pred.num_strong_nodes_computed == len(reach) < 200
     if name == 'user_gnn':
         assert strong.seen[-1] == len(reach)
+
+
+def in_edges(targets, edge_index, self_loops=False):
+    # GCN's normalisation replaces existing self-loops by one per node.
+    into = torch.isin(edge_index[1], targets)
+    if not self_loops:
+        return int(into.sum())
+    return int((into & (edge_index[0] != edge_index[1])).sum()) + \
+        targets.numel()
+
+
+@pytest.mark.parametrize('name', ['sage', 'gin', 'gat', 'gcn_auto'])
+def test_trimmed_layers_compute_only_what_the_next_layer_reads(name):
+    # Dense enough that the 2-hop set is (nearly) the whole graph: the
+    # saving then comes from the trimming (the last layer sees only the
+    # edges into the routed nodes, the first only those into their 1-hop
+    # set).
+    strong, hops, _ = strongs()[name]
+    x, ei, _ = random_graph(200, 1500, seed=3)
+    model = make(strong=strong, trim_layers=True, **spread_gate(200))
+    model.eval()
+    with torch.no_grad():
+        full = model.strong(x, ei)
+    seen = []
+    handles = [
+        conv.register_forward_pre_hook(
+            lambda m, args: seen.append((args[0].size(0), args[1].size(1))))
+        for conv in model.strong.convs
+    ]
+    pred = model.predict(x, ei, mode='threshold', threshold=0.02)
+    for h in handles:
+        h.remove()
+    used = pred.used_strong
+    assert 0 < int(used.sum()) < 40
+    assert torch.allclose(pred.strong_logits[used], full[used], atol=1e-5)
+    act = pred.index[used]
+    one_hop = torch.tensor(sorted(brute_force_khop(act, 1, ei, 200)))
+    two_hop = brute_force_khop(act, 2, ei, 200)
+    assert one_hop.numel() < len(two_hop)
+    assert pred.num_strong_nodes_computed == len(two_hop)
+    loops = name == 'gcn_auto'  # pre-normalised edges: with self-loops
+    assert seen[0] == (len(two_hop), in_edges(one_hop, ei, loops))
+    assert seen[1] == (one_hop.numel(), in_edges(act, ei, loops))
+
+    # trim_layers=False runs both layers on the whole graph, same logits.
+    strong, _, _ = strongs()[name]
+    model = make(strong=strong, trim_layers=False, **spread_gate(200))
+    untrimmed = model.predict(x, ei, mode='threshold', threshold=0.02)
+    assert torch.equal(untrimmed.used_strong, used)
+    assert torch.allclose(untrimmed.strong_logits[used],
+                          pred.strong_logits[used], atol=1e-5)
+
+
+def test_trimming_falls_back_where_it_does_not_apply():
+    x, ei, _ = random_graph(200, 300, seed=6)
+    # jk='cat' concatenates every layer's output: no trimming, still exact.
+    torch.manual_seed(5)
+    jk = GraphSAGE(F_IN, 16, 2, C, jk='cat')
+    # A subclass with its own forward is treated as a user GNN.
+    class MySAGE(GraphSAGE):
+        def forward(self, x, edge_index):
+            return super().forward(x, edge_index)
+    for strong in (jk, MySAGE(F_IN, 16, 2, C)):
+        model = make(strong=strong, **spread_gate(200))
+        model.eval()
+        with torch.no_grad():
+            full = model.strong(x, ei)
+        pred = model.predict(x, ei, mode='threshold', threshold=0.15)
+        used = pred.used_strong
+        assert torch.allclose(pred.strong_logits[used], full[used],
+                              atol=1e-5)
+    with pytest.raises(ValueError, match="'trim_layers' must be True, "):
+        make(trim_layers='yes')
+
+
+def conv_inputs(model, x, ei, threshold):
+    seen = []
+    handles = [
+        conv.register_forward_pre_hook(
+            lambda m, args: seen.append((args[0].size(0), args[1].size(1))))
+        for conv in model.strong.convs
+    ]
+    pred = model.predict(x, ei, mode='threshold', threshold=threshold)
+    for h in handles:
+        h.remove()
+    return pred, seen
+
+
+def test_auto_trimming_follows_the_cost_model():
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(400, 64, generator=g)
+    ei = torch.randint(0, 400, (2, 1200), generator=g)
+    # 64-wide first layer, 2-class last layer, 1-hop set ~ the whole graph
+    # (mean degree 100): trimming would only save the cheap last layer.
+    dense_ei = torch.randint(0, 400, (2, 40000), generator=g)
+    torch.manual_seed(5)
+    model = Mowst(MLP([64, 16, 2]), GraphSAGE(64, 64, 2, 2), 2,
+                  trim_layers='auto',
+                  gate=FixedConf(torch.rand(400, generator=g)))
+    pred, seen = conv_inputs(model, x, dense_ei, 0.05)
+    assert 0 < int(pred.used_strong.sum()) < 40
+    assert seen[1][1] == dense_ei.size(1)  # untrimmed: all edges again
+    # Sparse graph, few routed nodes: trimming pays off.
+    pred, seen = conv_inputs(model, x, ei, 0.05)
+    act = pred.index[pred.used_strong]
+    assert seen[1][1] == in_edges(act, ei)
+    with torch.no_grad():
+        model.eval()
+        for graph in (dense_ei, ei):
+            ref = model.strong(x, graph)
+            pred = model.predict(x, graph, mode='threshold', threshold=0.05)
+            used = pred.used_strong
+            assert torch.allclose(pred.strong_logits[used], ref[used],
+                                  atol=1e-5)
+
+
+def test_nearly_whole_khop_set_runs_the_whole_graph():
+    # A k-hop set of >= 90% of the nodes: the strong expert runs on the
+    # whole graph (no induced copy) and the report says so.
+    from pyg_ext.nn.models.mowst import FULL_GRAPH_SHARE
+    x, ei, _ = random_graph(200, 300, seed=6)
+    for threshold in (0.15, 0.3, 0.45, 0.6):
+        strong = Counting()
+        model = make(strong=strong, **spread_gate(200))
+        model.eval()
+        with torch.no_grad():
+            full = model.strong(x, ei)
+        pred = model.predict(x, ei, mode='threshold', threshold=threshold)
+        used = pred.used_strong
+        assert torch.allclose(pred.strong_logits[used], full[used],
+                              atol=1e-5)
+        reach = len(brute_force_khop(pred.index[used], 2, ei, 200))
+        if reach >= FULL_GRAPH_SHARE * 200:
+            assert pred.num_strong_nodes_computed == 200
+            assert strong.seen[-1] == 200
+            break
+        assert pred.num_strong_nodes_computed == reach == strong.seen[-1]
+    else:
+        raise AssertionError('no threshold reached 90% of the nodes')
+
+
+def test_all_nodes_routed_normalises_once_and_restores():
+    x, ei, _ = random_graph(200, 300, seed=6)
+    torch.manual_seed(5)
+    model = make(strong=GCN(F_IN, 16, 2, C), gate=ConstGate(0.0))
+    model.eval()
+    with torch.no_grad():
+        full = model.strong(x, ei)
+    pred = model.predict(x, ei, mode='threshold', threshold=0.5)
+    assert bool(pred.used_strong.all())
+    assert torch.allclose(pred.strong_logits, full, atol=1e-5)
+    assert all(conv.normalize for conv in model.strong.convs)
 
 
 def test_naive_khop_gcn_is_not_exact():
