@@ -715,7 +715,8 @@ class Mowst(torch.nn.Module):
             hops += 1  # GCN normalisation needs the degree one hop further.
         return hops, prenorm
 
-    def _prenorm_plan(self, kwargs: Dict[str, Any]) -> bool:
+    def _prenorm_plan(self, kwargs: Dict[str, Any],
+                      strict: bool = True) -> bool:
         r"""Whether GCN normalisation is computed once on the whole graph
         and passed as :obj:`edge_weight`."""
         gcns = self._gcn_convs()
@@ -728,10 +729,13 @@ class Mowst(torch.nn.Module):
             if prenorm:
                 ok = (_accepts_kwarg(self.strong, 'edge_weight')
                       and 'edge_attr' not in kwargs
+                      # The normalised edges (with self-loops) reach every
+                      # layer: only exact if every layer is such a GCNConv.
+                      and len(gcns) == len(self._mp_modules())
                       and len({(m.improved, m.add_self_loops, m.flow)
                                for m in gcns}) == 1)
                 if not ok:
-                    if self.gcn_subgraph == 'prenormalize':
+                    if strict and self.gcn_subgraph == 'prenormalize':
                         raise ValueError(
                             "gcn_subgraph='prenormalize' needs a strong "
                             "expert whose forward accepts 'edge_weight', no "
@@ -823,7 +827,9 @@ class Mowst(torch.nn.Module):
                 raise ValueError(f"'{key}' has {val.size(0)} rows but "
                                  f"'edge_index' has {edge_index.size(1)} "
                                  f"edges")
-        if act.numel() == N:
+        if act.numel() == N or self._graph_level_module() is not None:
+            # Every node, or a strong expert whose node outputs depend on
+            # the whole graph (exact only there).
             return self._strong_full(x, edge_index, kwargs)[act], N
         hops, prenorm = self._subgraph_plan(kwargs)
         flow = self._flow()
@@ -866,11 +872,28 @@ class Mowst(torch.nn.Module):
             out = self.strong_forward(x[subset], sub_ei, **sub_kwargs)
         return out[mapping], computed
 
+    def _graph_level_module(self) -> Optional[str]:
+        r"""Name of a module of the strong expert whose per-node output
+        depends on the whole graph (graph-level normalisation, padded
+        sequence aggregation), else :obj:`None`. Subgraph inference is not
+        exact with these, so :meth:`predict` runs them on the whole graph."""
+        from torch_geometric.nn import aggr, norm
+        graph_level = (norm.GraphNorm, norm.GraphSizeNorm, norm.PairNorm,
+                       norm.MeanSubtractionNorm, aggr.LSTMAggregation,
+                       aggr.GRUAggregation)
+        for name, m in self.strong.named_modules():
+            if (isinstance(m, graph_level)
+                    or (isinstance(m, norm.LayerNorm) and m.mode == 'graph')
+                    or (isinstance(m, norm.InstanceNorm)
+                        and not m.track_running_stats)):
+                return name or m.__class__.__name__
+        return None
+
     def _strong_full(self, x: Tensor, edge_index: Tensor,
                      kwargs: Dict[str, Any]) -> Tensor:
         r"""One full-graph forward, with the GCN normalisation computed once
         instead of once per layer when possible."""
-        if (self._prenorm_plan(kwargs) and not any(
+        if (self._prenorm_plan(kwargs, strict=False) and not any(
                 getattr(m, 'cached', False) for m in self._gcn_convs())):
             edge_index, kwargs, gcns = self._prenormalize(
                 x, edge_index, kwargs)
