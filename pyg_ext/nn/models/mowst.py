@@ -1019,10 +1019,12 @@ class Mowst(torch.nn.Module):
             if mode == 'mixture':
                 pred = self.mixture_log_probs(weak_logits, strong_logits,
                                               conf).argmax(-1)
+            elif act.numel() > 0:
+                # One argmax over the logits each node actually used.
+                pred = torch.where(used.unsqueeze(-1), strong_logits,
+                                   weak_logits).argmax(-1)
             else:
                 pred = weak_logits.argmax(-1)
-                if act.numel() > 0:
-                    pred[used] = strong_logits[used].argmax(-1)
         finally:
             self.train(was_training)
         return MowstPrediction(pred, used, conf, weak_logits, strong_logits,
