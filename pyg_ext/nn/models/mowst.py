@@ -817,9 +817,11 @@ class Mowst(torch.nn.Module):
         return mps[0].flow if mps else 'source_to_target'
 
     def _strong_on(self, x: Tensor, edge_index: Tensor, act: Tensor,
-                   kwargs: Dict[str, Any]) -> Tuple[Tensor, int]:
+                   kwargs: Dict[str, Any],
+                   all_nodes: bool = False) -> Tuple[Tensor, int]:
         r"""Strong logits for the nodes :obj:`act`, computed on their k-hop
-        subgraph; returns (logits [len(act), C], nodes computed)."""
+        subgraph; returns (logits [len(act), C], nodes computed).
+        :obj:`all_nodes=True` promises :obj:`act` is :obj:`arange(N)`."""
         N = x.size(0)
         for key in _EDGE_KWARGS:
             val = kwargs.get(key)
@@ -827,6 +829,8 @@ class Mowst(torch.nn.Module):
                 raise ValueError(f"'{key}' has {val.size(0)} rows but "
                                  f"'edge_index' has {edge_index.size(1)} "
                                  f"edges")
+        if all_nodes:
+            return self._strong_full(x, edge_index, kwargs), N
         if act.numel() == N or self._graph_level_module() is not None:
             # Every node, or a strong expert whose node outputs depend on
             # the whole graph (exact only there).
@@ -1009,16 +1013,26 @@ class Mowst(torch.nn.Module):
                 used = conf < float(threshold)
             else:
                 used = torch.ones(T, dtype=torch.bool, device=x.device)
-            strong_logits = weak_logits.new_full(weak_logits.shape,
-                                                 float('nan'))
             computed = 0
             act = targets[used]
-            if act.numel() > 0:
-                logits, computed = self._strong_on(x, edge_index, act, kwargs)
-                strong_logits[used] = logits.to(strong_logits.dtype)
+            if act.numel() == T and T > 0:
+                # Every target routed: no scatter into a NaN-filled buffer.
+                logits, computed = self._strong_on(
+                    x, edge_index, act, kwargs,
+                    all_nodes=index is None)
+                strong_logits = logits.to(weak_logits.dtype)
+            else:
+                strong_logits = weak_logits.new_full(weak_logits.shape,
+                                                     float('nan'))
+                if act.numel() > 0:
+                    logits, computed = self._strong_on(x, edge_index, act,
+                                                       kwargs)
+                    strong_logits[used] = logits.to(strong_logits.dtype)
             if mode == 'mixture':
                 pred = self.mixture_log_probs(weak_logits, strong_logits,
                                               conf).argmax(-1)
+            elif act.numel() == T and T > 0:
+                pred = strong_logits.argmax(-1)
             elif act.numel() > 0:
                 # One argmax over the logits each node actually used.
                 pred = torch.where(used.unsqueeze(-1), strong_logits,
