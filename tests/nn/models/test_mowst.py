@@ -11,6 +11,8 @@ from torch_geometric.nn.models import GAT, GCN, GIN, MLP, GraphSAGE
 from pyg_ext.nn.models import Mowst, MowstOutput, khop_in_subgraph
 from pyg_ext.utils.dispersion import entropy_dispersion, variance_dispersion
 
+from helpers_mowst import FixedConf
+
 C = 3
 F_IN = 8
 
@@ -43,16 +45,6 @@ class FreeLogits(torch.nn.Module):
 
     def forward(self, x):
         return self.z[:x.size(0)]
-
-
-class FixedConf(torch.nn.Module):
-    r"""A gate returning fixed per-node confidences."""
-    def __init__(self, conf):
-        super().__init__()
-        self.register_buffer('conf', conf)
-
-    def forward(self, inp):
-        return self.conf[:inp.size(0)]
 
 
 class Raising(torch.nn.Module):

@@ -8,16 +8,9 @@ from torch_geometric.nn.models import GAT, GCN, GIN, MLP, GraphSAGE
 
 from pyg_ext.nn.models import Mowst
 
+from helpers_mowst import FixedConf
+
 N = 40
-
-
-class FixedConf(torch.nn.Module):
-    def __init__(self, conf):
-        super().__init__()
-        self.register_buffer('conf', conf)
-
-    def forward(self, inp):
-        return self.conf[:inp.size(0)]
 
 
 class GCNThenSAGE(torch.nn.Module):
