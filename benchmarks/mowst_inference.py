@@ -19,6 +19,7 @@ undirected edges (4.8M directed), 128 features, 40 classes.
 """
 import argparse
 import os
+import random
 import resource
 import time
 
@@ -137,23 +138,25 @@ def run_inference(args, model, strong, x, ei, n):
         p = model.predict(x, ei, mode='threshold', threshold=frac)
         out[frac] = (p.strong_fraction, p.num_strong_nodes_computed)
 
-    # Interleaved: each round times one full forward and then predict at
-    # every fraction, so slow drifts of the machine (other jobs, memory
-    # bandwidth, frequency) hit baseline and predict alike. The ratio is the
-    # median over rounds of predict / the full forward of the same round.
+    # Interleaved: each round times one full forward and predict at every
+    # fraction, in a shuffled (seeded) order, so slow drifts of the machine
+    # (other jobs, memory bandwidth, allocator state) hit baseline and
+    # predict alike. The ratio is the median over rounds of predict / the
+    # full forward of the same round.
     t_full, t_pred = [], {f: [] for f in fracs}
+    jobs = [None] + list(fracs)
+    rng = random.Random(0)
     with torch.no_grad():
         full()  # warm-up
         for f in fracs:
             pred(f)
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            full()
-            t_full.append(time.perf_counter() - t0)
-            for f in fracs:
+            rng.shuffle(jobs)
+            for f in jobs:
                 t0 = time.perf_counter()
-                pred(f)
-                t_pred[f].append(time.perf_counter() - t0)
+                full() if f is None else pred(f)
+                dt = time.perf_counter() - t0
+                (t_full if f is None else t_pred[f]).append(dt)
     print(f'full-graph strong forward: {median(t_full):.3f} s (median of '
           f'{args.repeat} interleaved rounds)')
     print('| routed | computed nodes | predict (s) | ratio | target | ok |')

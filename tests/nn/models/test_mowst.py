@@ -492,6 +492,31 @@ def test_all_nodes_routed_normalises_once_and_restores():
     assert all(conv.normalize for conv in model.strong.convs)
 
 
+def test_all_targets_routed_with_an_index_and_none():
+    # Every target routed: the strong output is used as is (index=None), or
+    # computed on the targets' k-hop subgraph (an index, here with a
+    # duplicate); an empty index routes nothing.
+    x, ei, _ = random_graph(200, 300, seed=6)
+    torch.manual_seed(5)
+    model = make(strong=GCN(F_IN, 16, 2, C), gate=ConstGate(0.0))
+    model.eval()
+    with torch.no_grad():
+        full = model.strong(x, ei)
+    for idx in (None, torch.tensor([4, 4, 17, 199])):
+        pred = model.predict(x, ei, mode='threshold', threshold=0.5,
+                             index=idx)
+        ref = full if idx is None else full[idx]
+        assert bool(pred.used_strong.all())
+        assert torch.allclose(pred.strong_logits, ref, atol=1e-5)
+        assert torch.equal(pred.pred, pred.strong_logits.argmax(-1))
+        expect = 200 if idx is None else len(
+            brute_force_khop(idx, 2, ei, 200))  # pre-normalised: L hops
+        assert pred.num_strong_nodes_computed == expect
+    empty = model.predict(x, ei, mode='threshold', threshold=0.5,
+                          index=torch.tensor([], dtype=torch.long))
+    assert empty.pred.numel() == 0 and empty.num_strong_nodes_computed == 0
+
+
 def test_naive_khop_gcn_is_not_exact():
     # Without the extra hop GCN's normalisation of the outermost nodes is
     # wrong: this is why the model adds one.
