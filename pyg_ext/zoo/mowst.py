@@ -33,6 +33,7 @@ class _CommonOptions:
     use_features: bool = False
     detach_dispersion: bool = True
     sample_seed: int = 0
+    dropout_after_pretrain: Optional[float] = None
 
     def __post_init__(self):
         if self.pretrain not in PRETRAIN:
@@ -49,6 +50,12 @@ class _CommonOptions:
         if not 0.0 <= self.gate_dropout < 1.0:
             raise ValueError(f"method.gate_dropout: expected a float in "
                              f"[0, 1), got {self.gate_dropout!r}")
+        p = self.dropout_after_pretrain
+        if p is not None and (isinstance(p, bool)
+                              or not isinstance(p, (int, float))
+                              or not 0.0 <= p < 1.0):
+            raise ValueError(f"method.dropout_after_pretrain: expected null "
+                             f"or a float in [0, 1), got {p!r}")
 
 
 @dataclass
@@ -81,6 +88,10 @@ class MowstOptions(_CommonOptions):
         checkpoint_gate (bool): Roll the gate back with the experts.
         sample_seed (int): Seed of one Algorithm-1 routing whose accuracy and
             strong-expert cost are reported as ``*_sampled_accuracy``.
+        dropout_after_pretrain (float, optional): Switch the dropout of both
+            experts and the gate to this value after pre-training (the
+            official code uses ``--dropout_gate``, i.e. set it equal to
+            ``gate_dropout``); :obj:`None`: keep the built dropout.
     """
     turn_epochs: Optional[int] = None
     turn_patience: Optional[int] = None
@@ -98,7 +109,8 @@ class MowstStarOptions(_CommonOptions):
     Args:
         star_mix (str): ``prob`` (paper) or ``logit`` (official training).
         lr_gate (float, optional): Learning rate of the joint optimiser
-            (:obj:`None`: ``train.lr``).
+            (:obj:`None`: ``train.lr``); pre-training uses ``train.lr``, as
+            the official code (``--lr`` / ``--lr_gate``).
         legacy_double_softmax (bool): Official Mowst* test-time dispersion.
         (others as in :class:`MowstOptions`)
     """
@@ -215,6 +227,7 @@ class MowstMethod(_Base):
             patience=o.turn_patience or t.patience,
             max_rounds=o.max_rounds, big_patience=o.big_patience,
             optimizer=_optimizer(ctx), checkpoint_gate=o.checkpoint_gate,
+            dropout_after_pretrain=o.dropout_after_pretrain,
             progress=ctx.progress, callback=ctx.interrupt,
             checkpoint_fn=(ctx.checkpoint.save
                            if ctx.checkpoint.every > 0 else None),
@@ -248,7 +261,8 @@ class MowstStarMethod(_Base):
         resume = ctx.checkpoint.load()
         res = fit_mowst_star(
             model, data, lr=o.lr_gate or t.lr, weight_decay=t.weight_decay,
-            pretrain=o.pretrain,
+            pretrain=o.pretrain, pretrain_lr=t.lr,
+            dropout_after_pretrain=o.dropout_after_pretrain,
             pretrain_epochs=o.pretrain_epochs or t.epochs,
             pretrain_patience=t.patience, max_epochs=t.epochs,
             patience=t.patience, optimizer=_optimizer(ctx),

@@ -90,3 +90,35 @@ def test_backbones_and_bad_options(tmp_path):
     bad = cfg('mowst', backbone='transformer')
     with pytest.raises(ValueError, match="unknown model 'transformer'"):
         run(bad, run_dir=tmp_path / 'bad', quiet=True)
+
+
+@pytest.mark.parametrize('method', ['mowst', 'mowst_star'])
+def test_official_lr_and_dropout_switch_reach_training(tmp_path, monkeypatch,
+                                                       method):
+    import pyg_ext.zoo.mowst as zoo
+    fn = 'fit_mowst' if method == 'mowst' else 'fit_mowst_star'
+    real, seen = getattr(zoo, fn), {}
+
+    def spy(model, data, **kw):
+        seen.update(kw)
+        out = real(model, data, **kw)
+        seen['strong_dropout'] = model.strong.dropout.p
+        return out
+
+    monkeypatch.setattr(zoo, fn, spy)
+    c = cfg(method, epochs=3, lr=0.05)
+    c['model']['dropout'] = 0.1
+    c['method'].update(dropout_after_pretrain=0.4)
+    if method == 'mowst_star':
+        c['method']['lr_gate'] = 0.002
+    run(c, run_dir=tmp_path / 'a', quiet=True)
+    assert seen['dropout_after_pretrain'] == 0.4
+    assert seen['strong_dropout'] == 0.4  # built with 0.1, switched
+    if method == 'mowst_star':
+        # Official: pre-training with --lr, joint training with --lr_gate.
+        assert (seen['pretrain_lr'], seen['lr']) == (0.05, 0.002)
+    load_plugins()
+    bad = cfg(method)
+    bad['method']['dropout_after_pretrain'] = 1.5
+    with pytest.raises(ValueError, match='method.dropout_after_pretrain'):
+        load_config(bad)

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from pyg_ext.nn.models.mowst import Mowst
 
-__all__ = ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst']
+__all__ = ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst', 'set_expert_dropout']
 
 PRETRAIN = ('none', 'weak', 'strong', 'both')
 
@@ -23,6 +23,73 @@ def _make_opt(params, optimizer: str, lr: float, weight_decay: float):
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
     raise ValueError(f"'optimizer' must be 'adam' or 'adamw', got "
                      f"{optimizer!r}")
+
+
+def set_expert_dropout(model: Mowst, p: float) -> None:
+    r"""Sets the dropout probability of both experts and of the gate to
+    :obj:`p`, as the official code does after its pre-training prelude
+    (it switches every dropout to ``--dropout_gate``).
+
+    Changes :class:`torch.nn.Dropout` modules (PyG's
+    :class:`~torch_geometric.nn.models.basic_gnn.BasicGNN` models), the
+    per-layer list of PyG's :class:`~torch_geometric.nn.models.MLP` (its
+    hidden layers; a plain last layer keeps no dropout) and the float
+    :obj:`dropout` of :class:`~pyg_ext.nn.models.mowst.GateMLP`. Attention
+    dropout inside convolutions (e.g. :class:`~torch_geometric.nn.GATConv`)
+    is not touched.
+
+    A custom gate without any of these is left as it is (it has no dropout
+    to switch).
+
+    Raises:
+        ValueError: If :obj:`p` is not in :math:`[0, 1)`, or an expert has
+            none of the above, so its dropout cannot be found.
+    """
+    p = _check_dropout(p)
+    for m in _dropout_sites(model):
+        if isinstance(m, torch.nn.modules.dropout._DropoutNd):
+            m.p = p
+        elif isinstance(m, list):  # PyG MLP: (module, hidden layer count)
+            mlp, last = m
+            mlp.dropout = [p] * last + list(mlp.dropout[last:])
+        else:  # GateMLP
+            m.dropout = p
+
+
+def _check_dropout(p) -> float:
+    if (isinstance(p, bool) or not isinstance(p, (int, float))
+            or not 0.0 <= float(p) < 1.0):
+        raise ValueError(f"'dropout_after_pretrain' must be a float in "
+                         f"[0, 1), got {p!r}")
+    return float(p)
+
+
+def _dropout_sites(model: Mowst) -> list:
+    r"""What :func:`set_expert_dropout` changes; raises if an expert has
+    none."""
+    from torch_geometric.nn.models import MLP
+
+    from pyg_ext.nn.models.mowst import GateMLP
+    sites = []
+    parts = [('weak', model.weak), ('strong', model.strong)]
+    if isinstance(model.gate, torch.nn.Module):
+        parts.append(('gate', model.gate))
+    for name, part in parts:
+        n = len(sites)
+        for m in part.modules():
+            if isinstance(m, torch.nn.modules.dropout._DropoutNd):
+                sites.append(m)
+            elif isinstance(m, MLP):
+                sites.append([m, len(m.dropout) - (1 if m.plain_last else 0)])
+            elif isinstance(m, GateMLP):
+                sites.append(m)
+        if len(sites) == n and name != 'gate':
+            raise ValueError(
+                f"dropout_after_pretrain: the {name} expert "
+                f"({part.__class__.__name__}) has no torch.nn.Dropout "
+                f"module, PyG MLP or GateMLP whose dropout could be set; "
+                f"pass dropout_after_pretrain=None and set it yourself")
+    return sites
 
 
 def _check_data(model: Mowst, data) -> None:
@@ -169,6 +236,7 @@ def fit_mowst(
     big_patience: Optional[int] = 10,
     optimizer: str = 'adamw',
     checkpoint_gate: bool = True,
+    dropout_after_pretrain: Optional[float] = None,
     progress: bool = False,
     callback: Optional[Callable[[int], None]] = None,
     checkpoint_fn: Optional[Callable[[Dict[str, Any]], None]] = None,
@@ -217,6 +285,12 @@ def fit_mowst(
         checkpoint_gate (bool, optional): Roll the gate back together with
             the experts (library default); :obj:`False` reproduces the
             official code, which keeps the gate's latest weights.
+        dropout_after_pretrain (float, optional): After pre-training (also
+            with :obj:`pretrain='none'`), set the dropout of both experts
+            and of the gate to this value for the rest of training, as the
+            official code does with ``--dropout_gate``
+            (:func:`set_expert_dropout`; the model keeps it afterwards).
+            :obj:`None` (library default) leaves every dropout as built.
         progress (bool, optional): Show a progress bar over rounds.
         callback (callable, optional): Called with the global step counter
             after every optimisation step.
@@ -243,6 +317,9 @@ def fit_mowst(
         if not isinstance(val, int) or val < (0 if name == 'pretrain_epochs'
                                               else 1):
             raise ValueError(f"'{name}' must be a positive int, got {val!r}")
+    if dropout_after_pretrain is not None:
+        _check_dropout(dropout_after_pretrain)
+        _dropout_sites(model)
     x, edge_index, y = data.x, data.edge_index, data.y
     train_mask, val_mask = data.train_mask, data.val_mask
     opt_w = _make_opt(model.weak_parameters(), optimizer, lr, weight_decay)
@@ -259,6 +336,8 @@ def fit_mowst(
         opt_w.load_state_dict(resume['opt_w'])
         opt_s.load_state_dict(resume['opt_s'])
         torch.set_rng_state(resume['rng'])
+        if st['phase'] != 'pretrain' and dropout_after_pretrain is not None:
+            set_expert_dropout(model, dropout_after_pretrain)
 
     def tick():
         st['step'] += 1
@@ -287,6 +366,8 @@ def fit_mowst(
             _pretrain(lambda: model.strong_forward(x, edge_index, **kwargs),
                       model.strong, opt_s, data, pretrain_epochs,
                       pretrain_patience, tick)
+        if dropout_after_pretrain is not None:
+            set_expert_dropout(model, dropout_after_pretrain)
         model.eval()
         with torch.no_grad():
             st['best_val'] = val_expected(model(x, edge_index, **kwargs))
@@ -386,6 +467,8 @@ def fit_mowst_star(
     max_epochs: int = 1000,
     patience: Optional[int] = 100,
     optimizer: str = 'adamw',
+    pretrain_lr: Optional[float] = None,
+    dropout_after_pretrain: Optional[float] = None,
     progress: bool = False,
     callback: Optional[Callable[[int], None]] = None,
     checkpoint_fn: Optional[Callable[[Dict[str, Any]], None]] = None,
@@ -403,11 +486,14 @@ def fit_mowst_star(
         data (torch_geometric.data.Data): As in :func:`fit_mowst`.
         lr (float, optional): Learning rate (the official ``--lr_gate``).
         weight_decay (float, optional): Weight decay.
-        pretrain (str, optional): As in :func:`fit_mowst` (pre-training
-            uses the same :obj:`lr`).
+        pretrain (str, optional): As in :func:`fit_mowst`.
+        pretrain_lr (float, optional): Learning rate of pre-training
+            (:obj:`None`: :obj:`lr`). The official code pre-trains with
+            ``--lr`` and trains jointly with ``--lr_gate``.
         max_epochs (int, optional): Max epochs.
         patience (int, optional): Patience on the validation loss.
         optimizer (str, optional): :obj:`'adamw'` or :obj:`'adam'`.
+        dropout_after_pretrain (float, optional): As in :func:`fit_mowst`.
         callback, checkpoint_fn, resume, progress: As in :func:`fit_mowst`;
             :obj:`checkpoint_fn` is called every :obj:`checkpoint_every`
             epochs.
@@ -427,6 +513,15 @@ def fit_mowst_star(
     if not isinstance(max_epochs, int) or max_epochs < 1:
         raise ValueError(f"'max_epochs' must be an int >= 1, got "
                          f"{max_epochs!r}")
+    if pretrain_lr is not None and (
+            isinstance(pretrain_lr, bool)
+            or not isinstance(pretrain_lr, (int, float)) or pretrain_lr <= 0):
+        raise ValueError(f"'pretrain_lr' must be None or a positive float, "
+                         f"got {pretrain_lr!r}")
+    if dropout_after_pretrain is not None:
+        _check_dropout(dropout_after_pretrain)
+        _dropout_sites(model)
+    pre_lr = lr if pretrain_lr is None else float(pretrain_lr)
     x, edge_index, y = data.x, data.edge_index, data.y
     opt = _make_opt(model.parameters(), optimizer, lr, weight_decay)
     st = {'phase': 'pretrain', 'epoch': 0, 'step': 0,
@@ -438,6 +533,8 @@ def fit_mowst_star(
         _load_snapshot(model, resume['model'])
         opt.load_state_dict(resume['opt'])
         torch.set_rng_state(resume['rng'])
+        if st['phase'] != 'pretrain' and dropout_after_pretrain is not None:
+            set_expert_dropout(model, dropout_after_pretrain)
 
     def tick():
         st['step'] += 1
@@ -457,16 +554,20 @@ def fit_mowst_star(
             # Separate optimisers, as the official pre-training.
             if pretrain in ('weak', 'both'):
                 _pretrain(lambda: model.weak_forward(x), model.weak,
-                          _make_opt(model.weak.parameters(), optimizer, lr,
-                                    weight_decay), data, pretrain_epochs,
+                          _make_opt(model.weak.parameters(), optimizer,
+                                    pre_lr, weight_decay), data,
+                          pretrain_epochs,
                           pretrain_patience, tick)
             if pretrain in ('strong', 'both'):
                 _pretrain(lambda: model.strong_forward(x, edge_index,
                                                        **kwargs),
                           model.strong,
-                          _make_opt(model.strong.parameters(), optimizer, lr,
-                                    weight_decay), data, pretrain_epochs,
+                          _make_opt(model.strong.parameters(), optimizer,
+                                    pre_lr, weight_decay), data,
+                          pretrain_epochs,
                           pretrain_patience, tick)
+        if dropout_after_pretrain is not None:
+            set_expert_dropout(model, dropout_after_pretrain)
         st['phase'] = 'joint'
         st['stopper'] = _Stopper(patience, higher=False).state()
         st['best'] = _model_snapshot(model)

@@ -5,7 +5,8 @@ import torch
 from torch_geometric.nn.models import GCN, MLP, GraphSAGE
 
 from pyg_ext.datasets.feature_structure import feature_structure_graph
-from pyg_ext.nn.models import Mowst, evaluate_mowst, fit_mowst, fit_mowst_star
+from pyg_ext.nn.models import (Mowst, evaluate_mowst, fit_mowst, fit_mowst_star,
+                               set_expert_dropout)
 
 
 def small_data(seed=0):
@@ -158,6 +159,123 @@ def test_legacy_double_softmax_changes_star_evaluation_only():
         w = model.weak(data.x)
         c = model.confidence(w, double_softmax=True)
     assert torch.allclose(pred.conf, c)
+
+
+def dropouts(model):
+    r"""Every dropout probability of the model, by where it lives."""
+    return {'mlp': list(model.weak.dropout),
+            'sage': model.strong.dropout.p, 'gate': model.gate.dropout}
+
+
+def test_set_expert_dropout_sets_experts_and_gate():
+    model = make()
+    assert dropouts(model) == {'mlp': [0.2, 0.0], 'sage': 0.2, 'gate': 0.5}
+    set_expert_dropout(model, 0.35)
+    # PyG MLP: the hidden layer changes, its plain last layer keeps none.
+    assert dropouts(model) == {'mlp': [0.35, 0.0], 'sage': 0.35,
+                               'gate': 0.35}
+    # Behaviour, not only attributes: with p = 0 a training-mode forward is
+    # deterministic (no dropout left anywhere).
+    data = small_data()
+    set_expert_dropout(model, 0.0)
+    model.train()
+    a = model(data.x, data.edge_index)
+    b = model(data.x, data.edge_index)
+    assert torch.equal(a.log_probs, b.log_probs)
+
+    class NoDropout(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 3)
+
+        def forward(self, x, edge_index=None):
+            return self.lin(x)
+
+    bare = Mowst(NoDropout(), GraphSAGE(8, 16, 2, 3), 3)
+    with pytest.raises(ValueError, match='weak expert .NoDropout. has no'):
+        set_expert_dropout(bare, 0.1)
+    for bad in (1.0, -0.1, True, '0.5'):
+        with pytest.raises(ValueError, match='dropout_after_pretrain'):
+            set_expert_dropout(model, bad)
+
+
+def test_dropout_after_pretrain_applies_after_pretraining_only():
+    data = small_data()
+    seen = []
+    model = make()
+
+    def spy(step):  # dropout of the strong expert at every step
+        seen.append(model.strong.dropout.p)
+
+    fit_mowst(model, data, dropout_after_pretrain=0.45, callback=spy, **FIT)
+    n_pre = 20  # pretrain_epochs; patience may stop it earlier
+    pre = [p for p in seen[:n_pre] if p == 0.2]
+    assert pre and seen[:len(pre)] == pre  # pre-training at the built 0.2
+    assert set(seen[len(pre):]) == {0.45}  # every later step at 0.45
+    assert dropouts(model) == {'mlp': [0.45, 0.0], 'sage': 0.45,
+                               'gate': 0.45}
+    # Checked before any training: an expert without dropout fails fast.
+    class Plain(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 3)
+
+        def forward(self, x, edge_index):
+            return self.lin(x)
+
+    bare = Mowst(MLP([8, 16, 3]), Plain(), 3, variant='mowst_star')
+    before = params(bare)
+    with pytest.raises(ValueError, match='strong expert .Plain. has no'):
+        fit_mowst_star(bare, data, dropout_after_pretrain=0.1, max_epochs=1)
+    assert all(torch.equal(a, b) for a, b in zip(before, params(bare)))
+
+
+def test_dropout_switch_survives_resume():
+    data = small_data()
+    kw = dict(max_epochs=12, patience=None, pretrain='strong',
+              pretrain_epochs=6, checkpoint_every=4,
+              dropout_after_pretrain=0.3)
+    full = fit_mowst_star(make('mowst_star'), data, **kw)
+    saved = []
+
+    class Kill(Exception):
+        pass
+
+    def kill(step):
+        if step == 6 + 9:
+            raise Kill
+
+    with pytest.raises(Kill):
+        fit_mowst_star(make('mowst_star'), data, callback=kill,
+                       checkpoint_fn=saved.append, **kw)
+    fresh = make('mowst_star', seed=5)  # built with dropout 0.2
+    resumed = fit_mowst_star(fresh, data, resume=saved[-1], **kw)
+    assert dropouts(fresh)['sage'] == 0.3
+    assert resumed['history'] == full['history']
+
+
+def test_star_pretrains_with_pretrain_lr(monkeypatch):
+    made = []
+    real = torch.optim.AdamW
+
+    def spy(params, lr, weight_decay):
+        params = list(params)
+        made.append((lr, sum(p.numel() for p in params)))
+        return real(params, lr=lr, weight_decay=weight_decay)
+
+    monkeypatch.setattr(torch.optim, 'AdamW', spy)
+    model = make('mowst_star')
+    fit_mowst_star(model, small_data(), lr=0.01, pretrain_lr=0.1,
+                   pretrain='both', pretrain_epochs=2, max_epochs=2,
+                   patience=None)
+    n_weak = sum(p.numel() for p in model.weak.parameters())
+    n_strong = sum(p.numel() for p in model.strong.parameters())
+    n_all = sum(p.numel() for p in model.parameters())
+    # The joint optimiser (lr) is built first, then one per pre-training.
+    assert sorted(made) == sorted([(0.01, n_all), (0.1, n_weak),
+                                   (0.1, n_strong)])
+    with pytest.raises(ValueError, match="'pretrain_lr'"):
+        fit_mowst_star(model, small_data(), pretrain_lr=0.0)
 
 
 def test_bad_fit_arguments():
