@@ -80,8 +80,9 @@ def entropy_dispersion(p: Tensor) -> Tensor:
         tensor([0., 1.])
     """
     n = _check_probs(p)
-    # 0 * log 0 = 0 via the clamp (finite gradient everywhere); the same
-    # values as torch.special.xlogy(p, p), which is ~5x slower on CPU.
+    # 0 * log 0 = 0 via the clamp, with a finite gradient everywhere
+    # (xlogy's is NaN at p = 0); equal to torch.special.xlogy(p, p) up to
+    # rounding, and ~5x faster on CPU.
     tiny = torch.finfo(p.dtype).tiny
     h = -(p * p.clamp_min(tiny).log()).sum(dim=-1)
     return 1.0 - h / math.log(n)

@@ -28,15 +28,18 @@ def _make_opt(params, optimizer: str, lr: float, weight_decay: float):
 def set_expert_dropout(model: Mowst, p: float) -> None:
     r"""Sets the dropout probability of both experts and of the gate to
     :obj:`p`, as the official code does after its pre-training prelude
-    (it switches every dropout to ``--dropout_gate``).
+    (it switches every model's dropout to ``--dropout_gate``).
 
-    Changes :class:`torch.nn.Dropout` modules (PyG's
-    :class:`~torch_geometric.nn.models.basic_gnn.BasicGNN` models), the
-    per-layer list of PyG's :class:`~torch_geometric.nn.models.MLP` (its
-    hidden layers; a plain last layer keeps no dropout) and the float
-    :obj:`dropout` of :class:`~pyg_ext.nn.models.mowst.GateMLP`. Attention
-    dropout inside convolutions (e.g. :class:`~torch_geometric.nn.GATConv`)
-    is not touched.
+    Changes, outside message-passing layers: :class:`torch.nn.Dropout`
+    modules (PyG's :class:`~torch_geometric.nn.models.basic_gnn.BasicGNN`
+    models), the per-layer list of PyG's
+    :class:`~torch_geometric.nn.models.MLP` (its hidden layers; a plain last
+    layer keeps no dropout) and float :obj:`dropout` attributes of modules
+    that apply functional dropout (:class:`GateMLP` and the package's own
+    backbones). The internals of message-passing layers are left as built:
+    attention dropout (e.g. :class:`~torch_geometric.nn.GATConv`,
+    :class:`torch.nn.MultiheadAttention`) and the MLPs inside
+    :class:`~torch_geometric.nn.GINConv`.
 
     A custom gate without any of these is left as it is (it has no dropout
     to switch).
@@ -52,8 +55,10 @@ def set_expert_dropout(model: Mowst, p: float) -> None:
         elif isinstance(m, list):  # PyG MLP: (module, hidden layer count)
             mlp, last = m
             mlp.dropout = [p] * last + list(mlp.dropout[last:])
-        else:  # GateMLP
+        else:  # a module with a float 'dropout' attribute
             m.dropout = p
+    if model.gate is not None:
+        model.gate_dropout = p
 
 
 def _check_dropout(p) -> float:
@@ -67,29 +72,44 @@ def _check_dropout(p) -> float:
 def _dropout_sites(model: Mowst) -> list:
     r"""What :func:`set_expert_dropout` changes; raises if an expert has
     none."""
+    from torch_geometric.nn import MessagePassing
     from torch_geometric.nn.models import MLP
 
-    from pyg_ext.nn.models.mowst import GateMLP
     sites = []
     parts = [('weak', model.weak), ('strong', model.strong)]
     if isinstance(model.gate, torch.nn.Module):
         parts.append(('gate', model.gate))
     for name, part in parts:
         n = len(sites)
-        for m in part.modules():
+        stack = [part]
+        while stack:  # pre-order walk that does not enter MessagePassing
+            m = stack.pop()
+            if isinstance(m, MessagePassing):
+                continue
             if isinstance(m, torch.nn.modules.dropout._DropoutNd):
                 sites.append(m)
             elif isinstance(m, MLP):
                 sites.append([m, len(m.dropout) - (1 if m.plain_last else 0)])
-            elif isinstance(m, GateMLP):
+            elif (isinstance(getattr(m, 'dropout', None), float)
+                  and not isinstance(m, torch.nn.MultiheadAttention)):
                 sites.append(m)
+            stack.extend(m.children())
         if len(sites) == n and name != 'gate':
             raise ValueError(
                 f"dropout_after_pretrain: the {name} expert "
                 f"({part.__class__.__name__}) has no torch.nn.Dropout "
-                f"module, PyG MLP or GateMLP whose dropout could be set; "
-                f"pass dropout_after_pretrain=None and set it yourself")
+                f"module, PyG MLP or float 'dropout' attribute whose "
+                f"dropout could be set; pass dropout_after_pretrain=None and "
+                f"set it yourself")
     return sites
+
+
+def _check_resume_dropout(resume: Dict[str, Any], p: Optional[float]):
+    saved = resume.get('dropout_after_pretrain')
+    if saved != p:
+        raise ValueError(f"'dropout_after_pretrain' is {p!r} but the state "
+                         f"to resume was trained with {saved!r}; resume "
+                         f"with the same value")
 
 
 def _check_data(model: Mowst, data) -> None:
@@ -328,8 +348,10 @@ def fit_mowst(
     st = {'phase': 'pretrain', 'round': 0, 'turn': 0, 'step': 0,
           'history': {'val_accuracy': [], 'train_loss': []},
           'bad_rounds': 0, 'best_val': -math.inf, 'best': None,
-          'best_round': -1, 'round_start_best': -math.inf}
+          'best_round': -1, 'round_start_best': -math.inf,
+          'dropout_after_pretrain': dropout_after_pretrain}
     if resume is not None:
+        _check_resume_dropout(resume, dropout_after_pretrain)
         st = copy.deepcopy({k: v for k, v in resume.items()
                             if k not in ('model', 'opt_w', 'opt_s', 'rng')})
         _load_snapshot(model, resume['model'])
@@ -526,8 +548,10 @@ def fit_mowst_star(
     opt = _make_opt(model.parameters(), optimizer, lr, weight_decay)
     st = {'phase': 'pretrain', 'epoch': 0, 'step': 0,
           'history': {'train_loss': [], 'val_loss': [], 'val_accuracy': []},
-          'stopper': None, 'best': None, 'best_epoch': -1}
+          'stopper': None, 'best': None, 'best_epoch': -1,
+          'dropout_after_pretrain': dropout_after_pretrain}
     if resume is not None:
+        _check_resume_dropout(resume, dropout_after_pretrain)
         st = copy.deepcopy({k: v for k, v in resume.items()
                             if k not in ('model', 'opt', 'rng')})
         _load_snapshot(model, resume['model'])

@@ -254,6 +254,82 @@ def test_dropout_switch_survives_resume():
     assert resumed['history'] == full['history']
 
 
+def test_set_expert_dropout_leaves_conv_internals_and_sets_float_attrs():
+    from torch_geometric.nn.models import GAT, GIN
+
+    from pyg_ext.nn.models import GPRGNN
+    # GIN: the top-level dropout changes, the MLPs inside GINConv do not.
+    gin = Mowst(MLP([8, 16, 3], dropout=0.2), GIN(8, 16, 2, 3, dropout=0.2),
+                3)
+    inner = [list(c.nn.dropout) for c in gin.strong.convs]
+    set_expert_dropout(gin, 0.5)
+    assert gin.strong.dropout.p == 0.5
+    assert [list(c.nn.dropout) for c in gin.strong.convs] == inner
+    assert gin.gate_dropout == 0.5 and gin.gate.dropout == 0.5
+    # GAT: attention dropout inside GATConv stays as built.
+    gat = Mowst(MLP([8, 16, 3]), GAT(8, 8, 2, 3, dropout=0.6), 3)
+    att = [c.dropout for c in gat.strong.convs]
+    set_expert_dropout(gat, 0.1)
+    assert gat.strong.dropout.p == 0.1
+    assert [c.dropout for c in gat.strong.convs] == att
+    # A backbone with a float 'dropout' and functional dropout.
+    gpr = Mowst(MLP([8, 16, 3]), GPRGNN(8, 16, 3, dropout=0.5), 3)
+    set_expert_dropout(gpr, 0.25)
+    assert gpr.strong.dropout == 0.25
+
+
+def spy_first_steps(model, n=3):
+    seen = []
+
+    def spy(step):
+        if len(seen) < n:
+            seen.append((model.strong.dropout.p, model.gate.dropout))
+
+    return seen, spy
+
+
+def test_dropout_switch_without_pretraining_both_loops():
+    data = small_data()
+    model = make()
+    seen, spy = spy_first_steps(model)
+    fit_mowst(model, data, dropout_after_pretrain=0.4, callback=spy,
+              **dict(FIT, pretrain='none'))
+    assert seen == [(0.4, 0.4)] * 3  # from the first step on
+    model = make('mowst_star')
+    seen, spy = spy_first_steps(model)
+    fit_mowst_star(model, data, dropout_after_pretrain=0.4, callback=spy,
+                   pretrain='none', max_epochs=3, patience=None)
+    assert seen == [(0.4, 0.4)] * 3
+
+
+def test_fit_mowst_dropout_switch_survives_resume_and_must_match():
+    data = small_data()
+    kw = dict(FIT, dropout_after_pretrain=0.3)
+    full = fit_mowst(make(), data, **kw)
+    saved = []
+
+    class Kill(Exception):
+        pass
+
+    calls = {'n': 0}
+
+    def kill(step):
+        calls['n'] += 1
+        if calls['n'] == 45:
+            raise Kill
+
+    with pytest.raises(Kill):
+        fit_mowst(make(), data, callback=kill, checkpoint_fn=saved.append,
+                  **kw)
+    fresh = make(seed=99)  # built with dropout 0.2
+    resumed = fit_mowst(fresh, data, resume=saved[-1], **kw)
+    assert fresh.strong.dropout.p == 0.3
+    assert resumed['history'] == full['history']
+    assert resumed['metrics'] == full['metrics']
+    with pytest.raises(ValueError, match="trained with 0.3"):
+        fit_mowst(make(), data, resume=saved[-1], **FIT)
+
+
 def test_star_pretrains_with_pretrain_lr(monkeypatch):
     made = []
     real = torch.optim.AdamW
