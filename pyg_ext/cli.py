@@ -38,6 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help='run directory (must not exist yet)')
         p.add_argument('--quiet', action='store_true',
                        help='no progress bars')
+        p.add_argument('--device', default=None,
+                       help="device for every run: 'auto' (CUDA when "
+                       "available), 'cpu', 'cuda', 'cuda:N' (sets "
+                       "train.device)")
 
     p = sub.add_parser('run', help='run an experiment or suite config')
     p.add_argument('config', nargs='?', help='YAML config or suite')
@@ -82,6 +86,9 @@ def _print_table(table: str, run_dir: str) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     from pyg_ext.train.config import ConfigError
+    device = getattr(args, 'device', None)
+    if device is not None:
+        args.overrides = list(args.overrides) + [f'train.device={device}']
     try:
         if args.command == 'list':
             _cmd_list(args.kind)
@@ -104,11 +111,14 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         # run
         if args.resume:
-            if args.config or args.overrides or args.run_dir or args.only:
+            extra = [o for o in args.overrides
+                     if not o.startswith('train.device=')]
+            if args.config or extra or args.run_dir or args.only:
                 raise ConfigError('--resume takes no CONFIG, --set, --run-dir '
                                   "or --only: the run directory's saved "
-                                  'config is used')
-            out = runner.resume(args.resume, args.quiet, args.data_root)
+                                  'config is used (only --device may change)')
+            out = runner.resume(args.resume, args.quiet, args.data_root,
+                                device=device)
         elif args.config is None:
             raise ConfigError('run: give a CONFIG file or --resume RUN_DIR')
         elif not os.path.exists(args.config):
@@ -126,7 +136,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError,
             TypeError) as e:
-        print(f'pyg-ext: error: {e}', file=sys.stderr)
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        if device is not None and 'train.device' in msg:
+            msg = msg.replace('train.device', 'train.device (--device)', 1)
+        print(f'pyg-ext: error: {msg}', file=sys.stderr)
         return 2
 
 

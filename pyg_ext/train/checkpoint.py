@@ -1,18 +1,9 @@
-r"""Atomic file writes and resumable checkpoints.
-
-Every file the loop writes goes through a temporary file in the same folder,
-``fsync`` and :func:`os.replace`, so a run killed at any moment leaves either
-the old file or the new one, never a torn one.
-"""
-import json
-import os
-import random
-import tempfile
-from pathlib import Path
-from typing import Any, Dict, Optional, Union
-
-import numpy as np
-import torch
+r"""Atomic file writes and resumable checkpoints of the loop; the machinery
+lives in :mod:`pyg_ext.utils.checkpoint` (the engine's), re-exported here."""
+from pyg_ext.utils.checkpoint import (Checkpointer, atomic_torch_save,
+                                      atomic_write_bytes, atomic_write_json,
+                                      atomic_write_text, get_rng_state,
+                                      seed_everything, set_rng_state)
 
 __all__ = [
     'atomic_write_bytes',
@@ -21,90 +12,6 @@ __all__ = [
     'atomic_torch_save',
     'get_rng_state',
     'set_rng_state',
+    'seed_everything',
     'Checkpointer',
 ]
-
-PathLike = Union[str, os.PathLike]
-
-
-def _atomic_write(path: PathLike, write_fn) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.',
-                               suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_bytes(path: PathLike, data: bytes) -> None:
-    _atomic_write(path, lambda f: f.write(data))
-
-
-def atomic_write_text(path: PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode('utf-8'))
-
-
-def atomic_write_json(path: PathLike, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + '\n')
-
-
-def atomic_torch_save(obj: Any, path: PathLike) -> None:
-    _atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def get_rng_state() -> Dict[str, Any]:
-    r"""The state of Python's, NumPy's and torch's global generators."""
-    return {
-        'python': random.getstate(),
-        'numpy': np.random.get_state(),
-        'torch': torch.get_rng_state(),
-    }
-
-
-def set_rng_state(state: Dict[str, Any]) -> None:
-    random.setstate(state['python'])
-    np.random.set_state(state['numpy'])
-    torch.set_rng_state(state['torch'])
-
-
-class Checkpointer:
-    r"""Saves and loads one resumable state dict at :obj:`path`.
-
-    Args:
-        path (str or Path, optional): The checkpoint file. With :obj:`None`
-            nothing is written and :meth:`load` returns :obj:`None`.
-        every (int): How many epochs between checkpoints (``0``: never);
-            used by :meth:`due`.
-    """
-    def __init__(self, path: Optional[PathLike], every: int = 10):
-        self.path = None if path is None else Path(path)
-        self.every = int(every)
-
-    def due(self, epoch: int) -> bool:
-        r"""Whether a checkpoint is due after (0-based) :obj:`epoch`."""
-        return (self.path is not None and self.every > 0
-                and (epoch + 1) % self.every == 0)
-
-    def save(self, state: Dict[str, Any]) -> None:
-        if self.path is not None:
-            atomic_torch_save(state, self.path)
-
-    def load(self) -> Optional[Dict[str, Any]]:
-        if self.path is None or not self.path.exists():
-            return None
-        return torch.load(self.path, weights_only=False)
-
-    def clear(self) -> None:
-        if self.path is not None and self.path.exists():
-            self.path.unlink()
-
-    def __repr__(self) -> str:
-        return f'{self.__class__.__name__}({str(self.path)!r}, every={self.every})'

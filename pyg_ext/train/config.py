@@ -20,6 +20,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+import torch
 import yaml
 
 from pyg_ext.registry import REGISTRIES
@@ -90,7 +91,8 @@ class TrainConfig:
             (``0``: never).
         splits (list of int, optional): Which of the dataset's fixed splits to
             run (``None``: all of them).
-        device (str): Torch device.
+        device (str): Torch device: ``'auto'`` (CUDA when available, else
+            CPU), ``'cpu'``, ``'cuda'`` or ``'cuda:<index>'``.
         num_threads (int, optional): ``torch.set_num_threads`` for the run.
     """
     runs: int = 1
@@ -103,7 +105,7 @@ class TrainConfig:
     eval_every: int = 1
     checkpoint_every: int = 10
     splits: Optional[List[int]] = None
-    device: str = 'cpu'
+    device: str = 'auto'
     num_threads: Optional[int] = None
 
     def __post_init__(self):
@@ -120,6 +122,14 @@ class TrainConfig:
         if self.lr <= 0:
             raise ConfigError(f"train.lr: expected a float > 0, got "
                               f"{self.lr!r}")
+        if self.device != 'auto':
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError, TypeError):
+                raise ConfigError(
+                    f"train.device: unknown device {self.device!r}; "
+                    f"expected 'auto', 'cpu', 'cuda' or 'cuda:<index>'"
+                ) from None
         if self.optimizer not in ('adam', 'adamw', 'sgd'):
             raise ConfigError(f"train.optimizer: expected one of 'adam', "
                               f"'adamw', 'sgd', got {self.optimizer!r}")

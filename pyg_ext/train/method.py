@@ -8,6 +8,7 @@ import torch
 
 from pyg_ext.train.checkpoint import Checkpointer
 from pyg_ext.train.config import ExperimentConfig, TrainConfig
+from pyg_ext.utils.training import make_optimizer as _make_optimizer
 
 __all__ = ['Method', 'MethodOptions', 'RunContext', 'make_optimizer']
 
@@ -37,6 +38,9 @@ class RunContext:
             point.
         interrupt (callable, optional): Called after each epoch with the epoch
             number (a test hook to simulate a kill).
+        desc (str): Progress-bar label.
+        channels (tuple, optional): ``task.model_channels(data)``, read
+            once on the host before the data moved to :obj:`device`.
     """
     config: ExperimentConfig
     task: Any
@@ -50,6 +54,7 @@ class RunContext:
     log: Callable[[int, Dict[str, float]], None] = lambda e, m: None
     interrupt: Optional[Callable[[int], None]] = None
     desc: str = ''
+    channels: Optional[tuple] = None
 
     @property
     def train(self) -> TrainConfig:
@@ -57,19 +62,10 @@ class RunContext:
 
 
 def make_optimizer(params, train: TrainConfig) -> torch.optim.Optimizer:
-    r"""The optimizer named by ``train.optimizer``."""
-    params = list(params)
-    if train.optimizer == 'adam':
-        return torch.optim.Adam(params, lr=train.lr,
-                                weight_decay=train.weight_decay)
-    if train.optimizer == 'adamw':
-        return torch.optim.AdamW(params, lr=train.lr,
-                                 weight_decay=train.weight_decay)
-    if train.optimizer == 'sgd':
-        return torch.optim.SGD(params, lr=train.lr,
-                               weight_decay=train.weight_decay)
-    raise ValueError(f"train.optimizer: expected 'adam', 'adamw' or 'sgd', "
-                     f"got {train.optimizer!r}")
+    r"""The optimizer named by ``train.optimizer`` (the engine's
+    :func:`~pyg_ext.utils.training.make_optimizer`)."""
+    return _make_optimizer(params, train.optimizer, train.lr,
+                           train.weight_decay)
 
 
 class Method:

@@ -8,7 +8,6 @@ import datetime
 import json
 import math
 import os
-import random
 import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
@@ -21,12 +20,13 @@ from tqdm.auto import tqdm
 from pyg_ext.datasets.paths import get_data_root
 from pyg_ext.registry import DATASETS, METHODS, MODELS, TASKS
 from pyg_ext.train.checkpoint import (Checkpointer, atomic_write_json,
-                                      atomic_write_text)
+                                      atomic_write_text, seed_everything)
 from pyg_ext.train.config import (ConfigError, ExperimentConfig,
                                   config_to_dict, load_config, save_config,
                                   yaml_load)
 from pyg_ext.train.method import RunContext
 from pyg_ext.train.plugins import load_plugins
+from pyg_ext.utils.device import resolve_device
 
 __all__ = [
     'run',
@@ -40,13 +40,6 @@ __all__ = [
 ]
 
 PathLike = Union[str, os.PathLike]
-
-
-def seed_everything(seed: int) -> None:
-    r"""Seeds Python's, NumPy's and torch's global generators."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
 
 
 def make_run_dir(cfg: ExperimentConfig, run_dir: Optional[PathLike] = None,
@@ -146,7 +139,7 @@ class _Session:
         load_plugins()
         self.task = TASKS.get(cfg.task.name).obj(cfg.task.options)
         self.method = METHODS.get(cfg.method.name).obj(cfg.method.options)
-        self.device = torch.device(cfg.train.device)
+        self.device = resolve_device(cfg.train.device, 'train.device')
 
     def execute(self) -> Dict[str, Any]:
         cfg, task = self.cfg, self.task
@@ -180,12 +173,18 @@ class _Session:
                     results.append(json.load(f))
                 continue
             split_data = task.get_split(data, split)
+            # sizes are read once here, on the host, before the move
+            channels = task.model_channels(split_data)
+            split_data = task.to(split_data, self.device)
             seed_everything(seed)
-            ckpt = Checkpointer(self.run_dir / 'checkpoints' / f'{tag}.pt',
-                                cfg.train.checkpoint_every)
+            every = cfg.train.checkpoint_every
+            ckpt = Checkpointer(
+                self.run_dir / 'checkpoints' / f'{tag}.pt' if every else None,
+                every)
             ctx = RunContext(config=cfg, task=task, data=split_data,
                              split=split, seed=seed,
-                             build_model=self._model_builder(split_data),
+                             build_model=self._model_builder(channels),
+                             channels=channels,
                              checkpoint=ckpt, progress=not self.quiet,
                              device=self.device, interrupt=self.interrupt,
                              desc=tag)
@@ -221,7 +220,7 @@ class _Session:
             plot_run(self.run_dir)
         return summary
 
-    def _model_builder(self, data: Any) -> Callable[..., torch.nn.Module]:
+    def _model_builder(self, channels) -> Callable[..., torch.nn.Module]:
         cfg, task, device = self.cfg, self.task, self.device
 
         def build_model(name: Optional[str] = None, **overrides):
@@ -234,7 +233,7 @@ class _Session:
                 if options is None:
                     raise ValueError(f"model '{entry.name}' takes no options")
                 options = dataclasses.replace(options, **overrides)
-            in_channels, out_channels = task.model_channels(data)
+            in_channels, out_channels = channels
             model = entry.obj(in_channels, out_channels, options)
             if hasattr(model, 'reset_parameters'):
                 model.reset_parameters()
@@ -307,18 +306,21 @@ def _saved_data_root(run_dir: Path,
 
 def resume(run_dir: PathLike, quiet: bool = False,
            data_root: Optional[PathLike] = None,
-           interrupt: Optional[Callable[[int], None]] = None
-           ) -> Dict[str, Any]:
+           interrupt: Optional[Callable[[int], None]] = None,
+           device: Optional[str] = None) -> Dict[str, Any]:
     r"""Continues an interrupted run directory: finished runs are read back,
-    the interrupted one restarts from its last checkpoint."""
+    the interrupted one restarts from its last checkpoint. :obj:`device`
+    replaces the saved ``train.device`` (a run checkpointed on a GPU
+    resumes on a CPU and the other way round)."""
     path = Path(run_dir)
     if (path / 'suite.yaml').exists():
         return run_suite(path / 'suite.yaml', run_dir=path, quiet=quiet,
-                         data_root=data_root, resume=True)
+                         data_root=data_root, resume=True, device=device)
     if not (path / 'config.yaml').exists():
         raise FileNotFoundError(f"'{path}' is not a run directory (no "
                                 f"config.yaml)")
-    config = load_config(path / 'config.yaml')
+    config = load_config(path / 'config.yaml',
+                         [f'train.device={device}'] if device else ())
     data_root = _saved_data_root(path, data_root)
     summary = _Session(config, path, quiet, data_root, interrupt).execute()
     summary['run_dir'] = str(path)
@@ -380,7 +382,8 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
               overrides: Sequence[str] = (),
               run_dir: Optional[PathLike] = None, quiet: bool = False,
               data_root: Optional[PathLike] = None, resume: bool = False,
-              only: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+              only: Optional[Sequence[str]] = None,
+              device: Optional[str] = None) -> Dict[str, Any]:
     r"""Runs every experiment of a suite into ``<run_dir>/<experiment>`` and
     writes a combined ``results.md`` / ``summary.json``. With :obj:`resume`,
     finished experiments and runs are read back, not recomputed."""
@@ -391,6 +394,8 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
             raw = yaml_load(f)
         with open(path / 'overrides.json') as f:
             overrides = json.load(f)
+        if device:
+            overrides = list(overrides) + [f'train.device={device}']
     else:
         if isinstance(source, dict):
             raw = copy.deepcopy(source)
@@ -420,8 +425,10 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
     for cfg in configs:
         sub = path / cfg.name
         if resume and (sub / 'config.yaml').exists():
-            s = _Session(load_config(sub / 'config.yaml'), sub, quiet,
-                         data_root).execute()
+            sub_cfg = load_config(sub / 'config.yaml',
+                                  [f'train.device={device}'] if device
+                                  else ())
+            s = _Session(sub_cfg, sub, quiet, data_root).execute()
         else:
             sub.mkdir(parents=True, exist_ok=True)
             save_config(cfg, sub / 'config.yaml')

@@ -6,6 +6,8 @@ from typing import Any, Dict, Tuple
 
 import torch
 
+from pyg_ext.utils.device import move_to
+
 __all__ = ['Task', 'TaskOptions']
 
 
@@ -56,6 +58,12 @@ class Task:
 
     def get_split(self, data: Any, split: int) -> Any:
         return data
+
+    def to(self, data: Any, device: torch.device) -> Any:
+        r"""The run's data on :obj:`device` (everything a run touches:
+        the default moves every tensor of :obj:`data`, see
+        :func:`pyg_ext.utils.device.move_to`)."""
+        return move_to(data, device)
 
     def model_channels(self, data: Any) -> Tuple[int, int]:
         r"""``(in_channels, out_channels)`` for the model builder."""

@@ -3,7 +3,7 @@ import os
 import pytest
 import torch
 
-from pyg_ext.train.checkpoint import (Checkpointer, _atomic_write,
+from pyg_ext.utils.checkpoint import (Checkpointer, _atomic_write,
                                       atomic_write_json, get_rng_state,
                                       set_rng_state)
 

@@ -1,0 +1,9 @@
+r"""One library-level entry per method, ``fit_<method>(model, data, ...) ->
+FitResult``, each a schedule on the one training engine
+(:class:`pyg_ext.utils.training.Trainer`). Usable without the loop."""
+# Each module below adds its public names: keep one import line per module,
+# and extend __all__ from that module's own __all__.
+from pyg_ext.utils.training import FitResult
+__all__ = ['FitResult']
+from pyg_ext.fit.supervised import fit_supervised
+__all__ += ['fit_supervised']
