@@ -7,3 +7,5 @@ from pyg_ext.utils.training import FitResult
 __all__ = ['FitResult']
 from pyg_ext.fit.supervised import fit_supervised
 __all__ += ['fit_supervised']
+from pyg_ext.fit.mowst import fit_mowst, fit_mowst_star, evaluate_mowst, set_expert_dropout
+__all__ += ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst', 'set_expert_dropout']

@@ -194,8 +194,9 @@ class Trainer:
         on_epoch (callable, optional): ``on_epoch(phase, epoch, metrics)``
             after every evaluation.
         interrupt (callable, optional): Called with the global epoch counter
-            after every epoch (after any checkpoint); a test hook that may
-            raise to simulate a kill.
+            after every epoch (after a checkpoint due then; the last epoch of
+            a phase is called before the phase's end is saved); a test hook
+            that may raise to simulate a kill.
     """
     def __init__(self, modules: Union[torch.nn.Module,
                                       Mapping[str, torch.nn.Module]], *,
@@ -421,7 +422,7 @@ class Trainer:
                 finished = cur['stopped'] or cur['epoch'] >= epochs
                 if not finished and self.ckpt.due(epoch):
                     self.save()
-                if not finished and self.interrupt is not None:
+                if self.interrupt is not None:
                     self.interrupt(self.counter - 1)
         finally:
             if bar is not None:
@@ -461,8 +462,6 @@ class Trainer:
         self._done[cur['name']] = res
         self._current = None
         self.save()
-        if self.interrupt is not None and cur['epoch'] > 0:
-            self.interrupt(self.counter - 1)
         return res
 
     def result(self, metrics: Dict[str, float],

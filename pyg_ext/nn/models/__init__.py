@@ -3,8 +3,6 @@
 __all__ = []
 from pyg_ext.nn.models.mowst import Mowst, MowstOutput, MowstPrediction, GateMLP, khop_in_subgraph
 __all__ += ['Mowst', 'MowstOutput', 'MowstPrediction', 'GateMLP', 'khop_in_subgraph']
-from pyg_ext.nn.models.mowst_train import fit_mowst, fit_mowst_star, evaluate_mowst, set_expert_dropout
-__all__ += ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst', 'set_expert_dropout']
 from pyg_ext.nn.models.gprgnn import GPRGNN
 from pyg_ext.nn.models.appnp_learnable import LearnableAPPNP, appnp_hop_weights
 from pyg_ext.nn.models.jknet_weighted import WeightedJKNet
