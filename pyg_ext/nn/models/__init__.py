@@ -10,6 +10,10 @@ from pyg_ext.nn.models.gcnii_learnable import LearnableGCNII
 __all__ += ['GPRGNN', 'LearnableAPPNP', 'appnp_hop_weights', 'WeightedJKNet', 'LearnableGCNII']
 from pyg_ext.nn.models.thegcn import CosineTimeEncoder, THeGCN
 __all__ += ['CosineTimeEncoder', 'THeGCN']
+from pyg_ext.nn.models.fagcn import FAGCN
+__all__ += ['FAGCN']
+from pyg_ext.nn.models.tgn import TGNModel
+__all__ += ['TGNModel']
 from pyg_ext.nn.models.teddy import TeddyGCN, TeddyGIN, TeddyGAT, sparse_linear
 from pyg_ext.nn.models.teddy_train import fit_teddy, fit_random_prune, fit_ugs
 __all__ += ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'sparse_linear', 'fit_teddy', 'fit_random_prune', 'fit_ugs']
