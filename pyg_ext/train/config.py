@@ -400,8 +400,10 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
     Args:
         source (str or dict, optional): YAML file path, or a raw dict.
         overrides (list of str): ``'train.epochs=50'`` style overrides.
-        resolve (bool): Check named sections against the registries (loads
-            the registered plugins). With :obj:`False` they are kept raw.
+        resolve (bool): Check named sections against the registries. With
+            :obj:`False` they are kept raw. The registries must be filled
+            first: :func:`pyg_ext.train.load_config` loads the plugins and
+            then calls this function.
     """
     if source is None:
         raw = {}
@@ -429,9 +431,6 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
                                      Optional[str])
     cfg.train = from_dict(TrainConfig, raw.get('train'), 'train')
     cfg.output = from_dict(OutputConfig, raw.get('output'), 'output')
-    if resolve:
-        from pyg_ext.train.plugins import load_plugins
-        load_plugins()
     for kind in NAMED_SECTIONS:
         section = raw.get(kind, getattr(cfg, kind).to_dict())
         if isinstance(section, dict) and 'name' not in section:

@@ -21,14 +21,15 @@ from pyg_ext.datasets.paths import get_data_root
 from pyg_ext.registry import DATASETS, METHODS, MODELS, TASKS
 from pyg_ext.train.checkpoint import (Checkpointer, atomic_write_json,
                                       atomic_write_text, seed_everything)
+from pyg_ext.train import config as _config
 from pyg_ext.train.config import (ConfigError, ExperimentConfig,
-                                  config_to_dict, load_config, save_config,
-                                  yaml_load)
+                                  config_to_dict, save_config, yaml_load)
 from pyg_ext.train.method import RunContext
 from pyg_ext.train.plugins import load_plugins
 from pyg_ext.utils.device import resolve_device
 
 __all__ = [
+    'load_config',
     'run',
     'resume',
     'run_suite',
@@ -40,6 +41,17 @@ __all__ = [
 ]
 
 PathLike = Union[str, os.PathLike]
+
+
+def load_config(source: Union[PathLike, Dict[str, Any], None] = None,
+                overrides: Sequence[str] = (), resolve: bool = True,
+                ) -> ExperimentConfig:
+    r"""Loads and checks an experiment config (see
+    :func:`pyg_ext.train.config.load_config`), after loading the plugins
+    that register every dataset, model, method and task."""
+    if resolve:
+        load_plugins()
+    return _config.load_config(source, overrides, resolve)
 
 
 def make_run_dir(cfg: ExperimentConfig, run_dir: Optional[PathLike] = None,
