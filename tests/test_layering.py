@@ -52,9 +52,25 @@ def _modules():
 MODULES = _modules()
 
 
+def _walk(tree):
+    r"""ast.walk without the bodies of ``if TYPE_CHECKING:`` blocks
+    (annotations only: no import at run time)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and (
+                    getattr(child.test, 'id', None) == 'TYPE_CHECKING'
+                    or getattr(child.test, 'attr', None) == 'TYPE_CHECKING'):
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
 def _imports(path):
     tree = ast.parse(path.read_text())
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 yield a.name

@@ -122,9 +122,6 @@ def _check_data(model: Mowst, data) -> None:
                          f"{tuple(data.y.shape)}")
     if int(data.train_mask.sum()) == 0:
         raise ValueError("'data.train_mask' selects no nodes")
-    validate = getattr(model, 'validate_inputs', None)
-    if callable(validate):
-        validate(data.x, data.edge_index)
 
 
 def _masks(data) -> Dict[str, Tensor]:
@@ -325,6 +322,10 @@ def fit_mowst(
         _dropout_sites(model)
     model, data, device = place(model, data, device)
     kw = dict(strong_kwargs or {})
+    # every value check once, here: the training steps read nothing back
+    model.validate_inputs(data.x, data.edge_index, data.y,
+                          masks={f'{k}_mask': v for k, v in _masks(data).items()},
+                          **kw)
     trainer = Trainer(_modules(model), device=device, checkpoint=checkpoint,
                       checkpoint_every=checkpoint_every,
                       generators=({'generator': generator}

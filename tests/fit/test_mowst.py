@@ -422,8 +422,6 @@ def test_variant_defaults_to_the_model_and_star_alias_matches():
     assert a.metrics == b.metrics and a.history == b.history
 
 
-@pytest.mark.xfail(strict=True, reason='Mowst.forward still reads edge ids '
-                   '(value check moved out on the mowst-split branch)')
 def test_training_steps_pass_the_device_audit(monkeypatch):
     data = small_data()
     with audit_steps(monkeypatch) as audit:

@@ -1,8 +1,10 @@
 # Each module below adds its public names: keep one import line per module,
 # and extend __all__ from that module's own __all__.
 __all__ = []
-from pyg_ext.nn.models.mowst import Mowst, MowstOutput, MowstPrediction, GateMLP, khop_in_subgraph
-__all__ += ['Mowst', 'MowstOutput', 'MowstPrediction', 'GateMLP', 'khop_in_subgraph']
+from pyg_ext.nn.models.mowst import Mowst, MowstOutput, GateMLP
+__all__ += ['Mowst', 'MowstOutput', 'GateMLP']
+from pyg_ext.nn.models.mowst_inference import MowstPrediction
+__all__ += ['MowstPrediction']
 from pyg_ext.nn.models.gprgnn import GPRGNN
 from pyg_ext.nn.models.appnp_learnable import LearnableAPPNP, appnp_hop_weights
 from pyg_ext.nn.models.jknet_weighted import WeightedJKNet
