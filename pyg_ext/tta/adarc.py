@@ -65,7 +65,9 @@ def resolve_hop_parameters(
 class AdaRC(torch.nn.Module):
     r"""AdaRC, the test-time adaptation to graph structure shift from the
     `"AdaRC: Mitigating Graph Structure Shifts during Test-Time"
-    <https://arxiv.org/abs/2410.06976>`_ paper (published as *Matcha*): only
+    <https://arxiv.org/abs/2410.06976>`_ paper (published as *Matcha*;
+    official code: `github.com/baowenxuan/Matcha
+    <https://github.com/baowenxuan/Matcha>`_): only
     the hop-aggregation parameters :math:`\gamma` of a pretrained GNN are
     adapted, by minimising the prediction-informed clustering loss
     (:func:`~pyg_ext.tta.pic_loss`) of the model's representation against the

@@ -1,4 +1,7 @@
-r"""Base test-time adaptation (TTA) methods that AdaRC composes with.
+r"""Base test-time adaptation (TTA) methods that AdaRC (`"AdaRC: Mitigating
+Graph Structure Shifts during Test-Time" <https://arxiv.org/abs/2410.06976>`_,
+official code `github.com/baowenxuan/Matcha
+<https://github.com/baowenxuan/Matcha>`_) composes with.
 
 Every base is a callable ``base(model, data) -> logits`` that may freely
 modify :obj:`model` (AdaRC always hands it a deep copy). ``data`` has ``x``
@@ -180,7 +183,9 @@ class LAMEBase:
         \lambda \sum_j W_{ij}\mathbf{y}_j\Big),
 
     iterated at most :obj:`steps` times (stopping when the energy changes by
-    less than :math:`10^{-8}` relative). Returns :math:`\log\mathbf{y}`.
+    less than :math:`10^{-8}` relative; the stop is applied on the device by
+    freezing :math:`\mathbf{y}`, so no iteration waits for a host read).
+    Returns :math:`\log\mathbf{y}`.
 
     Args:
         k (int, optional): Neighbours of the kNN affinity. (default: :obj:`5`)

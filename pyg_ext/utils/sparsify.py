@@ -1,10 +1,14 @@
 r"""Structure-only, degree-based edge scores and one-shot edge sparsification
 from the `"TEDDY: Trimming Edges with Degree-based Discrimination strategY"
-<https://arxiv.org/abs/2402.01261>`_ paper.
+<https://arxiv.org/abs/2402.01261>`_ paper (official code:
+`github.com/hyunjin72/TEDDY <https://github.com/hyunjin72/TEDDY>`_).
 
 Everything here runs in :math:`O(N + E \log E)` time and :math:`O(N + E)`
 memory: the score matrix :math:`\mathbf{T} = \hat{g}\hat{g}^{\top}` of the
-paper is only ever read at existing edges, never materialised.
+paper is only ever read at existing edges, never materialised. Every
+tensor is created on :obj:`edge_index`'s device (no NumPy/SciPy round
+trip); these are data-setup functions, so they may read values on the host
+(input checks, the number of edges to cut).
 """
 import math
 from typing import List, Optional, Tuple
