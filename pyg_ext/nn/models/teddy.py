@@ -3,8 +3,8 @@ r"""Bias-free GCN / GIN / GAT backbones of the official TEDDY code
 `"TEDDY: Trimming Edges with Degree-based Discrimination strategY"
 <https://arxiv.org/abs/2402.01261>`_ paper. All take an optional
 :obj:`edge_weight`, so the same model serves TEDDY (a pruned
-:obj:`edge_index`) and UGS (trainable edge masks passed as weights). Their forward passes read no
-tensor value on the host (no GPU synchronisation)."""
+:obj:`edge_index`) and UGS (trainable edge masks passed as weights). Their
+forward passes read no tensor value on the host (no GPU synchronisation)."""
 from typing import Optional
 
 import torch
