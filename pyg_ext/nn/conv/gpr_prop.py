@@ -206,10 +206,17 @@ class _LastGraph:
 
     def put(self, edge_index: Tensor, edge_weight: OptTensor, num_nodes: int,
             dtype: torch.dtype, value) -> None:
-        self.refs = (weakref.ref(edge_index), None if edge_weight is None
-                     else weakref.ref(edge_weight))
+        # The entry is freed as soon as the graph is (weak-reference
+        # callback), so a dropped graph's CSR pair does not stay in memory.
+        self.refs = (weakref.ref(edge_index, self._drop),
+                     None if edge_weight is None else weakref.ref(
+                         edge_weight, self._drop))
         self.meta = self._meta(edge_index, edge_weight, num_nodes, dtype)
         self.value = value
+
+    def _drop(self, ref: weakref.ref) -> None:
+        if self.refs is not None and any(ref is r for r in self.refs):
+            self.refs = self.meta = self.value = None
 
     def __deepcopy__(self, memo):
         return self

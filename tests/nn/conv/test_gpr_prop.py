@@ -319,3 +319,19 @@ def test_message_passing_path_reads_no_value():
     out = conv(x, ei, ew)
     out.sum().backward()
     assert conv.gamma.grad.shape == (4, ) and ew.grad.shape == (30, )
+
+
+def test_built_graph_is_freed_with_the_graph():
+    import gc
+    conv = GPRProp(K=2)
+    x = torch.randn(5, 3)
+    ei = EDGE_INDEX.clone()
+    conv(x, ei)
+    assert conv._last_graph.value is not None
+    other = EDGE_INDEX.clone()
+    del other  # an unrelated tensor dying does not drop the entry
+    gc.collect()
+    assert conv._last_graph.value is not None
+    del ei
+    gc.collect()
+    assert conv._last_graph.value is None
