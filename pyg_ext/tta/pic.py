@@ -37,6 +37,9 @@ def _check_inputs(z: Tensor, prob: Tensor, mask: Optional[Tensor],
         if not isinstance(mask, Tensor):
             raise TypeError(f"'mask' must be a tensor, got "
                             f"{type(mask).__name__}")
+        if mask.device != z.device:
+            raise ValueError(f"'mask' is on {mask.device} but 'z' on "
+                             f"{z.device}")
         if mask.dtype == torch.bool:
             if mask.shape != (z.size(0), ):
                 raise ValueError(f"a bool 'mask' must have shape [N] = "

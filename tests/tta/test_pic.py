@@ -151,6 +151,10 @@ def test_validate_switch_checks_values_once_metadata_always():
         pic_loss(z, torch.ones(5, 2, dtype=torch.long), validate=False)
     with pytest.raises(ValueError, match='one device'):
         pic_loss(z, torch.full((5, 2), .5, device='meta'), validate=False)
+    with pytest.raises(ValueError, match="'mask' is on meta"):
+        pic_loss(z, torch.full((5, 2), .5),
+                 torch.ones(5, dtype=torch.bool, device='meta'),
+                 validate=False)
     with pytest.raises(ValueError, match='mask'):
         pic_loss(z, torch.full((5, 2), .5), torch.ones(4, dtype=torch.bool),
                  validate=False)
