@@ -233,6 +233,7 @@ class MowstMethod(_Base):
         rounds = list(range(len(res['history']['val_accuracy'])))
         return {
             'metrics': metrics,
+            'num_params': sum(p.numel() for p in model.parameters()),
             'history': res['history'],
             'best_epoch': res['best_round'],
             'curves': {
@@ -270,6 +271,7 @@ class MowstStarMethod(_Base):
         epochs = list(range(len(h['val_loss'])))
         return {
             'metrics': metrics,
+            'num_params': sum(p.numel() for p in model.parameters()),
             'history': h,
             'best_epoch': res['best_epoch'],
             'curves': {
