@@ -7,3 +7,20 @@ from pyg_ext.utils.training import FitResult
 __all__ = ['FitResult']
 from pyg_ext.fit.supervised import fit_supervised
 __all__ += ['fit_supervised']
+from pyg_ext.fit.temporal_data import TemporalTaskData
+__all__ += ['TemporalTaskData']
+from pyg_ext.fit.temporal_options import (
+    TemporalTaskOptions, TemporalNodeClassificationOptions,
+    DynamicNodeClassificationOptions, TemporalLinkPredictionOptions)
+__all__ += ['TemporalTaskOptions', 'TemporalNodeClassificationOptions',
+            'DynamicNodeClassificationOptions',
+            'TemporalLinkPredictionOptions']
+from pyg_ext.fit.temporal_tasks import (
+    TemporalTask, TemporalNodeClassificationTask,
+    DynamicNodeClassificationTask, TemporalLinkPredictionTask, LinkHead,
+    make_temporal_task)
+__all__ += ['TemporalTask', 'TemporalNodeClassificationTask',
+            'DynamicNodeClassificationTask', 'TemporalLinkPredictionTask',
+            'LinkHead', 'make_temporal_task']
+from pyg_ext.fit.thegcn import fit_thegcn, gate_statistics, replay_stream
+__all__ += ['fit_thegcn', 'gate_statistics', 'replay_stream']
