@@ -17,10 +17,11 @@ __all__ += ['TemporalTaskOptions', 'TemporalNodeClassificationOptions',
             'TemporalLinkPredictionOptions']
 from pyg_ext.fit.temporal_tasks import (
     TemporalTask, TemporalNodeClassificationTask,
-    DynamicNodeClassificationTask, TemporalLinkPredictionTask, LinkHead,
-    make_temporal_task)
+    DynamicNodeClassificationTask, model_kind)
 __all__ += ['TemporalTask', 'TemporalNodeClassificationTask',
-            'DynamicNodeClassificationTask', 'TemporalLinkPredictionTask',
-            'LinkHead', 'make_temporal_task']
+            'DynamicNodeClassificationTask', 'model_kind']
+from pyg_ext.fit.temporal_link import (TemporalLinkPredictionTask, LinkHead,
+                                       make_temporal_task)
+__all__ += ['TemporalLinkPredictionTask', 'LinkHead', 'make_temporal_task']
 from pyg_ext.fit.thegcn import fit_thegcn, gate_statistics, replay_stream
 __all__ += ['fit_thegcn', 'gate_statistics', 'replay_stream']

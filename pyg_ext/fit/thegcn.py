@@ -20,12 +20,13 @@ from pyg_ext.datasets.temporal import TemporalGraph
 from pyg_ext.fit.temporal_data import (TemporalTaskData, move_subgraph,
                                        same_device)
 from pyg_ext.fit.temporal_replay import replay_plan, replay_stream
-from pyg_ext.fit.temporal_tasks import (TemporalTask, make_temporal_task,
-                                        model_kind)
+from pyg_ext.fit.temporal_link import make_temporal_task
+from pyg_ext.fit.temporal_tasks import TemporalTask, model_kind
 from pyg_ext.utils.device import module_device, place
 from pyg_ext.utils.training import FitResult, Trainer
 
-__all__ = ['fit_thegcn', 'gate_statistics', 'replay_stream']
+__all__ = ['fit_thegcn', 'gate_statistics', 'replay_stream', 'train_epoch',
+           'predict_splits']
 
 EVAL_SPLITS = ['val', 'test']
 
@@ -68,8 +69,51 @@ def gate_statistics(model: torch.nn.Module, task: TemporalTask,
     return out
 
 
-def _mean(losses) -> Optional[Tensor]:
+def train_epoch(kind: str, model: torch.nn.Module,
+                head: Optional[torch.nn.Module], task: TemporalTask,
+                data: TemporalTaskData, optimizer: torch.optim.Optimizer,
+                generator: torch.Generator,
+                max_train_batches: Optional[int] = None,
+                ssl_weight: float = 1.0) -> Optional[Tensor]:
+    r"""One training epoch of a model of :obj:`kind` (``'temporal'``,
+    ``'stream'`` or ``'static'``, see :func:`~pyg_ext.fit.temporal_tasks.
+    model_kind`); returns the mean batch loss as a tensor (no host
+    sync)."""
+    if kind == 'stream':
+        return replay_stream(model, head, task, data, ['train'], optimizer,
+                             generator, ssl_weight)['loss']
+    model.train()
+    if head is not None:
+        head.train()
+    if kind == 'static':
+        return Trainer.backward(optimizer, task.batch_loss(
+            model, head, data, data.on_host().split['train'], generator))
+    losses = []
+    for i, idx in enumerate(task.train_batches(data, generator)):
+        if max_train_batches is not None and i >= max_train_batches:
+            break
+        losses.append(Trainer.backward(optimizer, task.batch_loss(
+            model, head, data, idx, generator)))
     return torch.stack(losses).double().mean() if losses else None
+
+
+@torch.no_grad()
+def predict_splits(kind: str, model: torch.nn.Module,
+                   head: Optional[torch.nn.Module], task: TemporalTask,
+                   data: TemporalTaskData, splits=EVAL_SPLITS
+                   ) -> Dict[str, Any]:
+    r"""The task's outputs for :obj:`splits` (what
+    ``task.compute_metrics`` scores), for a model of :obj:`kind`."""
+    model.eval()
+    if head is not None:
+        head.eval()
+    if kind == 'stream':
+        return replay_stream(model, head, task, data, list(splits))
+    if kind == 'static':
+        z = task.full_static(model, data)
+        return {s: task.predict(model, head, data, s, static_out=z)
+                for s in splits}
+    return {s: task.predict(model, head, data, s) for s in splits}
 
 
 def _check_number(name: str, value, lo: float, integer: bool = False,
@@ -164,7 +208,8 @@ def fit_thegcn(
             where the temporal sampler runs, so every device sees the same
             batches). Default: seeded with :func:`torch.initial_seed`.
             Dropout and initialisation use torch's global generator: call
-            :func:`pyg_ext.utils.seed_everything` for reproducible runs.
+            :func:`pyg_ext.utils.checkpoint.seed_everything` for reproducible
+            runs.
         checkpoint (str or Checkpointer, optional): Resumable state; a
             resumed run gives the numbers of an uninterrupted one.
         checkpoint_every (int): Epochs between checkpoints.
@@ -244,43 +289,13 @@ def fit_thegcn(
     params = list(model.parameters()) + (list(head.parameters())
                                          if head is not None else [])
     opt = trainer.optimizer('optimizer', params, optimizer, lr, weight_decay)
-    train_idx = data.on_host().split['train']
-
-    def train_mode() -> None:
-        model.train()
-        if head is not None:
-            head.train()
 
     def step(epoch: int) -> Optional[Tensor]:
-        if kind == 'stream':
-            return replay_stream(model, head, task, data, ['train'], opt,
-                                 generator, ssl_weight)['loss']
-        train_mode()
-        if kind == 'static':
-            return trainer.backward(opt, task.batch_loss(
-                model, head, data, train_idx, generator))
-        losses = []
-        for i, idx in enumerate(task.train_batches(data, generator)):
-            if max_train_batches is not None and i >= max_train_batches:
-                break
-            losses.append(trainer.backward(opt, task.batch_loss(
-                model, head, data, idx, generator)))
-        return _mean(losses)
+        return train_epoch(kind, model, head, task, data, opt, generator,
+                           max_train_batches, ssl_weight)
 
-    @torch.no_grad()
     def evaluate(epoch: int) -> Dict[str, float]:
-        model.eval()
-        if head is not None:
-            head.eval()
-        if kind == 'stream':
-            outputs = replay_stream(model, head, task, data, EVAL_SPLITS)
-        elif kind == 'static':
-            z = task.full_static(model, data)
-            outputs = {s: task.predict(model, head, data, s, static_out=z)
-                       for s in EVAL_SPLITS}
-        else:
-            outputs = {s: task.predict(model, head, data, s)
-                       for s in EVAL_SPLITS}
+        outputs = predict_splits(kind, model, head, task, data, EVAL_SPLITS)
         return task.compute_metrics(outputs, data)
 
     ph = trainer.phase('train', step, evaluate, epochs=epochs,

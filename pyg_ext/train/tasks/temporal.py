@@ -3,7 +3,8 @@ r"""The temporal tasks in the loop: ``temporal_node_classification``,
 
 The machinery (queries, splits, negatives, model application per model
 kind, losses, predictions, metrics) and the options dataclasses live in
-:mod:`pyg_ext.fit.temporal_tasks` / :mod:`pyg_ext.fit.temporal_options`,
+:mod:`pyg_ext.fit.temporal_tasks`, :mod:`pyg_ext.fit.temporal_link` and
+:mod:`pyg_ext.fit.temporal_options`,
 usable without the loop; the classes here add what the loop needs (loading
 a registered dataset) and register the names. The ``temporal`` method
 (:mod:`pyg_ext.zoo.thegcn`) trains on them with
@@ -16,8 +17,8 @@ from pyg_ext.fit.temporal_options import (DynamicNodeClassificationOptions,
                                           TemporalLinkPredictionOptions,
                                           TemporalNodeClassificationOptions,
                                           TemporalTaskOptions)
+from pyg_ext.fit.temporal_link import TemporalLinkPredictionTask
 from pyg_ext.fit.temporal_tasks import (DynamicNodeClassificationTask,
-                                        TemporalLinkPredictionTask,
                                         TemporalNodeClassificationTask)
 from pyg_ext.registry import register_task
 from pyg_ext.train.task import Task
