@@ -163,7 +163,7 @@ class TemporalTask:
     def prepare(self, data: TemporalTaskData, kind: str) -> None:
         r"""Builds once, at setup, what training a model of :obj:`kind`
         reads (so that no training step does)."""
-        data.msg
+        _ = data.msg  # materialises [E, 0] attributes of a bare stream
         if kind == 'temporal':
             self.sampler(data)
         elif kind == 'static':

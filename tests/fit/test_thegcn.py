@@ -57,7 +57,7 @@ def run(kind, task_name, epochs=3, seed=0, device=None, **kw):
                       generator=gen, progress=False, device=device, **kw)
 
 
-# --- the library entry on every task and model kind ---------------------------
+# --- the library entry on every task and model kind --------------------------
 @pytest.mark.parametrize('task_name', TASKS)
 @pytest.mark.parametrize('kind', KINDS)
 def test_fit_every_task_and_kind_on_device(task_name, kind, device):
@@ -107,7 +107,7 @@ def test_learns_switching_heterophily():
     assert res.metrics['gate_cross_class'] < 0.4  # high-pass learned
 
 
-# --- resume ----------------------------------------------------------------------
+# --- resume ------------------------------------------------------------------
 class Stop(Exception):
     pass
 
@@ -143,7 +143,7 @@ def test_resume_equals_uninterrupted(tmp_path, kind, task_name):
         assert res.best_epoch == full.best_epoch
 
 
-# --- no host syncs, data movement -------------------------------------------------
+# --- no host syncs, data movement --------------------------------------------
 @pytest.mark.parametrize('task_name', TASKS)
 @pytest.mark.parametrize('kind', KINDS)
 def test_training_steps_pass_the_device_audit(monkeypatch, task_name, kind):
@@ -258,7 +258,7 @@ def test_device_argument_moves_model_and_data():
     assert 'val_accuracy' in res.metrics
 
 
-# --- bad input ------------------------------------------------------------------
+# --- bad input ---------------------------------------------------------------
 def test_bad_input():
     g = stream()
     model = THeGCN(8, 8, 2, edge_dim=2, time_dim=4)
