@@ -1,5 +1,6 @@
-r"""A synthetic "feature nodes vs structure nodes" graph (the Mowst spec's
-§4.2): half of the nodes are predictable from their own features only, the
+r"""A synthetic "feature nodes vs structure nodes" graph (the setting that
+motivates Mowst, `"Mixture of Weak & Strong Experts on Graphs"
+<https://arxiv.org/abs/2311.05185>`_): half of the nodes are predictable from their own features only, the
 other half only from their neighbours.
 
 * *Feature nodes*: features are a class mean plus Gaussian noise; their
@@ -137,7 +138,7 @@ class FeatureStructureOptions:
 
 @register_dataset('feature_structure', options=FeatureStructureOptions,
                   description='Synthetic feature-nodes vs structure-nodes '
-                  'graph (Mowst spec 4.2); needs no data root.')
+                  'graph (the Mowst setting); needs no data root.')
 def load_feature_structure(root: str = None, **options) -> Data:
     r"""Loads the synthetic feature-vs-structure graph (ignores
     :obj:`root`)."""
