@@ -71,3 +71,21 @@ def test_main_command_compares_mlp_and_gcn(tmp_path, capsys):
     acc = {s['name']: s['summary']['test_accuracy']['mean'] for s in summary}
     # The embedded CSBM default is homophilous with weak features.
     assert acc['gcn'] > acc['mlp'] + 0.1
+
+
+def test_main_suite_on_the_test_device(tmp_path, capsys, device):
+    # Every experiment of the main suite for one epoch/round on
+    # $PYG_EXT_TEST_DEVICE (cpu here; cuda on a GPU machine).
+    run_dir = tmp_path / 'main'
+    assert main(['main', '--quiet', '--device', str(device), '--set',
+                 'train.epochs=2', '--set', 'train.runs=1', '--run-dir',
+                 str(run_dir)]) == 0
+    summary = json.loads((run_dir / 'summary.json').read_text())
+    names = {s['name'] for s in summary}
+    assert {'gcn', 'mowst_gcn', 'teddy', 'thegcn_switch', 'adarc_csbm',
+            'im_opim_c'} <= names
+    import yaml
+    for s in summary:
+        assert s['num_runs'] >= 1
+        cfg = yaml.safe_load((run_dir / s['name'] / 'config.yaml').read_text())
+        assert cfg['train']['device'] == str(device)
