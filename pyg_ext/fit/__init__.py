@@ -7,3 +7,7 @@ from pyg_ext.utils.training import FitResult
 __all__ = ['FitResult']
 from pyg_ext.fit.supervised import fit_supervised
 __all__ += ['fit_supervised']
+from pyg_ext.fit.teddy import fit_teddy, fit_random_prune
+__all__ += ['fit_teddy', 'fit_random_prune']
+from pyg_ext.fit.ugs import fit_ugs
+__all__ += ['fit_ugs']

@@ -13,5 +13,4 @@ __all__ += ['GPRGNN', 'LearnableAPPNP', 'appnp_hop_weights', 'WeightedJKNet', 'L
 from pyg_ext.nn.models.thegcn import CosineTimeEncoder, THeGCN
 __all__ += ['CosineTimeEncoder', 'THeGCN']
 from pyg_ext.nn.models.teddy import TeddyGCN, TeddyGIN, TeddyGAT, sparse_linear
-from pyg_ext.nn.models.teddy_train import fit_teddy, fit_random_prune, fit_ugs
-__all__ += ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'sparse_linear', 'fit_teddy', 'fit_random_prune', 'fit_ugs']
+__all__ += ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'sparse_linear']
