@@ -10,7 +10,7 @@ synthetic CSBM graph.
         --epochs 100 --hidden 64 --out runs/teddy_citeseer_gin.json
 
 With ``--out``, every sweep is checkpointed next to it
-(``<out>.<method>.ckpt.pt``, every 10 epochs and after every training):
+(``<out>.<method>.ckpt.pt``, every 50 epochs and after every training):
 re-running the same command resumes where it stopped, with the same numbers.
 """
 import argparse
@@ -139,7 +139,7 @@ def main(argv=None):
                       generator=torch.Generator().manual_seed(args.seed),
                       progress=not args.no_progress, device=args.device,
                       checkpoint=None if args.out is None else
-                      f'{args.out}.{name}.ckpt.pt')
+                      f'{args.out}.{name}.ckpt.pt', checkpoint_every=50)
         if name == 'teddy':
             kwargs['lamb'] = args.lamb
             kwargs['distill'] = not args.no_distill

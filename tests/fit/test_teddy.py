@@ -313,8 +313,9 @@ def test_fit_on_device(fit, device):
               generator=torch.Generator(device).manual_seed(0))
     assert res['edge_mask'].device.type == device.type
     for a, b in zip(cpu['levels'], res['levels']):
-        assert a['graph_sparsity'] == b['graph_sparsity'] or \
-            fit is fit_random_prune  # device generators draw other orders
+        # Exact counts on any device (the random orders and UGS's noise are
+        # drawn on the device, so the chosen edges may differ).
+        assert a['graph_sparsity'] == b['graph_sparsity']
         assert a['weight_sparsity'] == pytest.approx(b['weight_sparsity'])
         if fit is fit_teddy:  # deterministic (no dropout, no random draw)
             assert a['val_accuracy'] == pytest.approx(b['val_accuracy'],
