@@ -338,12 +338,21 @@ def _result(trainer: Trainer, rows: List[Dict[str, Any]], last: PhaseResult,
                           levels=rows, **extras)
 
 
-def _trainer(modules, device, gen, checkpoint, checkpoint_every, progress,
-             desc, on_epoch, interrupt) -> Trainer:
-    return Trainer(modules, device=device, checkpoint=checkpoint,
-                   checkpoint_every=checkpoint_every,
-                   generators={'generator': gen}, progress=progress,
-                   desc=desc, on_epoch=on_epoch, interrupt=interrupt)
+def _trainer(sweep, modules, device, gen, checkpoint, checkpoint_every,
+             progress, desc, on_epoch, interrupt) -> Trainer:
+    trainer = Trainer(modules, device=device, checkpoint=checkpoint,
+                      checkpoint_every=checkpoint_every,
+                      generators={'generator': gen}, progress=progress,
+                      desc=desc, on_epoch=on_epoch, interrupt=interrupt)
+    # A checkpoint resumes only the sweep that wrote it.
+    saved = trainer.memo('sweep', lambda: sweep)
+    diff = sorted(k for k in set(saved) | set(sweep)
+                  if saved.get(k) != sweep.get(k))
+    if diff:
+        raise ValueError(f"'checkpoint' {trainer.ckpt.path} holds another "
+                         f"sweep (it differs in {diff}); pass the same "
+                         f"arguments to resume it, or a new path")
+    return trainer
 
 
 _COMMON_ARGS = r"""
@@ -462,8 +471,13 @@ def fit_teddy(model: torch.nn.Module, data, levels: Levels, *,
     else:
         score = teddy_edge_score(ei, N, add_self_loops=score_self_loops)
     seed, split = gen.initial_seed(), _Split(data)
-    trainer = _trainer(model, device, gen, checkpoint, checkpoint_every,
-                       progress, desc, on_epoch, interrupt)
+    sweep = dict(fit='fit_teddy', levels=levels, epochs=epochs, lr=lr,
+                 weight_decay=weight_decay, optimizer=optimizer, lamb=lamb,
+                 distill=distill, count=count, seed=seed,
+                 score_self_loops=score_self_loops,
+                 edge_score=edge_score is not None)
+    trainer = _trainer(sweep, model, device, gen, checkpoint,
+                       checkpoint_every, progress, desc, on_epoch, interrupt)
     init = trainer.memo('init', lambda: state_snapshot(model))
     kw = dict(init=init, seed=seed, epochs=epochs, lr=lr,
               weight_decay=weight_decay, optimizer=optimizer, split=split)
@@ -535,8 +549,11 @@ def fit_random_prune(model: torch.nn.Module, data, levels: Levels, *,
     ei, N = data.edge_index, data.num_nodes
     params = [p for p in model.parameters() if p.requires_grad]
     numel = sum(p.numel() for p in params)
-    trainer = _trainer(model, device, gen, checkpoint, checkpoint_every,
-                       progress, desc, on_epoch, interrupt)
+    sweep = dict(fit='fit_random_prune', levels=levels, epochs=epochs, lr=lr,
+                 weight_decay=weight_decay, optimizer=optimizer,
+                 seed=gen.initial_seed())
+    trainer = _trainer(sweep, model, device, gen, checkpoint,
+                       checkpoint_every, progress, desc, on_epoch, interrupt)
     init = trainer.memo('init', lambda: state_snapshot(model))
 
     def orders():

@@ -141,11 +141,14 @@ def fit_ugs(model: torch.nn.Module, data, levels: Levels, *,
     names = [n for n, p in params.items() if p.requires_grad and p.dim() == 2]
     wparams = [params[n] for n in names]
     masks = _UGSMasks(ei.size(1), [p.shape for p in wparams], device)
-    trainer = _trainer({'model': model, 'masks': masks}, device, gen,
+    seed = gen.initial_seed()
+    sweep = dict(fit='fit_ugs', levels=levels, epochs=epochs, lr=lr,
+                 weight_decay=weight_decay, optimizer=optimizer, seed=seed,
+                 lambda_edge=lambda_edge, lambda_weight=lambda_weight)
+    trainer = _trainer(sweep, {'model': model, 'masks': masks}, device, gen,
                        checkpoint, checkpoint_every, progress, desc, on_epoch,
                        interrupt)
     init = trainer.memo('init', lambda: state_snapshot(model))
-    seed = gen.initial_seed()
     kw = dict(init=init, seed=seed, epochs=epochs, lr=lr,
               weight_decay=weight_decay, optimizer=optimizer, split=split)
     pruned = (torch.ones(ei.size(1), dtype=torch.bool, device=device),

@@ -373,6 +373,30 @@ def test_bad_input():
         fit_teddy(m, bad, [(0.1, 0.1)])
 
 
+def test_checkpoint_of_another_sweep_is_refused(tmp_path):
+    data = tiny_data(seed=11)
+    ckpt = tmp_path / 'ck.pt'
+    kw = dict(epochs=2, progress=False, checkpoint=ckpt)
+    torch.manual_seed(0)
+    fit_teddy(TeddyGCN(12, 16, 3), data, [(0.1, 0.1)], **kw)
+    with pytest.raises(ValueError, match="checkpoint.*'fit'"):
+        fit_random_prune(TeddyGCN(12, 16, 3), data, [(0.1, 0.1)], **kw)
+    with pytest.raises(ValueError, match="checkpoint.*'levels'"):
+        fit_teddy(TeddyGCN(12, 16, 3), data, [(0.2, 0.1)], **kw)
+    with pytest.raises(ValueError, match="checkpoint.*'lamb'"):
+        fit_teddy(TeddyGCN(12, 16, 3), data, [(0.1, 0.1)], lamb=1.0, **kw)
+    with pytest.raises(ValueError, match="checkpoint.*'seed'"):
+        fit_teddy(TeddyGCN(12, 16, 3), data, [(0.1, 0.1)],
+                  generator=torch.Generator().manual_seed(1), **kw)
+    # The same call resumes the finished sweep: same numbers, no training.
+    torch.manual_seed(0)
+    a = fit_teddy(TeddyGCN(12, 16, 3), data, [(0.1, 0.1)], epochs=2,
+                  progress=False)
+    b = fit_teddy(TeddyGCN(12, 16, 3), data, [(0.1, 0.1)], **kw)
+    assert a['levels'][0]['test_accuracy'] == b['levels'][0]['test_accuracy']
+    assert b.history == a.history
+
+
 def test_gin_backbone_and_sparse_features():
     # CSR features give the TeddyGIN sweep the numbers of dense features.
     data = tiny_data(seed=9)
