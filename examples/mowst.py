@@ -20,7 +20,8 @@ import torch
 from torch_geometric.nn.models import GAT, GCN, GIN, MLP, GraphSAGE
 
 from pyg_ext.datasets.feature_structure import feature_structure_graph
-from pyg_ext.nn.models import Mowst, fit_mowst, fit_mowst_star
+from pyg_ext.fit import fit_mowst
+from pyg_ext.nn.models import Mowst
 
 BACKBONES = {
     'gcn': lambda i, h, L, c, d: GCN(i, h, L, c, dropout=d),
@@ -71,6 +72,8 @@ def main():
                         choices=['none', 'weak', 'strong', 'both'])
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--progress', action='store_true')
+    parser.add_argument('--device', default='auto',
+                        help="'auto' (CUDA when available), 'cpu', 'cuda'")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -88,12 +91,12 @@ def main():
     common = dict(lr=args.lr, weight_decay=args.weight_decay,
                   pretrain=args.pretrain, pretrain_epochs=args.epochs,
                   pretrain_patience=args.patience, max_epochs=args.epochs,
-                  patience=args.patience, progress=args.progress)
+                  patience=args.patience, progress=args.progress,
+                  device=args.device)
     if args.variant == 'mowst':
-        res = fit_mowst(model, data, max_rounds=args.rounds, big_patience=3,
-                        **common)
-    else:
-        res = fit_mowst_star(model, data, **common)
+        common.update(max_rounds=args.rounds, big_patience=3)
+    # one entry, two schedules (variant= defaults to the model's)
+    res = fit_mowst(model, data, variant=args.variant, **common)
     m = res['metrics']
     print(f"weak expert test acc   {m['test_weak_accuracy']:.4f}")
     print(f"strong expert test acc {m['test_strong_accuracy']:.4f}")

@@ -9,6 +9,7 @@ r"""The ``pyg-ext`` command.
 """
 import argparse
 import os
+import shlex
 import sys
 from importlib import resources
 from typing import List, Optional
@@ -128,7 +129,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                    args.quiet, args.data_root, only=args.only)
         else:
             out = runner.run(args.config, args.overrides, args.run_dir,
-                             args.quiet, args.data_root)
+                             args.quiet, args.data_root,
+                             command=shlex.join(['pyg-ext'] + list(
+                                 sys.argv[1:] if argv is None else argv)))
         if 'table' in out:
             _print_table(out['table'], out['run_dir'])
         else:

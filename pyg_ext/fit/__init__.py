@@ -7,6 +7,8 @@ from pyg_ext.utils.training import FitResult
 __all__ = ['FitResult']
 from pyg_ext.fit.supervised import fit_supervised
 __all__ += ['fit_supervised']
+from pyg_ext.fit.mowst import fit_mowst, fit_mowst_star, evaluate_mowst, set_expert_dropout
+__all__ += ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst', 'set_expert_dropout']
 from pyg_ext.fit.teddy import fit_teddy, fit_random_prune
 __all__ += ['fit_teddy', 'fit_random_prune']
 from pyg_ext.fit.ugs import fit_ugs

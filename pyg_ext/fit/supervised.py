@@ -111,7 +111,10 @@ def fit_supervised(
         metric (str): The selection metric (``'val_' + metric`` is
             monitored). (default: :obj:`'accuracy'`)
         higher_is_better (bool): Direction of :obj:`metric`.
-        select_on (str): ``'metric'`` or ``'loss'`` (validation loss).
+        select_on (str): ``'metric'``, ``'loss'`` (validation loss) or
+            ``'last'`` (no selection and no early stopping: train every
+            epoch and evaluate once at the end; the history then holds the
+            per-epoch training loss).
         forward (callable, optional): ``forward(model, data) -> out``.
         loss (callable, optional): ``loss(out, data, split) -> Tensor``.
         metrics (callable, optional): ``metrics(out, data) -> dict`` with
@@ -136,9 +139,9 @@ def fit_supervised(
         ``'train_loss'`` and ``'val_loss'``), the history and the best
         epoch; :obj:`model` holds the selected weights.
     """
-    if select_on not in ('metric', 'loss'):
-        raise ValueError(f"'select_on' must be 'metric' or 'loss', got "
-                         f"{select_on!r}")
+    if select_on not in ('metric', 'loss', 'last'):
+        raise ValueError(f"'select_on' must be 'metric', 'loss' or 'last', "
+                         f"got {select_on!r}")
     model, data, device = place(model, data, device)
     if forward is None and loss is None and metrics is None:
         _check_data(data)
@@ -163,9 +166,14 @@ def fit_supervised(
         model.eval()
         out = forward(model, data)
         res = dict(metrics_fn(out, data))
-        res['val_loss'] = float(loss_fn(out, data, 'val'))
+        if getattr(data, 'val_mask', None) is not None:
+            res['val_loss'] = float(loss_fn(out, data, 'val'))
         return res
 
+    if select_on == 'last':
+        ph = trainer.phase('train', step, None, epochs=epochs)
+        best = evaluate(epochs - 1) if epochs > 0 else {}
+        return trainer.result(best, ph.history, ph.best_epoch)
     if select_on == 'metric':
         monitor, mode = f'val_{metric}', 'max' if higher_is_better else 'min'
     else:

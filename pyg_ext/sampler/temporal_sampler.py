@@ -1,6 +1,6 @@
 r"""A leak-proof temporal neighbour sampler in plain PyTorch (no pyg-lib)."""
-from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import List, Optional, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -29,6 +29,16 @@ class TemporalSubgraph:
         hop (torch.Tensor): Hop (1-based) of every edge :math:`[E_{sub}]`.
         seed_time (torch.Tensor): Query time of every seed :math:`[B]`.
         batch_size (int): Number of seeds :math:`B`.
+
+    The sampler builds it on the CPU; :meth:`to` moves every tensor to the
+    model's device, and :meth:`pin_memory` puts it in page-locked memory
+    first so that :obj:`to(device, non_blocking=True)` overlaps the copy
+    with computation (as PyG's loaders do with :obj:`pin_memory=True`):
+
+    .. code-block:: python
+
+        sub = sampler.sample(seeds, times).pin_memory()
+        sub = sub.to('cuda', non_blocking=True)
     """
     n_id: Tensor
     batch: Tensor
@@ -47,6 +57,42 @@ class TemporalSubgraph:
     @property
     def num_edges(self) -> int:
         return self.e_id.numel()
+
+    @property
+    def device(self) -> torch.device:
+        return self.edge_index.device
+
+    def _apply(self, fn) -> 'TemporalSubgraph':
+        return replace(self, **{
+            f.name: fn(getattr(self, f.name))
+            for f in fields(self) if isinstance(getattr(self, f.name), Tensor)
+        })
+
+    def to(self, device: Union[torch.device, str, int],
+           non_blocking: bool = False) -> 'TemporalSubgraph':
+        r"""Returns a copy with every tensor on :obj:`device` (the same
+        object's tensors where they already are there). With
+        :obj:`non_blocking=True` the copy is asynchronous when the source is
+        pinned (see :meth:`pin_memory`)."""
+        return self._apply(
+            lambda v: v.to(device, non_blocking=non_blocking))
+
+    def pin_memory(self) -> 'TemporalSubgraph':
+        r"""Returns a copy whose CPU tensors are in page-locked (pinned)
+        memory, for asynchronous host-to-GPU copies. Pinning needs CUDA: on
+        a machine without CUDA this returns :obj:`self` unchanged (pinned
+        memory would have no use there); tensors that are not on the CPU
+        are left where they are."""
+        if not torch.cuda.is_available():
+            return self
+        return self._apply(lambda v: v.pin_memory()
+                           if v.device.type == 'cpu' else v)
+
+    def is_pinned(self) -> bool:
+        r"""Whether every tensor is in pinned CPU memory."""
+        return all(
+            getattr(self, f.name).is_pinned() for f in fields(self)
+            if isinstance(getattr(self, f.name), Tensor))
 
 
 def _segment_arange(count: Tensor) -> Tensor:
@@ -126,6 +172,10 @@ class TemporalNeighborSampler:
         max_events: Optional[int] = None,
         seed: int = 0,
     ):
+        # The index lives on the CPU (one copy of the stream, once); the ids
+        # and times are validated here, once, so `sample` never has to.
+        if all(isinstance(v, Tensor) for v in (src, dst, t)):
+            src, dst, t = src.cpu(), dst.cpu(), t.cpu()
         self.num_nodes = check_event_stream(src, dst, t, num_nodes)
         if isinstance(num_neighbors, int) or not all(
                 isinstance(k, int) and not isinstance(k, bool)
@@ -160,11 +210,12 @@ class TemporalNeighborSampler:
         self.undirected = undirected
         self.max_events = max_events
         self.seed = seed
-        self.generator = torch.Generator().manual_seed(seed)
+        self.device = torch.device('cpu')
+        self.generator = torch.Generator(self.device).manual_seed(seed)
         self.time_dtype = t.dtype
 
         src, dst = src.long(), dst.long()
-        eid = torch.arange(src.numel())
+        eid = torch.arange(src.numel(), device=self.device)
         if undirected:
             loop = src == dst  # a self-loop event is one neighbour, not two
             owner = torch.cat([dst, src[~loop]])
@@ -187,7 +238,8 @@ class TemporalNeighborSampler:
         self.col = nbr[perm]
         self.e_id = eid[perm]
         self.t = te[perm]
-        self.rowptr = torch.zeros(self.num_nodes + 1, dtype=torch.long)
+        self.rowptr = torch.zeros(self.num_nodes + 1, dtype=torch.long,
+                                  device=self.device)
         self.rowptr[1:] = torch.cumsum(
             torch.bincount(owner, minlength=self.num_nodes), 0)
 
@@ -212,7 +264,9 @@ class TemporalNeighborSampler:
         ordered per query from the most recent to the oldest."""
         count = hi - lo
         take = count if k < 0 else count.clamp(max=k)
-        qidx = torch.repeat_interleave(torch.arange(lo.numel()), take)
+        dev = lo.device
+        qidx = torch.repeat_interleave(torch.arange(lo.numel(), device=dev),
+                                       take)
         off = _segment_arange(take)
         if self.strategy == 'recent' or k < 0:
             return qidx, hi[qidx] - 1 - off
@@ -222,18 +276,20 @@ class TemporalNeighborSampler:
         pos = hi[qidx] - 1 - off
         if big.numel() > 0:
             n = count[big]
-            chosen = torch.empty(big.numel(), k, dtype=torch.long)
+            chosen = torch.empty(big.numel(), k, dtype=torch.long,
+                                 device=dev)
             for j in range(k):
                 m = n - k + j  # draw from [0, m]
                 r = (torch.rand(big.numel(), generator=generator,
-                                 dtype=torch.float64) *
+                                 dtype=torch.float64, device=dev) *
                      (m + 1).double()).long().clamp(max=m)
                 dup = (chosen[:, :j] == r.view(-1, 1)).any(1) if j else \
                     torch.zeros_like(r, dtype=torch.bool)
                 chosen[:, j] = torch.where(dup, m, r)
             chosen = chosen.sort(dim=1, descending=True).values
-            row_of_big = torch.full((lo.numel(), ), -1, dtype=torch.long)
-            row_of_big[big] = torch.arange(big.numel())
+            row_of_big = torch.full((lo.numel(), ), -1, dtype=torch.long,
+                                    device=dev)
+            row_of_big[big] = torch.arange(big.numel(), device=dev)
             sel = row_of_big[qidx] >= 0
             rb = row_of_big[qidx[sel]]
             pos[sel] = lo[qidx[sel]] + chosen[rb, off[sel]]
@@ -248,8 +304,14 @@ class TemporalNeighborSampler:
             seed_nodes (torch.Tensor): Seed node ids :math:`[B]` (int).
             seed_times (torch.Tensor): Query times :math:`[B]`, of the same
                 kind (integer or floating) as the event times.
-            generator (torch.Generator, optional): Generator for
+            generator (torch.Generator, optional): A CPU generator for
                 :obj:`"uniform"` (default: the sampler's own, seeded one).
+
+        Seeds on another device are copied to the CPU, where the sampler's
+        index lives (their ids are checked there, without an accelerator
+        sync). The returned subgraph is on the CPU: move it with
+        :meth:`TemporalSubgraph.to` (after :meth:`TemporalSubgraph.pin_memory`
+        for an asynchronous copy).
         """
         if not isinstance(seed_nodes, Tensor) or seed_nodes.dim() != 1 or \
                 seed_nodes.is_floating_point() or \
@@ -268,6 +330,8 @@ class TemporalNeighborSampler:
             raise ValueError(f"'seed_nodes' and 'seed_times' must have the "
                              f"same length, got {seed_nodes.numel()} and "
                              f"{seed_times.numel()}")
+        seed_nodes = seed_nodes.to(self.device)
+        seed_times = seed_times.to(self.device)
         if seed_nodes.numel() and (int(seed_nodes.min()) < 0 or int(
                 seed_nodes.max()) >= self.num_nodes):
             raise ValueError(f"'seed_nodes' must lie in [0, {self.num_nodes})"
@@ -278,14 +342,16 @@ class TemporalNeighborSampler:
             raise ValueError("'seed_times' contains NaN")
         gen = self.generator if generator is None else generator
 
+        dev = self.device
         B = seed_nodes.numel()
         seed_nodes = seed_nodes.long()
         n_ids: List[Tensor] = [seed_nodes]
-        batches: List[Tensor] = [torch.arange(B)]
+        batches: List[Tensor] = [torch.arange(B, device=dev)]
         rows, cols, eids, ts, hops = [], [], [], [], []
-        f_node, f_local, f_time = seed_nodes, torch.arange(B), seed_times
-        f_batch = torch.arange(B)
-        used = torch.zeros(B, dtype=torch.long)
+        f_node, f_time = seed_nodes, seed_times
+        f_local = torch.arange(B, device=dev)
+        f_batch = torch.arange(B, device=dev)
+        used = torch.zeros(B, dtype=torch.long, device=dev)
         num_local = B
         for h, k in enumerate(self.num_neighbors):
             if f_node.numel() == 0:
@@ -300,12 +366,12 @@ class TemporalNeighborSampler:
                 order = order[torch.argsort(b[order], stable=True)]
                 cnt = torch.bincount(b, minlength=B)
                 rank = torch.empty_like(order)
-                rank[order] = torch.arange(order.numel()) - \
+                rank[order] = torch.arange(order.numel(), device=dev) - \
                     torch.repeat_interleave(torch.cumsum(cnt, 0) - cnt, cnt)
                 keep = used[b] + rank < self.max_events
                 qidx, pos = qidx[keep], pos[keep]
                 used += torch.bincount(f_batch[qidx], minlength=B)
-            new_local = num_local + torch.arange(qidx.numel())
+            new_local = num_local + torch.arange(qidx.numel(), device=dev)
             num_local += qidx.numel()
             nbr = self.col[pos]
             et = self.t[pos]
@@ -313,19 +379,21 @@ class TemporalNeighborSampler:
             cols.append(f_local[qidx])
             eids.append(self.e_id[pos])
             ts.append(et)
-            hops.append(torch.full((qidx.numel(), ), h + 1, dtype=torch.long))
+            hops.append(torch.full((qidx.numel(), ), h + 1, dtype=torch.long,
+                                   device=dev))
             n_ids.append(nbr)
             batches.append(f_batch[qidx])
             f_node, f_local, f_batch = nbr, new_local, f_batch[qidx]
             f_time = et if self.anchor == 'edge' else f_time[qidx]
 
         t_all = torch.cat(ts) if ts else seed_times.new_zeros(0)
+        empty = torch.zeros(0, dtype=torch.long, device=dev)
         edge_index = torch.stack([torch.cat(rows), torch.cat(cols)]) if rows \
-            else torch.zeros(2, 0, dtype=torch.long)
-        e_id = torch.cat(eids) if eids else torch.zeros(0, dtype=torch.long)
-        hop = torch.cat(hops) if hops else torch.zeros(0, dtype=torch.long)
+            else torch.zeros(2, 0, dtype=torch.long, device=dev)
+        e_id = torch.cat(eids) if eids else empty
+        hop = torch.cat(hops) if hops else empty
         batch = torch.cat(batches)
-        eb = batch[edge_index[1]] if rows else torch.zeros(0, dtype=torch.long)
+        eb = batch[edge_index[1]] if rows else empty
         dt = seed_times[eb] - t_all
         return TemporalSubgraph(n_id=torch.cat(n_ids), batch=batch,
                                 edge_index=edge_index, e_id=e_id, t=t_all,

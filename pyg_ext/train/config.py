@@ -77,7 +77,9 @@ class TrainConfig:
     r"""Options of the run loop.
 
     Args:
-        runs (int): Seeds per split; run ``r`` uses seed ``seed + r``.
+        runs (int, optional): Seeds per split; run ``r`` uses seed
+            ``seed + r`` (:obj:`None`: 10 on ``ogbn-*`` datasets, as OGB
+            leaderboards ask, else 1).
         seed (int): The first seed.
         epochs (int): Maximum number of epochs.
         lr (float): Learning rate.
@@ -95,7 +97,7 @@ class TrainConfig:
             CPU), ``'cpu'``, ``'cuda'`` or ``'cuda:<index>'``.
         num_threads (int, optional): ``torch.set_num_threads`` for the run.
     """
-    runs: int = 1
+    runs: Optional[int] = None
     seed: int = 0
     epochs: int = 200
     lr: float = 0.01
@@ -109,7 +111,10 @@ class TrainConfig:
     num_threads: Optional[int] = None
 
     def __post_init__(self):
-        for key in ('runs', 'epochs', 'eval_every'):
+        if self.runs is not None and self.runs < 1:
+            raise ConfigError(f"train.runs: expected None or an int >= 1, "
+                              f"got {self.runs!r}")
+        for key in ('epochs', 'eval_every'):
             if getattr(self, key) < 1:
                 raise ConfigError(f"train.{key}: expected an int >= 1, got "
                                   f"{getattr(self, key)!r}")
@@ -144,10 +149,14 @@ class OutputConfig:
         run_dir (str, optional): The run directory itself; it must not exist
             yet (runs are never silently overwritten).
         plots (bool): Write PNG plots at the end of a run.
+        leaderboard (bool, optional): Write ``leaderboard.md`` and
+            ``leaderboard.json`` (OGB's fields) into the run directory
+            (:obj:`None`: for ``ogbn-*`` datasets).
     """
     dir: str = 'runs'
     run_dir: Optional[str] = None
     plots: bool = False
+    leaderboard: Optional[bool] = None
 
 
 @dataclass
@@ -400,8 +409,10 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
     Args:
         source (str or dict, optional): YAML file path, or a raw dict.
         overrides (list of str): ``'train.epochs=50'`` style overrides.
-        resolve (bool): Check named sections against the registries (loads
-            the registered plugins). With :obj:`False` they are kept raw.
+        resolve (bool): Check named sections against the registries. With
+            :obj:`False` they are kept raw. The registries must be filled
+            first: :func:`pyg_ext.train.load_config` loads the plugins and
+            then calls this function.
     """
     if source is None:
         raw = {}
@@ -429,9 +440,6 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
                                      Optional[str])
     cfg.train = from_dict(TrainConfig, raw.get('train'), 'train')
     cfg.output = from_dict(OutputConfig, raw.get('output'), 'output')
-    if resolve:
-        from pyg_ext.train.plugins import load_plugins
-        load_plugins()
     for kind in NAMED_SECTIONS:
         section = raw.get(kind, getattr(cfg, kind).to_dict())
         if isinstance(section, dict) and 'name' not in section:

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
@@ -21,14 +22,17 @@ from pyg_ext.datasets.paths import get_data_root
 from pyg_ext.registry import DATASETS, METHODS, MODELS, TASKS
 from pyg_ext.train.checkpoint import (Checkpointer, atomic_write_json,
                                       atomic_write_text, seed_everything)
+from pyg_ext.train import config as _config
 from pyg_ext.train.config import (ConfigError, ExperimentConfig,
-                                  config_to_dict, load_config, save_config,
-                                  yaml_load)
+                                  config_to_dict, save_config, yaml_load)
 from pyg_ext.train.method import RunContext
+from pyg_ext.train.leaderboard import (OGB_RUNS, count_parameters,
+                                       leaderboard_markdown, leaderboard_row)
 from pyg_ext.train.plugins import load_plugins
 from pyg_ext.utils.device import resolve_device
 
 __all__ = [
+    'load_config',
     'run',
     'resume',
     'run_suite',
@@ -40,6 +44,17 @@ __all__ = [
 ]
 
 PathLike = Union[str, os.PathLike]
+
+
+def load_config(source: Union[PathLike, Dict[str, Any], None] = None,
+                overrides: Sequence[str] = (), resolve: bool = True,
+                ) -> ExperimentConfig:
+    r"""Loads and checks an experiment config (see
+    :func:`pyg_ext.train.config.load_config`), after loading the plugins
+    that register every dataset, model, method and task."""
+    if resolve:
+        load_plugins()
+    return _config.load_config(source, overrides, resolve)
 
 
 def make_run_dir(cfg: ExperimentConfig, run_dir: Optional[PathLike] = None,
@@ -132,9 +147,11 @@ class _Session:
     r"""Everything :func:`run` and :func:`resume` share."""
     def __init__(self, cfg: ExperimentConfig, run_dir: Path, quiet: bool,
                  data_root: Optional[PathLike],
-                 interrupt: Optional[Callable[[int], None]] = None):
+                 interrupt: Optional[Callable[[int], None]] = None,
+                 command: Optional[str] = None):
         self.cfg, self.run_dir, self.quiet = cfg, run_dir, quiet
-        self.interrupt = interrupt
+        self.interrupt, self.command = interrupt, command
+        self._built: List[torch.nn.Module] = []
         self.root = str(get_data_root(data_root or cfg.data_root))
         load_plugins()
         self.task = TASKS.get(cfg.task.name).obj(cfg.task.options)
@@ -159,8 +176,14 @@ class _Session:
                 raise ConfigError(f"train.splits: split {s} out of range; "
                                   f"dataset '{cfg.dataset.name}' has "
                                   f"{num_splits} split(s)")
+        num_runs = cfg.train.runs
+        if num_runs is None:
+            num_runs = OGB_RUNS if _is_ogbn(cfg) else 1
+        elif _is_ogbn(cfg) and num_runs < OGB_RUNS:
+            warnings.warn(f"train.runs={num_runs}: OGB leaderboards ask for "
+                          f"{OGB_RUNS} runs on {cfg.dataset.name}")
         jobs = [(s, cfg.train.seed + r) for s in splits
-                for r in range(cfg.train.runs)]
+                for r in range(num_runs)]
         results = []
         (self.run_dir / 'runs').mkdir(exist_ok=True)
         (self.run_dir / 'checkpoints').mkdir(exist_ok=True)
@@ -189,11 +212,13 @@ class _Session:
                              device=self.device, interrupt=self.interrupt,
                              desc=tag)
             r0 = time.perf_counter()
+            self._built = []
             result = self.method.run(ctx)
             if 'metrics' not in result:
                 raise RuntimeError(f"method '{cfg.method.name}' returned no "
                                    f"'metrics'")
             result = dict(result)
+            result.setdefault('num_params', count_parameters(self._built))
             result.update(split=split, seed=seed,
                           seconds=time.perf_counter() - r0)
             result = _jsonable(result)  # what a resumed run reads back
@@ -215,10 +240,27 @@ class _Session:
         }
         atomic_write_json(self.run_dir / 'summary.json', summary)
         atomic_write_text(self.run_dir / 'results.md', results_table([summary]))
+        want = cfg.output.leaderboard
+        if want or (want is None and _is_ogbn(cfg)):
+            self._write_leaderboard(results)
         if cfg.output.plots:
             from pyg_ext.train.plots import plot_run
             plot_run(self.run_dir)
         return summary
+
+    def _write_leaderboard(self, results: List[Dict[str, Any]]) -> None:
+        cfg = self.cfg
+        params = [r.get('num_params') for r in results
+                  if r.get('num_params') is not None]
+        row = leaderboard_row(
+            method=cfg.method.name if cfg.method.name != 'supervised' else
+            cfg.model.name, dataset=cfg.dataset.name,
+            metric=self.task.metric, results=results,
+            num_params=max(params) if params else 0, device=self.device,
+            config=config_to_dict(cfg), command=self.command)
+        atomic_write_json(self.run_dir / 'leaderboard.json', row)
+        atomic_write_text(self.run_dir / 'leaderboard.md',
+                          leaderboard_markdown(row))
 
     def _model_builder(self, channels) -> Callable[..., torch.nn.Module]:
         cfg, task, device = self.cfg, self.task, self.device
@@ -237,9 +279,14 @@ class _Session:
             model = entry.obj(in_channels, out_channels, options)
             if hasattr(model, 'reset_parameters'):
                 model.reset_parameters()
+            self._built.append(model)
             return model.to(device)
 
         return build_model
+
+
+def _is_ogbn(cfg: ExperimentConfig) -> bool:
+    return cfg.dataset.name.startswith('ogbn')
 
 
 def _jsonable(obj: Any) -> Any:
@@ -259,7 +306,8 @@ def _jsonable(obj: Any) -> Any:
 def run(config: Union[ExperimentConfig, PathLike, Dict[str, Any]],
         overrides: Sequence[str] = (), run_dir: Optional[PathLike] = None,
         quiet: bool = False, data_root: Optional[PathLike] = None,
-        interrupt: Optional[Callable[[int], None]] = None) -> Dict[str, Any]:
+        interrupt: Optional[Callable[[int], None]] = None,
+        command: Optional[str] = None) -> Dict[str, Any]:
     r"""Runs one experiment and returns its summary.
 
     Args:
@@ -272,6 +320,8 @@ def run(config: Union[ExperimentConfig, PathLike, Dict[str, Any]],
         data_root (str, optional): The data root (else ``config.data_root``,
             ``$PYG_EXT_DATA`` or ``./datasets``).
         interrupt (callable, optional): Test hook called after each epoch.
+        command (str, optional): The command line recorded in leaderboard
+            rows (default: this process's ``sys.argv``).
     """
     if not isinstance(config, ExperimentConfig):
         config = load_config(config, overrides)
@@ -280,7 +330,8 @@ def run(config: Union[ExperimentConfig, PathLike, Dict[str, Any]],
     path = make_run_dir(config, run_dir)
     save_config(config, path / 'config.yaml')
     data_root = _save_data_root(path, data_root or config.data_root)
-    summary = _Session(config, path, quiet, data_root, interrupt).execute()
+    summary = _Session(config, path, quiet, data_root, interrupt,
+                       command).execute()
     summary['run_dir'] = str(path)
     return summary
 

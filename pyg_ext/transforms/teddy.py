@@ -15,7 +15,8 @@ class TEDDY(BaseTransform):
     r"""One-shot, structure-only edge sparsification from the `"TEDDY:
     Trimming Edges with Degree-based Discrimination strategY"
     <https://arxiv.org/abs/2402.01261>`_ paper
-    (functional name: :obj:`teddy`).
+    (functional name: :obj:`teddy`; official code:
+    `github.com/hyunjin72/TEDDY <https://github.com/hyunjin72/TEDDY>`_).
 
     Every edge is scored by the multi-level degree score
 

@@ -65,7 +65,9 @@ def resolve_hop_parameters(
 class AdaRC(torch.nn.Module):
     r"""AdaRC, the test-time adaptation to graph structure shift from the
     `"AdaRC: Mitigating Graph Structure Shifts during Test-Time"
-    <https://arxiv.org/abs/2410.06976>`_ paper (published as *Matcha*): only
+    <https://arxiv.org/abs/2410.06976>`_ paper (published as *Matcha*;
+    official code: `github.com/baowenxuan/Matcha
+    <https://github.com/baowenxuan/Matcha>`_): only
     the hop-aggregation parameters :math:`\gamma` of a pretrained GNN are
     adapted, by minimising the prediction-informed clustering loss
     (:func:`~pyg_ext.tta.pic_loss`) of the model's representation against the
@@ -120,7 +122,8 @@ class AdaRC(torch.nn.Module):
             ``"entropy"`` (mean prediction entropy of the model) and ``"pl"``
             (cross-entropy to the base's hard pseudo-labels).
             (default: :obj:`"pic"`)
-        mask (Tensor, optional): Restrict the PIC loss to these nodes.
+        mask (Tensor, optional): Restrict the PIC loss to these nodes (bool
+            :math:`[N]` or an index; checked once per :meth:`adapt`).
             (default: :obj:`None`: all nodes, as the official code)
         progress (bool, optional): Show a progress bar. (default: :obj:`False`)
 
@@ -128,7 +131,9 @@ class AdaRC(torch.nn.Module):
         history (dict): Per round: ``'loss'``, ``'hop_params'`` (list of the
             flattened hop parameters before the update),
             ``'pseudo_label_change'`` (fraction of nodes whose base prediction
-            changed since the previous round).
+            changed since the previous round); kept on the device during
+            :meth:`adapt` and read on the host once at its end, so the rounds
+            themselves never wait for the device.
 
     .. note::
         See `examples/adarc.py`.
@@ -206,12 +211,42 @@ class AdaRC(torch.nn.Module):
                             f"{getattr(logits, 'shape', type(logits))}")
         return logits.detach()
 
-    def _objective(self, z: Tensor, prob: Tensor) -> Tensor:
+    def _prepare_mask(self, z: Tensor) -> Optional[Tensor]:
+        r"""Checks :attr:`mask` against the first representation and turns
+        it into an index on :obj:`z`'s device (once per :meth:`adapt`)."""
+        mask = self.mask
+        if mask is None:
+            return None
+        if not isinstance(mask, Tensor):
+            raise TypeError(f"'mask' must be a tensor, got "
+                            f"{type(mask).__name__}")
+        N = z.size(0)
+        mask = mask.to(z.device)
+        if mask.dtype == torch.bool:
+            if mask.shape != (N, ):
+                raise ValueError(f"a bool 'mask' must have shape [N] = "
+                                 f"[{N}], got {tuple(mask.shape)}")
+            mask = mask.nonzero().view(-1)
+        elif mask.dtype.is_floating_point or mask.dim() != 1:
+            raise TypeError(f"'mask' must be a bool [N] mask or a 1-D index "
+                            f"tensor, got {mask.dtype} of shape "
+                            f"{tuple(mask.shape)}")
+        elif mask.numel() > 0 and not bool(
+                ((mask >= -N) & (mask < N)).all()):
+            raise ValueError(f"'mask' holds node indices outside [0, {N})")
+        if mask.numel() == 0:
+            raise ValueError("'z' has no rows (empty graph or empty mask)")
+        return mask
+
+    def _objective(self, z: Tensor, prob: Tensor,
+                   mask: Optional[Tensor]) -> Tensor:
         if self.loss == 'pic':
-            return pic_loss(z, prob, self.mask)
+            # prob is a softmax (valid by construction) and the mask was
+            # checked once by _prepare_mask: no per-step value checks.
+            return pic_loss(z, prob, mask, validate=False)
         logits = self.model.classify(z)
-        if self.mask is not None:
-            logits, prob = logits[self.mask], prob[self.mask]
+        if mask is not None:
+            logits, prob = logits[mask], prob[mask]
         if self.loss == 'entropy':
             return softmax_entropy(logits).mean()
         return F.cross_entropy(logits, prob.argmax(dim=-1))
@@ -225,7 +260,8 @@ class AdaRC(torch.nn.Module):
         was_training = model.training
         flags = [(p, p.requires_grad) for p in model.parameters()]
         hop_ids = {id(p) for p in self.hop_params}
-        history = {'loss': [], 'hop_params': [], 'pseudo_label_change': []}
+        # Collected as device tensors, read on the host once at the end.
+        losses, hops, changes = [], [], []
         try:
             model.eval()
             for p, _ in flags:
@@ -233,15 +269,18 @@ class AdaRC(torch.nn.Module):
             opt = self._make_optimizer()
             prev = None
             logits = None
-            for _ in tqdm(range(self.steps), desc='AdaRC', leave=False,
-                          disable=not self.progress):
+            mask = None
+            for step in tqdm(range(self.steps), desc='AdaRC', leave=False,
+                             disable=not self.progress):
                 opt.zero_grad()
                 logits = self._base(data)
                 prob = logits.softmax(dim=-1)
                 pred = prob.argmax(dim=-1)
                 with torch.enable_grad():
                     z = self._featurize(data)
-                    loss = self._objective(z, prob)
+                    if step == 0:
+                        mask = self._prepare_mask(z)
+                    loss = self._objective(z, prob, mask)
                     if not loss.requires_grad:
                         raise ValueError(
                             f"the {self.loss} loss does not depend on the "
@@ -249,14 +288,14 @@ class AdaRC(torch.nn.Module):
                             f"with loss='pic', which only sees the "
                             f"representation); choose featurizer parameters")
                     loss.backward()
-                history['hop_params'].append(
-                    torch.cat([p.detach().reshape(-1).cpu().clone()
+                hops.append(
+                    torch.cat([p.detach().reshape(-1).clone()
                                for p in self.hop_params]))
                 opt.step()
-                history['loss'].append(float(loss.detach()))
-                history['pseudo_label_change'].append(
-                    float('nan') if prev is None else float(
-                        (pred != prev).float().mean()))
+                losses.append(loss.detach())
+                changes.append(
+                    torch.full((), float('nan'), device=pred.device)
+                    if prev is None else (pred != prev).float().mean())
                 prev = pred
             if self.final_pass:
                 logits = self._base(data)
@@ -268,9 +307,13 @@ class AdaRC(torch.nn.Module):
                 p.requires_grad_(flag)
             model.train(was_training)
         self.adapted_state = [p.detach().clone() for p in self.hop_params]
-        history['final_hop_params'] = torch.cat(
-            [v.reshape(-1).cpu() for v in self.adapted_state])
-        self.history = history
+        self.history = {
+            'loss': torch.stack(losses).cpu().tolist(),
+            'hop_params': list(torch.stack(hops).cpu().unbind(0)),
+            'pseudo_label_change': torch.stack(changes).cpu().tolist(),
+            'final_hop_params': torch.cat(
+                [v.reshape(-1) for v in self.adapted_state]).cpu(),
+        }
         if self.episodic:
             self.reset()
         return logits

@@ -1,4 +1,7 @@
-r"""Base test-time adaptation (TTA) methods that AdaRC composes with.
+r"""Base test-time adaptation (TTA) methods that AdaRC (`"AdaRC: Mitigating
+Graph Structure Shifts during Test-Time" <https://arxiv.org/abs/2410.06976>`_,
+official code `github.com/baowenxuan/Matcha
+<https://github.com/baowenxuan/Matcha>`_) composes with.
 
 Every base is a callable ``base(model, data) -> logits`` that may freely
 modify :obj:`model` (AdaRC always hands it a deep copy). ``data`` has ``x``
@@ -147,16 +150,20 @@ class T3ABase:
         logits = model.classify(supports)
         num_classes = logits.size(1)
         labels = logits.argmax(dim=1)
-        ent = softmax_entropy(logits)
-        if self.filter_k != -1:
-            keep = []
-            for c in range(num_classes):
-                idx = (labels == c).nonzero().view(-1)
-                order = torch.sort(ent[idx], stable=True).indices
-                keep.append(idx[order[:self.filter_k]])
-            keep = torch.cat(keep)
-            supports, labels = supports[keep], labels[keep]
         onehot = F.one_hot(labels, num_classes).to(z.dtype)
+        if self.filter_k != -1:
+            # Rank every support within its class by (entropy, position) and
+            # zero the weight of those beyond filter_k (no per-class
+            # selection, whose size would depend on the values).
+            ent = softmax_entropy(logits)
+            order = torch.sort(ent, stable=True).indices
+            order = order[torch.sort(labels[order], stable=True).indices]
+            counts = onehot.sum(dim=0).long()
+            start = torch.cumsum(counts, 0) - counts  # first slot per class
+            rank = torch.empty_like(order)
+            rank[order] = torch.arange(order.numel(), device=order.device) - \
+                start[labels[order]]
+            onehot = onehot * (rank < self.filter_k).to(z.dtype).view(-1, 1)
         protos = F.normalize(supports, dim=1).t() @ onehot  # [D, C]
         return z @ F.normalize(protos, dim=0)
 
@@ -176,7 +183,9 @@ class LAMEBase:
         \lambda \sum_j W_{ij}\mathbf{y}_j\Big),
 
     iterated at most :obj:`steps` times (stopping when the energy changes by
-    less than :math:`10^{-8}` relative). Returns :math:`\log\mathbf{y}`.
+    less than :math:`10^{-8}` relative; the stop is applied on the device by
+    freezing :math:`\mathbf{y}`, so no iteration waits for a host read).
+    Returns :math:`\log\mathbf{y}`.
 
     Args:
         k (int, optional): Neighbours of the kNN affinity. (default: :obj:`5`)
@@ -204,8 +213,10 @@ class LAMEBase:
         out = []
         for start in range(0, n, self.chunk_size):
             sim = feats[start:start + self.chunk_size] @ feats.t()
-            rows = torch.arange(start, min(start + self.chunk_size, n))
-            sim[torch.arange(rows.numel()), rows] = -float('inf')
+            rows = torch.arange(start, min(start + self.chunk_size, n),
+                                device=feats.device)
+            sim[torch.arange(rows.numel(), device=feats.device),
+                rows] = -float('inf')
             out.append(sim.topk(k, dim=1).indices)
         return torch.cat(out, dim=0)
 
@@ -220,15 +231,20 @@ class LAMEBase:
         log_p = logits.log_softmax(dim=-1)
         nbr = self.knn(F.normalize(z, dim=1))
         y = log_p.exp()
+        # The stopping rule is applied on the device: once the energy has
+        # converged, y is frozen (the same result as breaking out of the
+        # loop, without a host read per iteration).
+        done = torch.zeros((), dtype=torch.bool, device=y.device)
         energy_old = None
         for _ in range(self.steps):
             pairwise = self.bound_lambda * y[nbr].sum(dim=1)
-            y = torch.softmax(log_p + pairwise, dim=-1)
-            energy = (y * (y.clamp_min(1e-30).log() - log_p) -
-                      self.bound_lambda * y * y[nbr].sum(dim=1)).sum()
-            if energy_old is not None and abs(energy - energy_old) <= \
-                    1e-8 * abs(energy_old):
-                break
+            y_new = torch.softmax(log_p + pairwise, dim=-1)
+            energy = (y_new * (y_new.clamp_min(1e-30).log() - log_p) -
+                      self.bound_lambda * y_new * y_new[nbr].sum(dim=1)).sum()
+            y = torch.where(done, y, y_new)
+            if energy_old is not None:
+                done = done | ((energy - energy_old).abs() <=
+                               1e-8 * energy_old.abs())
             energy_old = energy
         return y.clamp_min(1e-30).log()
 

@@ -7,7 +7,12 @@ __all__ = ['pic_loss', 'pic_terms', 'PICLoss']
 
 
 def _check_inputs(z: Tensor, prob: Tensor, mask: Optional[Tensor],
-                  atol: float) -> Tuple[Tensor, Tensor]:
+                  atol: float, validate: bool
+                  ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+    r"""Checks the metadata (always) and the values (if :obj:`validate`);
+    returns ``(z, prob, row_weight)``: an index :obj:`mask` selects rows, a
+    boolean one becomes 0/1 row weights (a selection would have a
+    value-dependent size, i.e. a host synchronisation)."""
     if not isinstance(z, Tensor) or not isinstance(prob, Tensor):
         raise TypeError(f"'z' and 'prob' must be tensors, got "
                         f"{type(z).__name__} and {type(prob).__name__}")
@@ -24,38 +29,65 @@ def _check_inputs(z: Tensor, prob: Tensor, mask: Optional[Tensor],
     if not z.is_floating_point() or not prob.is_floating_point():
         raise TypeError(f"'z' and 'prob' must be floating point, got "
                         f"{z.dtype} and {prob.dtype}")
+    if z.device != prob.device:
+        raise ValueError(f"'z' and 'prob' must be on one device, got "
+                         f"{z.device} and {prob.device}")
+    row_weight = None
     if mask is not None:
         if not isinstance(mask, Tensor):
             raise TypeError(f"'mask' must be a tensor, got "
                             f"{type(mask).__name__}")
-        if mask.dtype == torch.bool and mask.shape != (z.size(0), ):
-            raise ValueError(f"a bool 'mask' must have shape [N] = "
-                             f"[{z.size(0)}], got {tuple(mask.shape)}")
-        z, prob = z[mask], prob[mask]
+        if mask.device != z.device:
+            raise ValueError(f"'mask' is on {mask.device} but 'z' on "
+                             f"{z.device}")
+        if mask.dtype == torch.bool:
+            if mask.shape != (z.size(0), ):
+                raise ValueError(f"a bool 'mask' must have shape [N] = "
+                                 f"[{z.size(0)}], got {tuple(mask.shape)}")
+            if validate and not bool(mask.any()):
+                raise ValueError("'z' has no rows (empty graph or empty "
+                                 "mask)")
+            row_weight = mask.to(z.dtype)
+        else:
+            z, prob = z[mask], prob[mask]
     if z.size(0) == 0:
         raise ValueError("'z' has no rows (empty graph or empty mask)")
-    with torch.no_grad():
-        if (prob < -atol).any():
-            raise ValueError("'prob' must be non-negative (soft pseudo-labels,"
-                             " e.g. a softmax output)")
-        err = (prob.sum(dim=1) - 1).abs().max()
-        if err > atol:
-            raise ValueError(f"the rows of 'prob' must sum to 1 (soft "
-                             f"pseudo-labels); the largest deviation is "
-                             f"{float(err):.3g}")
-    return z, prob
+    if validate:
+        with torch.no_grad():
+            p = prob if row_weight is None else prob[mask]
+            if bool((p < -atol).any()):
+                raise ValueError("'prob' must be non-negative (soft "
+                                 "pseudo-labels, e.g. a softmax output)")
+            err = float((p.sum(dim=1) - 1).abs().max())
+            if err > atol:
+                raise ValueError(f"the rows of 'prob' must sum to 1 (soft "
+                                 f"pseudo-labels); the largest deviation is "
+                                 f"{err:.3g}")
+    return z, prob, row_weight
 
 
 def pic_terms(z: Tensor, prob: Tensor, mask: Optional[Tensor] = None,
-              eps: float = 1e-8, atol: float = 1e-4) -> Tuple[Tensor, Tensor]:
+              eps: float = 1e-8, atol: float = 1e-4,
+              validate: bool = True) -> Tuple[Tensor, Tensor]:
     r"""The intra- and inter-class variances of :func:`pic_loss`:
-    :math:`(\sigma^2_\mathrm{intra}, \sigma^2_\mathrm{inter})`."""
-    z, prob = _check_inputs(z, prob, mask, atol)
-    z = z - z.mean(dim=0, keepdim=True)  # global centroid mu_* = 0
+    :math:`(\sigma^2_\mathrm{intra}, \sigma^2_\mathrm{inter})`; the
+    arguments are those of :func:`pic_loss`."""
+    z, prob, row_weight = _check_inputs(z, prob, mask, atol, validate)
+    if row_weight is None:
+        z = z - z.mean(dim=0, keepdim=True)  # global centroid mu_* = 0
+    else:  # masked-out rows weigh 0 in every sum below
+        count = row_weight.sum().clamp_min(1.0)
+        mu = (row_weight.view(-1, 1) * z).sum(dim=0, keepdim=True) / count
+        z = z - mu
+        prob = prob * row_weight.view(-1, 1)
     mass = prob.sum(dim=0)
-    keep = mass > eps  # empty classes add nothing to either term
-    prob, mass = prob[:, keep], mass[keep]
+    # Classes with (almost) no mass add nothing to either term: their
+    # columns are zeroed rather than dropped (no value-dependent shapes).
+    keep = mass > eps
+    prob = prob * keep
+    mass = torch.where(keep, mass, torch.ones_like(mass))
     means = (prob.t() @ z) / mass.view(-1, 1)  # [C, D] soft centroids
+    mass = mass * keep
     sq_dist = (z.unsqueeze(1) - means.unsqueeze(0)).square().sum(dim=-1) \
         if z.size(0) * means.size(0) * z.size(1) <= 2**24 else \
         torch.cdist(z, means).square()
@@ -65,7 +97,8 @@ def pic_terms(z: Tensor, prob: Tensor, mask: Optional[Tensor] = None,
 
 
 def pic_loss(z: Tensor, prob: Tensor, mask: Optional[Tensor] = None,
-             eps: float = 1e-8, atol: float = 1e-4) -> Tensor:
+             eps: float = 1e-8, atol: float = 1e-4,
+             validate: bool = True) -> Tensor:
     r"""The prediction-informed clustering (PIC) loss from the `"AdaRC:
     Mitigating Graph Structure Shifts during Test-Time"
     <https://arxiv.org/abs/2410.06976>`_ paper:
@@ -86,13 +119,20 @@ def pic_loss(z: Tensor, prob: Tensor, mask: Optional[Tensor] = None,
     Since the rows of :math:`\hat{\mathbf{Y}}` sum to 1,
     :math:`\sigma^2_\mathrm{intra} + \sigma^2_\mathrm{inter} =
     \sum_i\|\mathbf{z}_i - \boldsymbol{\mu}_*\|^2` (the official code's
-    ``var_intra / var_total``). The loss is invariant to scaling and
-    translating :math:`\mathbf{Z}`.
+    ``var_intra / var_total``, `github.com/baowenxuan/Matcha
+    <https://github.com/baowenxuan/Matcha>`_). The loss is invariant to
+    scaling and translating :math:`\mathbf{Z}`.
 
     Guards (the official code has none): classes whose soft mass is at most
     :obj:`eps` are dropped (no NaN from empty classes), and a representation
     whose total variance is at most :obj:`eps` (constant :math:`\mathbf{Z}`)
     gives a loss of 0.
+
+    With :obj:`validate=False` no tensor value is read on the host (no GPU
+    synchronisation; it runs on the :obj:`meta` device): only shapes, dtypes
+    and devices are checked. Loops that call it with inputs already checked
+    (e.g. :meth:`pyg_ext.tta.AdaRC.adapt`, whose pseudo-labels are a
+    softmax) turn the value checks off.
 
     Args:
         z (Tensor): Node representations :math:`[N, D]`.
@@ -104,6 +144,9 @@ def pic_loss(z: Tensor, prob: Tensor, mask: Optional[Tensor] = None,
         eps (float, optional): The guard threshold. (default: :obj:`1e-8`)
         atol (float, optional): Tolerance of the row-sum check.
             (default: :obj:`1e-4`)
+        validate (bool, optional): Check that :obj:`prob` is non-negative
+            with rows summing to 1 and that a boolean :obj:`mask` selects a
+            row. (default: :obj:`True`)
 
     Example:
         >>> z = torch.tensor([[0.], [2.], [10.], [12.]])
@@ -111,11 +154,11 @@ def pic_loss(z: Tensor, prob: Tensor, mask: Optional[Tensor] = None,
         >>> pic_loss(z, prob)  # intra = 4, inter = 100
         tensor(0.0385)
     """
-    intra, inter = pic_terms(z, prob, mask, eps, atol)
+    intra, inter = pic_terms(z, prob, mask, eps, atol, validate)
     total = intra + inter
-    if float(total.detach()) <= eps:
-        return total * 0.0
-    return intra / total
+    ok = total > eps
+    # A constant representation gives 0 (and a finite zero gradient).
+    return torch.where(ok, intra / torch.where(ok, total, 1.0), total * 0.0)
 
 
 class PICLoss(torch.nn.Module):
@@ -125,17 +168,22 @@ class PICLoss(torch.nn.Module):
         eps (float, optional): The guard threshold. (default: :obj:`1e-8`)
         atol (float, optional): Tolerance of the row-sum check.
             (default: :obj:`1e-4`)
+        validate (bool, optional): Check the values of :obj:`prob` and
+            :obj:`mask` on every call (see :func:`pic_loss`).
+            (default: :obj:`True`)
     """
-    def __init__(self, eps: float = 1e-8, atol: float = 1e-4):
+    def __init__(self, eps: float = 1e-8, atol: float = 1e-4,
+                 validate: bool = True):
         super().__init__()
         if eps < 0:
             raise ValueError(f"'eps' must be >= 0, got {eps}")
         self.eps = eps
         self.atol = atol
+        self.validate = validate
 
     def forward(self, z: Tensor, prob: Tensor,
                 mask: Optional[Tensor] = None) -> Tensor:
-        return pic_loss(z, prob, mask, self.eps, self.atol)
+        return pic_loss(z, prob, mask, self.eps, self.atol, self.validate)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(eps={self.eps})'

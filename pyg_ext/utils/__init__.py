@@ -9,3 +9,7 @@ from pyg_ext.utils.sparsify import teddy_node_score, teddy_edge_score, teddy_kee
 __all__ += ['teddy_node_score', 'teddy_edge_score', 'teddy_keep_mask', 'teddy_schedule', 'teddy_distillation_loss']
 from pyg_ext.utils.l0 import l0_keep_count, project_l0_, weight_sparsity, L0ProjectedOptimizer
 __all__ += ['l0_keep_count', 'project_l0_', 'weight_sparsity', 'L0ProjectedOptimizer']
+from pyg_ext.utils.mixture import dispersion_features, mixture_log_probs, mowst_loss, mowst_star_loss, expected_accuracy
+__all__ += ['dispersion_features', 'mixture_log_probs', 'mowst_loss', 'mowst_star_loss', 'expected_accuracy']
+from pyg_ext.utils.khop import khop_distance, induced_subgraph, khop_in_subgraph
+__all__ += ['khop_distance', 'induced_subgraph', 'khop_in_subgraph']

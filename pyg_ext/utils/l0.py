@@ -70,6 +70,32 @@ def _collect(params_or_module: ParamsOrModule,
 
 
 @torch.no_grad()
+def _project(params: List[Tensor], n_zero: int) -> List[Tensor]:
+    r"""Zeroes the :obj:`n_zero` smallest-magnitude entries of
+    :obj:`params` jointly (ties: first in (tensor, flat index) order), with
+    no host synchronisation, on the parameters' device."""
+    device = params[0].device
+    flat = torch.cat([p.detach().abs().reshape(-1).float().to(device)
+                      for p in params])
+    if n_zero > 0:
+        # Rank by (|theta|, flat index) with one int64 key per entry: the
+        # bits of a non-negative float32 order like its value, and the low
+        # 32 bits break ties by position. A selection, not a sort: O(n).
+        key = (flat.view(torch.int32).to(torch.int64) << 32) | torch.arange(
+            flat.numel(), device=device)
+        keep = key > torch.kthvalue(key, n_zero).values
+    else:
+        keep = torch.ones_like(flat, dtype=torch.bool)
+    masks, offset = [], 0
+    for p in params:
+        m = keep[offset:offset + p.numel()].view_as(p).to(p.device)
+        offset += p.numel()
+        p.masked_fill_(~m, 0.0)
+        masks.append(m)
+    return masks
+
+
+@torch.no_grad()
 def project_l0_(params_or_module: ParamsOrModule, sparsity: float, *,
                 include: Optional[Include] = None,
                 eps: float = 1e-9) -> List[Tensor]:
@@ -78,7 +104,8 @@ def project_l0_(params_or_module: ParamsOrModule, sparsity: float, *,
     :func:`l0_keep_count` :math:`(n_\Theta, p)`: the :math:`K` entries of
     largest magnitude over **all** tensors together (global, not per-tensor)
     are kept and the rest set to zero. Ties in magnitude are kept in order
-    of (tensor, flat index). The projection is idempotent.
+    of (tensor, flat index). The projection is idempotent, runs on the
+    parameters' device and reads no tensor value on the host.
 
     Args:
         params_or_module (torch.nn.Module or iterable of torch.Tensor): The
@@ -94,7 +121,8 @@ def project_l0_(params_or_module: ParamsOrModule, sparsity: float, *,
             :func:`l0_keep_count`. (default: :obj:`1e-9`)
 
     Returns:
-        The list of boolean keep-masks, one per projected tensor.
+        The list of boolean keep-masks, one per projected tensor, each on its
+        tensor's device.
 
     Example:
         >>> w = [torch.tensor([0.1, -3.0, 0.2]), torch.tensor([2.0, -0.05])]
@@ -107,27 +135,7 @@ def project_l0_(params_or_module: ParamsOrModule, sparsity: float, *,
     if len(params) == 0:
         return []
     numel = sum(p.numel() for p in params)
-    keep_n = l0_keep_count(numel, sparsity, eps)
-    n_zero = numel - keep_n
-    flat = torch.cat([p.detach().abs().reshape(-1).float() for p in params])
-    keep = torch.ones(numel, dtype=torch.bool)
-    if n_zero > 0:
-        # A selection, not a sort: O(n). Entries below the threshold go;
-        # among ties at the threshold, the first in flat order go.
-        thr = torch.kthvalue(flat, n_zero).values
-        below = flat < thr
-        need = n_zero - int(below.sum())
-        keep &= ~below
-        if need > 0:
-            ties = (flat == thr).nonzero().view(-1)[:need]
-            keep[ties] = False
-    masks, offset = [], 0
-    for p in params:
-        m = keep[offset:offset + p.numel()].view_as(p)
-        offset += p.numel()
-        p.masked_fill_(~m, 0.0)
-        masks.append(m)
-    return masks
+    return _project(params, numel - l0_keep_count(numel, sparsity, eps))
 
 
 @torch.no_grad()
@@ -143,8 +151,9 @@ def weight_sparsity(params_or_module: ParamsOrModule, *,
     numel = sum(p.numel() for p in params)
     if numel == 0:
         return 0.0
-    zeros = sum(int((p == 0).sum()) for p in params)
-    return zeros / numel
+    device = params[0].device
+    zeros = sum((p == 0).sum().to(device) for p in params)
+    return int(zeros) / numel  # one host read
 
 
 class L0ProjectedOptimizer:
@@ -180,17 +189,21 @@ class L0ProjectedOptimizer:
         self.params = _collect(params, include)
         self.sparsity = check_sparsity(sparsity)
         self.eps = eps
+        # Checked and counted once here: a step reads nothing on the host.
+        numel = sum(p.numel() for p in self.params)
+        self.num_zero = numel - l0_keep_count(numel, self.sparsity, eps)
         self.masks: Optional[List[Tensor]] = None
 
     def step(self, closure=None):
         loss = self.optimizer.step(closure)
         if self.sparsity > 0:
-            self.masks = project_l0_(self.params, self.sparsity, eps=self.eps)
+            self.project()
         return loss
 
     def project(self) -> List[Tensor]:
         r"""Projects the parameters now (e.g. before the first step)."""
-        self.masks = project_l0_(self.params, self.sparsity, eps=self.eps)
+        self.masks = _project(self.params, self.num_zero) \
+            if self.params else []
         return self.masks
 
     def zero_grad(self, set_to_none: bool = True) -> None:

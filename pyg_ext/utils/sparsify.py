@@ -1,10 +1,14 @@
 r"""Structure-only, degree-based edge scores and one-shot edge sparsification
 from the `"TEDDY: Trimming Edges with Degree-based Discrimination strategY"
-<https://arxiv.org/abs/2402.01261>`_ paper.
+<https://arxiv.org/abs/2402.01261>`_ paper (official code:
+`github.com/hyunjin72/TEDDY <https://github.com/hyunjin72/TEDDY>`_).
 
 Everything here runs in :math:`O(N + E \log E)` time and :math:`O(N + E)`
 memory: the score matrix :math:`\mathbf{T} = \hat{g}\hat{g}^{\top}` of the
-paper is only ever read at existing edges, never materialised.
+paper is only ever read at existing edges, never materialised. Every
+tensor is created on :obj:`edge_index`'s device (no NumPy/SciPy round
+trip); these are data-setup functions, so they may read values on the host
+(input checks, the number of edges to cut).
 """
 import math
 from typing import List, Optional, Tuple
@@ -73,7 +77,8 @@ class _Graph:
     r"""The coalesced adjacency of :obj:`edge_index`: unique entries sorted by
     ``(row, col)``, the map :obj:`inv` from every input column to its entry
     (:obj:`None` if the input is already coalesced) and, for symmetric input,
-    :obj:`rev`, the position of every entry's reverse entry."""
+    :obj:`rev`, the position of every entry's reverse entry. Every tensor
+    lives on :obj:`edge_index`'s device."""
     def __init__(self, edge_index: Tensor, num_nodes: Optional[int],
                  edge_weight: Optional[Tensor], allow_directed: bool,
                  add_self_loops: bool = False):
@@ -84,7 +89,11 @@ class _Graph:
                     or edge_weight.numel() != E:
                 raise ValueError(f"'edge_weight' must be a 1-D tensor with "
                                  f"{E} entries (one per edge)")
+            if edge_weight.device != edge_index.device:
+                raise ValueError(f"'edge_weight' is on {edge_weight.device} "
+                                 f"but 'edge_index' on {edge_index.device}")
         self.N, self.E = N, E
+        self.device = edge_index.device
         self.edge_index = edge_index
         self.add_self_loops = add_self_loops
         row, col = edge_index
@@ -101,7 +110,8 @@ class _Graph:
         elif self.inv is None:
             self.weight = edge_weight.double()
         else:  # duplicates are summed, as `coalesce` does
-            self.weight = torch.zeros(key.numel(), dtype=torch.float64)
+            self.weight = torch.zeros(key.numel(), dtype=torch.float64,
+                                      device=self.device)
             self.weight.index_add_(0, self.inv, edge_weight.double())
 
         self.rev = self._reverse_positions()
@@ -116,25 +126,21 @@ class _Graph:
                 f"pass 'allow_directed=True'")
 
     def _reverse_positions(self) -> Optional[Tensor]:
-        r"""Entry ids in ``(col, row)`` order by an O(N + E) CSR transpose;
-        for a symmetric graph that is exactly the reverse-entry map."""
-        M, N = self.key.numel(), self.N
-        if M == 0:
-            return torch.zeros(0, dtype=torch.long)
-        import numpy as np
-        import scipy.sparse as sp
-        row_np = self.row.numpy()
-        ptr = np.zeros(N + 1, dtype=np.int64)
-        np.cumsum(np.bincount(row_np, minlength=N), out=ptr[1:])
-        ids = np.arange(M, dtype=np.int64)
-        adj = sp.csr_matrix((ids, self.col.numpy(), ptr), shape=(N, N))
-        perm = torch.from_numpy(
-            np.ascontiguousarray(adj.T.tocsr().data, dtype=np.int64))
-        ok = bool((self.row[perm] == self.col).all()) and bool(
-            (self.col[perm] == self.row).all())
-        if ok and self.weight is not None:
-            ok = bool((self.weight[perm] == self.weight).all())
-        return perm if ok else None
+        r"""The reverse-entry map of a symmetric graph, else :obj:`None`.
+
+        Sorting the transposed keys ``col * N + row`` gives the entry ids in
+        ``(col, row)`` order (the CSR transpose); the graph is symmetric iff
+        the sorted transposed keys equal the keys, and then that order is
+        exactly the reverse-entry map. Keys are unique, so no tie exists."""
+        if self.key.numel() == 0:
+            return torch.zeros(0, dtype=torch.long, device=self.device)
+        rkey_sorted, perm = torch.sort(self.col * self.N + self.row)
+        if not torch.equal(rkey_sorted, self.key):
+            return None
+        if self.weight is not None and not torch.equal(self.weight[perm],
+                                                       self.weight):
+            return None
+        return perm
 
     def _missing_reverse(self) -> Tensor:
         rev = self.col * self.N + self.row
@@ -149,24 +155,25 @@ class _Graph:
         return entry_value if self.inv is None else entry_value[self.inv]
 
     def node_score(self) -> Tensor:
-        N = self.N
+        N, dev = self.N, self.device
         row, col = self.row, self.col
-        w = (torch.ones(row.numel(), dtype=torch.float64)
+        w = (torch.ones(row.numel(), dtype=torch.float64, device=dev)
              if self.weight is None else self.weight)
         if self.add_self_loops:  # A + I on nodes without a loop already
-            has_loop = torch.zeros(N, dtype=torch.bool)
+            has_loop = torch.zeros(N, dtype=torch.bool, device=dev)
             has_loop[row[row == col]] = True
             extra = (~has_loop).nonzero().view(-1)
             row = torch.cat([row, extra])
             col = torch.cat([col, extra])
-            w = torch.cat([w, torch.ones(extra.numel(), dtype=torch.float64)])
+            w = torch.cat([w, w.new_ones(extra.numel())])
         # In-degree over the target index (= degree for undirected input).
-        deg = torch.zeros(N, dtype=torch.float64).index_add_(0, col, w)
+        deg = torch.zeros(N, dtype=torch.float64, device=dev).index_add_(
+            0, col, w)
         deg_inv = deg.reciprocal()
         deg_inv.masked_fill_(deg == 0, 0.0)
         deg_inv_sqrt = deg.rsqrt()
         deg_inv_sqrt.masked_fill_(deg == 0, 0.0)
-        agg = torch.zeros(N, dtype=torch.float64).index_add_(
+        agg = torch.zeros(N, dtype=torch.float64, device=dev).index_add_(
             0, col, w * deg_inv_sqrt[row])
         return deg_inv * deg_inv * agg
 
@@ -337,30 +344,34 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
                 or score.numel() != E:
             raise ValueError(f"'score' must be a 1-D tensor with {E} entries "
                              f"(one per edge)")
+        if score.device != g.device:
+            raise ValueError(f"'score' is on {score.device} but 'edge_index' "
+                             f"on {g.device}")
         if g.inv is None:
             entry_score = score.double()
         else:
-            entry_score = torch.empty(g.key.numel(), dtype=torch.float64)
+            entry_score = torch.empty(g.key.numel(), dtype=torch.float64,
+                                      device=g.device)
             entry_score[g.inv] = score.double()
-    keep = torch.ones(E, dtype=torch.bool)
+    keep = torch.ones(E, dtype=torch.bool, device=g.device)
     if sparsity == 0.0 or E == 0:
         return keep
 
     M = g.key.numel()
     loop = g.row == g.col
+    arange = torch.arange(M, device=g.device)
     if count == 'undirected':
         # Unique entries are sorted by (row, col), so the entries with
         # row <= col are in ascending (min, max) order: the position is the
         # tie-break.
         if g.rev is not None:
-            canon = torch.where(g.row <= g.col, torch.arange(M), g.rev)
+            canon = torch.where(g.row <= g.col, arange, g.rev)
         else:  # directed input: map (v, u) to (u, v) when that exists
             rkey = g.col * g.N + g.row
             pos = torch.searchsorted(g.key, rkey).clamp_(max=M - 1)
             has_rev = g.key[pos] == rkey
-            canon = torch.where(has_rev & (g.row > g.col), pos,
-                                torch.arange(M))
-        cand = (canon == torch.arange(M))
+            canon = torch.where(has_rev & (g.row > g.col), pos, arange)
+        cand = canon == arange
         if keep_self_loops:
             cand &= ~loop
         cand_idx = cand.nonzero().view(-1)
@@ -369,7 +380,7 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
             return keep
         tie = None if g.rev is not None else g.pair_key()[cand_idx]
         chosen = cand_idx[_smallest(entry_score[cand_idx], n_prune, tie)]
-        pruned = torch.zeros(M, dtype=torch.bool)
+        pruned = torch.zeros(M, dtype=torch.bool, device=g.device)
         pruned[chosen] = True
         return ~g.to_input(pruned[canon])
 
@@ -383,7 +394,7 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
         return keep
     tie = g.pair_key()[cand_idx] * 2 + (g.row > g.col)[cand_idx]
     chosen = cand_idx[_smallest(entry_score[cand_idx], n_prune, tie)]
-    pruned = torch.zeros(M, dtype=torch.bool)
+    pruned = torch.zeros(M, dtype=torch.bool, device=g.device)
     pruned[chosen] = True
     return ~g.to_input(pruned)
 

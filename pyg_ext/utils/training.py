@@ -194,8 +194,9 @@ class Trainer:
         on_epoch (callable, optional): ``on_epoch(phase, epoch, metrics)``
             after every evaluation.
         interrupt (callable, optional): Called with the global epoch counter
-            after every epoch (after any checkpoint); a test hook that may
-            raise to simulate a kill.
+            after every epoch (after a checkpoint due then; the last epoch of
+            a phase is called before the phase's end is saved); a test hook
+            that may raise to simulate a kill.
     """
     def __init__(self, modules: Union[torch.nn.Module,
                                       Mapping[str, torch.nn.Module]], *,
@@ -331,7 +332,9 @@ class Trainer:
         Each epoch calls ``step(epoch)`` (train; returns the epoch's loss as
         a tensor, or :obj:`None`), and every :obj:`eval_every` epochs (and
         after the last) ``evaluate(epoch)`` (a dict of floats, with
-        :obj:`monitor` among its keys). The phase stops after
+        :obj:`monitor` among its keys). The history holds one entry per
+        evaluation; without :obj:`evaluate`, the per-epoch losses (read
+        from the device once, at the end of the phase). The phase stops after
         :obj:`epochs` epochs or when :obj:`patience` evaluations in a row
         brought no improvement.
 
@@ -382,7 +385,7 @@ class Trainer:
         if cur is None or cur['name'] != name:
             cur = {'name': name, 'epoch': 0, 'best': None, 'best_epoch': -1,
                    'best_metrics': {}, 'bad': 0, 'history': {},
-                   'best_state': None, 'stopped': False}
+                   'best_state': None, 'stopped': False, 'pending': []}
             self._current = cur
         bar = None
         if self.progress and epochs > 0:
@@ -412,8 +415,10 @@ class Trainer:
                         self.on_epoch(name, epoch, metrics)
                     if bar is not None and cur['best'] is not None:
                         bar.set_postfix(best=f"{cur['best']:.4f}")
-                elif monitor is None and evaluate is None:
+                elif evaluate is None:
                     cur['best_epoch'] = epoch
+                    if loss is not None:  # read at the end, in one go
+                        cur['pending'].append((epoch, loss.detach()))
                 cur['epoch'] = epoch + 1
                 self.counter += 1
                 if bar is not None:
@@ -421,7 +426,7 @@ class Trainer:
                 finished = cur['stopped'] or cur['epoch'] >= epochs
                 if not finished and self.ckpt.due(epoch):
                     self.save()
-                if not finished and self.interrupt is not None:
+                if self.interrupt is not None:
                     self.interrupt(self.counter - 1)
         finally:
             if bar is not None:
@@ -449,6 +454,12 @@ class Trainer:
         cur['stopped'] = patience is not None and cur['bad'] >= patience
 
     def _finish(self, cur, names, restore_best) -> PhaseResult:
+        if cur['pending']:
+            epochs = [e for e, _ in cur['pending']]
+            losses = torch.stack([v.float() for _, v in cur['pending']])
+            cur['history'] = {'train_loss': losses.tolist(),
+                              'epoch': [float(e) for e in epochs]}
+            cur['pending'] = []
         if restore_best and cur['best_state'] is not None:
             for n, sd in cur['best_state'].items():
                 self.modules[n].load_state_dict(sd)
@@ -461,8 +472,6 @@ class Trainer:
         self._done[cur['name']] = res
         self._current = None
         self.save()
-        if self.interrupt is not None and cur['epoch'] > 0:
-            self.interrupt(self.counter - 1)
         return res
 
     def result(self, metrics: Dict[str, float],

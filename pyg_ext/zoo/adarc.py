@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 import torch
-from tqdm.auto import tqdm
 
+from pyg_ext.fit import fit_supervised
 from pyg_ext.nn.models import (GPRGNN, LearnableAPPNP, LearnableGCNII,
                                WeightedJKNet)
 from pyg_ext.registry import register_method, register_model
-from pyg_ext.train.checkpoint import get_rng_state, set_rng_state
 from pyg_ext.train.config import ModelOptions
-from pyg_ext.train.method import Method, RunContext, make_optimizer
+from pyg_ext.train.method import Method, RunContext
 from pyg_ext.tta import AdaRC, ERMBase, LAMEBase, T3ABase, TentBase
 
 __all__ = [
@@ -200,56 +199,25 @@ def make_base(name: str, o: AdaRCMethodOptions):
 def pretrain_source(ctx: RunContext, model: torch.nn.Module,
                     select: str = 'last') -> Dict[str, Any]:
     r"""Full-batch training on ``ctx.data.source`` (``train_mask``) for
-    ``ctx.train.epochs`` epochs, resumable from ``ctx.checkpoint``."""
-    task, src, cfg = ctx.task, ctx.data.source, ctx.train
-    has_val = getattr(src, 'val_mask', None) is not None and \
-        bool(src.val_mask.any())
-    if select == 'val' and not has_val:
-        raise ValueError("method.select='val' needs a source val_mask")
-    optimizer = make_optimizer(model.parameters(), cfg)
-    start, history = 0, {'train_loss': []}
-    best, best_state, best_epoch = None, None, cfg.epochs - 1
-    state = ctx.checkpoint.load()
-    if state is not None and 'pretrain' in state:
-        st = state['pretrain']
-        model.load_state_dict(st['model'])
-        optimizer.load_state_dict(st['optimizer'])
-        set_rng_state(st['rng'])
-        start, history = st['epoch'] + 1, st['history']
-        best, best_state, best_epoch = st['best'], st['best_state'], \
-            st['best_epoch']
-    bar = tqdm(range(start, cfg.epochs), desc=ctx.desc or 'pretrain',
-               leave=False, disable=not ctx.progress, initial=start,
-               total=cfg.epochs)
-    for epoch in bar:
-        model.train()
-        optimizer.zero_grad()
-        loss = task.loss(task.forward(model, src), src, 'train')
-        loss.backward()
-        optimizer.step()
-        history['train_loss'].append(float(loss.detach()))
-        if select == 'val':
-            model.eval()
-            with torch.no_grad():
-                acc = task.evaluate(task.forward(model, src),
-                                    src)['val_accuracy']
-            if best is None or acc > best:
-                best, best_epoch = acc, epoch
-                best_state = copy.deepcopy(model.state_dict())
-        if ctx.checkpoint.due(epoch):
-            ctx.checkpoint.save({'pretrain': {
-                'model': model.state_dict(),
-                'optimizer': optimizer.state_dict(),
-                'rng': get_rng_state(), 'epoch': epoch, 'history': history,
-                'best': best, 'best_state': best_state,
-                'best_epoch': best_epoch}})
-        if ctx.interrupt is not None:
-            ctx.interrupt(epoch)
-    bar.close()
-    if select == 'val' and best_state is not None:
-        model.load_state_dict(best_state)
+    ``ctx.train.epochs`` epochs with :func:`pyg_ext.fit.fit_supervised`,
+    resumable from ``ctx.checkpoint``: ``select='last'`` keeps the final
+    model (official), ``'val'`` the best source validation accuracy."""
+    task, src, t = ctx.task, ctx.data.source, ctx.train
+    if select == 'val':
+        vm = getattr(src, 'val_mask', None)
+        if vm is None or not bool(vm.any()):
+            raise ValueError("method.select='val' needs a source val_mask")
+    res = fit_supervised(
+        model, src, epochs=t.epochs, lr=t.lr, weight_decay=t.weight_decay,
+        optimizer=t.optimizer, patience=None, eval_every=t.eval_every,
+        metric='accuracy', select_on='last' if select == 'last' else
+        'metric', forward=task.forward, loss=task.loss,
+        metrics=task.evaluate, checkpoint=ctx.checkpoint,
+        progress=ctx.progress, desc=ctx.desc or 'pretrain',
+        interrupt=ctx.interrupt)
     model.eval()
-    return {'history': history, 'best_epoch': best_epoch}
+    return {'history': res.history, 'best_epoch': res.best_epoch,
+            'metrics': res.metrics}
 
 
 def _accuracy(logits: torch.Tensor, data) -> float:
@@ -310,9 +278,7 @@ class AdaRCMethod(Method):
                              f"('gprgnn', 'appnp_learnable', 'jknet_ws', "
                              f"'gcnii_learnable') or method.adapt='all'")
         pre = pretrain_source(ctx, model, o.select)
-        task, src = ctx.task, ctx.data.source
-        with torch.no_grad():
-            src_metrics = task.evaluate(task.forward(model, src), src)
+        src_metrics = pre['metrics']
         out = evaluate_shift(model, ctx.data, o, progress=ctx.progress)
         metrics = out['metrics']
         metrics['source_train_accuracy'] = src_metrics.get(

@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Optional
 import torch
 
 from pyg_ext.nn.models.mowst import GATES, STAR_MIXES, Mowst
-from pyg_ext.nn.models.mowst_train import PRETRAIN, fit_mowst, fit_mowst_star
+from pyg_ext.fit.mowst import PRETRAIN, fit_mowst
 from pyg_ext.registry import register_method
 from pyg_ext.train.method import Method, RunContext
 from pyg_ext.utils.dispersion import DISPERSIONS
@@ -141,7 +141,7 @@ def build_mowst(ctx: RunContext, options: _CommonOptions,
         if src is not None and hasattr(src, key):
             size[key] = getattr(src, key)
     weak = ctx.build_model(options.weak, **size)
-    _, num_classes = ctx.task.model_channels(ctx.data)
+    _, num_classes = ctx.channels or ctx.task.model_channels(ctx.data)
     kwargs = {}
     if variant == 'mowst_star':
         kwargs = dict(star_mix=options.star_mix,
@@ -217,10 +217,9 @@ class MowstMethod(_Base):
         o, t = self.options, ctx.train
         data = _data(ctx)
         model = build_mowst(ctx, o, 'mowst')
-        resume = ctx.checkpoint.load()
         res = fit_mowst(
-            model, data, lr=t.lr, weight_decay=t.weight_decay,
-            pretrain=o.pretrain,
+            model, data, variant='mowst', lr=t.lr,
+            weight_decay=t.weight_decay, pretrain=o.pretrain,
             pretrain_epochs=o.pretrain_epochs or t.epochs,
             pretrain_patience=t.patience,
             max_epochs=o.turn_epochs or t.epochs,
@@ -228,14 +227,13 @@ class MowstMethod(_Base):
             max_rounds=o.max_rounds, big_patience=o.big_patience,
             optimizer=_optimizer(ctx), checkpoint_gate=o.checkpoint_gate,
             dropout_after_pretrain=o.dropout_after_pretrain,
-            progress=ctx.progress, callback=ctx.interrupt,
-            checkpoint_fn=(ctx.checkpoint.save
-                           if ctx.checkpoint.every > 0 else None),
-            resume=resume)
+            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
+            interrupt=ctx.interrupt)
         metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
         rounds = list(range(len(res['history']['val_accuracy'])))
         return {
             'metrics': metrics,
+            'num_params': sum(p.numel() for p in model.parameters()),
             'history': res['history'],
             'best_epoch': res['best_round'],
             'curves': {
@@ -258,23 +256,22 @@ class MowstStarMethod(_Base):
         o, t = self.options, ctx.train
         data = _data(ctx)
         model = build_mowst(ctx, o, 'mowst_star')
-        resume = ctx.checkpoint.load()
-        res = fit_mowst_star(
-            model, data, lr=o.lr_gate or t.lr, weight_decay=t.weight_decay,
-            pretrain=o.pretrain, pretrain_lr=t.lr,
+        res = fit_mowst(
+            model, data, variant='mowst_star', lr=o.lr_gate or t.lr,
+            weight_decay=t.weight_decay, pretrain=o.pretrain,
+            pretrain_lr=t.lr,
             dropout_after_pretrain=o.dropout_after_pretrain,
             pretrain_epochs=o.pretrain_epochs or t.epochs,
             pretrain_patience=t.patience, max_epochs=t.epochs,
             patience=t.patience, optimizer=_optimizer(ctx),
-            progress=ctx.progress, callback=ctx.interrupt,
-            checkpoint_fn=(ctx.checkpoint.save
-                           if ctx.checkpoint.every > 0 else None),
-            checkpoint_every=ctx.checkpoint.every, resume=resume)
+            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
+            interrupt=ctx.interrupt)
         metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
         h = res['history']
         epochs = list(range(len(h['val_loss'])))
         return {
             'metrics': metrics,
+            'num_params': sum(p.numel() for p in model.parameters()),
             'history': h,
             'best_epoch': res['best_epoch'],
             'curves': {

@@ -8,13 +8,10 @@ from typing import Any, Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
-from torch.nn import Linear
 from tqdm.auto import tqdm
-from torch_geometric.nn import FAConv, TransformerConv
-from torch_geometric.nn.models.tgn import (IdentityMessage, LastAggregator,
-                                           LastNeighborLoader, TGNMemory)
 
+from pyg_ext.nn.models.fagcn import FAGCN
+from pyg_ext.nn.models.tgn import TGNModel
 from pyg_ext.nn.models.thegcn import THeGCN
 from pyg_ext.registry import register_method, register_model
 from pyg_ext.train.checkpoint import get_rng_state, set_rng_state
@@ -75,40 +72,6 @@ def build_thegcn(in_channels: int, out_channels: int,
 
 
 # FAGCN -----------------------------------------------------------------------
-class FAGCN(torch.nn.Module):
-    r"""FAGCN (`"Beyond Low-frequency Information in Graph Convolutional
-    Networks" <https://arxiv.org/abs/2101.00797>`_) from PyG's
-    :class:`~torch_geometric.nn.conv.FAConv`: ``lin_in -> ReLU -> L x FAConv
-    (with the initial residual eps * x_0) -> lin_out``."""
-    def __init__(self, in_channels: int, hidden_channels: int,
-                 out_channels: int, num_layers: int = 2, dropout: float = 0.5,
-                 eps: float = 0.3):
-        super().__init__()
-        self.dropout = dropout
-        self.lin_in = Linear(in_channels, hidden_channels)
-        self.convs = torch.nn.ModuleList([
-            FAConv(hidden_channels, eps=eps, dropout=dropout)
-            for _ in range(num_layers)
-        ])
-        self.lin_out = Linear(hidden_channels, out_channels)
-        self.reset_parameters()
-
-    def reset_parameters(self):
-        self.lin_in.reset_parameters()
-        self.lin_out.reset_parameters()
-        for c in self.convs:
-            c.reset_parameters()
-
-    def forward(self, x: Tensor, edge_index: Tensor, **kwargs) -> Tensor:
-        x = F.dropout(x, p=self.dropout, training=self.training)
-        h = x0 = F.relu(self.lin_in(x))
-        h = F.dropout(h, p=self.dropout, training=self.training)
-        for conv in self.convs:
-            h = conv(h, x0, edge_index)
-        h = F.dropout(h, p=self.dropout, training=self.training)
-        return self.lin_out(h)
-
-
 @dataclass
 class FAGCNOptions(ModelOptions):
     eps: float = 0.3
@@ -122,92 +85,6 @@ def build_fagcn(in_channels: int, out_channels: int, options: FAGCNOptions):
 
 
 # TGN -------------------------------------------------------------------------
-class _GraphAttentionEmbedding(torch.nn.Module):
-    def __init__(self, in_channels, out_channels, msg_dim, time_enc):
-        super().__init__()
-        self.time_enc = time_enc
-        self.conv = TransformerConv(in_channels, out_channels // 2, heads=2,
-                                    dropout=0.1,
-                                    edge_dim=msg_dim + time_enc.out_channels)
-
-    def forward(self, x, last_update, edge_index, t, msg):
-        rel_t = (last_update[edge_index[0]] - t).to(x.dtype)
-        rel_t_enc = self.time_enc(rel_t)
-        return self.conv(x, edge_index, torch.cat([rel_t_enc, msg], dim=-1))
-
-
-class TGNModel(torch.nn.Module):
-    r"""TGN as in PyG's ``examples/tgn.py``: :class:`TGNMemory` (GRU memory,
-    :class:`IdentityMessage`, :class:`LastAggregator`), a
-    :class:`LastNeighborLoader` of the :obj:`neighbor_size` latest
-    neighbours and one :class:`TransformerConv` (2 heads) embedding; node
-    features, when present, are added to the memory through a linear map.
-    The stream is replayed in chronological batches by :func:`replay_stream`
-    (a stream model: ``stream_model = True``)."""
-    stream_model = True
-
-    def __init__(self, in_channels: int, out_channels: int, num_nodes: int,
-                 msg_dim: int, memory_dim: int = 100, time_dim: int = 100,
-                 embedding_dim: int = 100, neighbor_size: int = 10):
-        super().__init__()
-        self.num_nodes = num_nodes
-        self.msg_dim = msg_dim
-        # TGNMemory's message store cannot hold 0-column messages: streams
-        # without edge attributes get one constant zero column.
-        msg_dim = max(msg_dim, 1)
-        self.memory = TGNMemory(num_nodes, msg_dim, memory_dim, time_dim,
-                                message_module=IdentityMessage(
-                                    msg_dim, memory_dim, time_dim),
-                                aggregator_module=LastAggregator())
-        self.lin_x = Linear(in_channels, memory_dim) if in_channels else None
-        self.gnn = _GraphAttentionEmbedding(memory_dim, embedding_dim, msg_dim,
-                                            self.memory.time_enc)
-        self.lin_out = Linear(embedding_dim, out_channels)
-        self.neighbor_size = neighbor_size
-        self.loader = LastNeighborLoader(num_nodes, size=neighbor_size)
-        self._stream = None
-
-    def reset_parameters(self):
-        self.memory.reset_parameters()
-        for m in (self.lin_x, self.gnn.conv, self.lin_out):
-            if m is not None:
-                m.reset_parameters()
-
-    def reset_state(self, x: Tensor, t: Tensor, msg: Tensor):
-        r"""Empties the memory and neighbour buffer and binds the stream."""
-        self.memory.reset_state()
-        self.loader.reset_state()
-        if msg.size(1) == 0:
-            msg = msg.new_zeros(msg.size(0), 1)
-        self._stream = (x, t.long(), msg)
-
-    def embed_nodes(self, nodes: Tensor) -> Tensor:
-        r"""Output for :obj:`nodes` from the current state (before any event
-        of the current batch)."""
-        x, t_all, msg_all = self._stream
-        n_id, inv = torch.unique(nodes, return_inverse=True)
-        n_id, edge_index, e_id = self.loader(n_id)
-        z, last_update = self.memory(n_id)
-        if self.lin_x is not None:
-            z = z + self.lin_x(x[n_id])
-        z = self.gnn(z, last_update, edge_index, t_all[e_id], msg_all[e_id])
-        # loader(n_id) keeps the queried ids first only if they are sorted
-        # and unique: map back explicitly.
-        pos = torch.empty(int(n_id.max()) + 1, dtype=torch.long)
-        pos[n_id] = torch.arange(n_id.numel())
-        uniq = torch.unique(nodes)
-        return self.lin_out(z[pos[uniq]])[inv]
-
-    def update(self, src: Tensor, dst: Tensor, t: Tensor, msg: Tensor):
-        if msg.size(1) == 0:
-            msg = msg.new_zeros(msg.size(0), 1)
-        self.memory.update_state(src, dst, t.long(), msg)
-        self.loader.insert(src, dst)
-
-    def detach_state(self):
-        self.memory.detach()
-
-
 @dataclass
 class TGNOptions(ModelOptions):
     r"""Options of ``tgn``: ``num_nodes``/``msg_dim = -1`` are taken from the

@@ -265,7 +265,8 @@ def test_twitch_missing_and_bad_args(untouched, tmp_path):
         TwitchDataset(untouched, 'DE', to_undirected=1)
     with pytest.raises(DatasetNotFoundError, match='twitch-e-ES-splits.npy'):
         load_twitch(untouched, 'ES', split='linkx')
-    from pyg_ext.train.config import ConfigError, load_config
+    from pyg_ext.train.config import ConfigError
+    from pyg_ext.train import load_config
     with pytest.raises(ConfigError, match='dataset.language'):
         load_config({'dataset': {'name': 'twitch', 'language': 'RU'}})
 

@@ -102,7 +102,8 @@ def test_planetoid_bad_args(data_root):
 
 
 def test_planetoid_registered_options():
-    from pyg_ext.train.config import ConfigError, load_config
+    from pyg_ext.train.config import ConfigError
+    from pyg_ext.train import load_config
     for name in ('cora', 'citeseer', 'pubmed'):
         assert name in DATASETS
     cfg = load_config({'dataset': {'name': 'cora', 'split': 'full'}})

@@ -1,9 +1,10 @@
+import dataclasses
 import pickle
 
 import pytest
 import torch
 
-from pyg_ext.sampler import TemporalNeighborSampler
+from pyg_ext.sampler import TemporalNeighborSampler, TemporalSubgraph
 
 
 def random_stream(seed, E=300, N=25, int_time=False):
@@ -258,3 +259,74 @@ def test_bad_inputs():
         s.sample(torch.tensor([0, 1]), torch.tensor([1.]))
     with pytest.raises(ValueError, match=r"lie in \[0, 3\)"):
         s.sample(torch.tensor([3]), torch.tensor([1.]))
+
+    # event ids and times are validated once, when the sampler is built
+    good_t = torch.tensor([1., 2.])
+    with pytest.raises(TypeError, match="'src' must be an integer"):
+        TemporalNeighborSampler(src.float(), dst, good_t)
+    with pytest.raises(TypeError, match="'dst' must be an integer"):
+        TemporalNeighborSampler(src, dst.bool(), good_t)
+    with pytest.raises(ValueError, match="'t' contains NaN"):
+        TemporalNeighborSampler(src, dst, torch.tensor([1., float('nan')]))
+    with pytest.raises(TypeError, match="'t' must be a real"):
+        TemporalNeighborSampler(src, dst, torch.tensor([True, True]))
+    with pytest.raises(ValueError, match="'src', 'dst' and 't' must have"):
+        TemporalNeighborSampler(src, dst, torch.tensor([1., 2., 3.]))
+    with pytest.raises(ValueError, match="'seed_times' contains NaN"):
+        s.sample(torch.tensor([0]), torch.tensor([float('nan')]))
+    with pytest.raises(TypeError, match="seed_nodes"):
+        s.sample(torch.tensor([True]), torch.tensor([1.]))
+
+
+def _tensor_fields(sub):
+    return [f.name for f in dataclasses.fields(sub)
+            if isinstance(getattr(sub, f.name), torch.Tensor)]
+
+
+def test_subgraph_to_and_pin_memory(device):
+    src, dst, t, N = random_stream(5)
+    s = TemporalNeighborSampler(src, dst, t, num_nodes=N,
+                                num_neighbors=[3, 2])
+    seeds, qts = torch.tensor([0, 3, 7]), torch.tensor([40., 60., 90.])
+    sub = s.sample(seeds, qts)
+    assert sub.device == torch.device('cpu')
+    assert sorted(_tensor_fields(sub)) == sorted(
+        ['n_id', 'batch', 'edge_index', 'e_id', 't', 'dt', 'hop',
+         'seed_time'])
+    pinned = sub.pin_memory()
+    if torch.cuda.is_available():
+        assert pinned is not sub and pinned.is_pinned()
+    else:  # nothing to pin for: the same object back
+        assert pinned is sub
+    for non_blocking in (False, True):
+        moved = pinned.to(device, non_blocking=non_blocking)
+        assert isinstance(moved, TemporalSubgraph)
+        assert moved.device.type == device.type
+        assert moved.batch_size == sub.batch_size
+        assert moved.num_nodes == sub.num_nodes
+        assert moved.num_edges == sub.num_edges
+        for name in _tensor_fields(sub):
+            a, b = getattr(sub, name), getattr(moved, name)
+            assert b.device.type == device.type, name
+            assert b.dtype == a.dtype and torch.equal(b.cpu(), a), name
+    back = sub.to(device).to('cpu')
+    assert all(torch.equal(getattr(back, n), getattr(sub, n))
+               for n in _tensor_fields(sub))
+    # the original is untouched
+    assert sub.device == torch.device('cpu')
+    # seeds on the model's device give the same subgraph
+    sub_d = s.sample(seeds.to(device), qts.to(device))
+    assert all(torch.equal(getattr(sub_d, n), getattr(sub, n))
+               for n in _tensor_fields(sub))
+
+
+def test_subgraph_to_meta_keeps_metadata():
+    src, dst, t, N = random_stream(6)
+    s = TemporalNeighborSampler(src, dst, t, num_nodes=N, num_neighbors=[4])
+    sub = s.sample(torch.tensor([1, 2]), torch.tensor([50., 70.]))
+    meta = sub.to('meta')
+    assert meta.device.type == 'meta' and meta.batch_size == 2
+    for n in _tensor_fields(sub):
+        assert getattr(meta, n).is_meta
+        assert getattr(meta, n).shape == getattr(sub, n).shape
+        assert getattr(meta, n).dtype == getattr(sub, n).dtype

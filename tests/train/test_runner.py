@@ -262,7 +262,8 @@ def test_duplicate_splits_are_rejected(tmp_path):
 
 
 def test_switching_model_by_override_drops_foreign_options(tmp_path):
-    from pyg_ext.train.config import ConfigError, load_config
+    from pyg_ext.train.config import ConfigError
+    from pyg_ext.train import load_config
     cfg = load_config(base_cfg(), overrides=['model.name=gat'])
     # hidden_channels is common to every model; GCN-only keys are dropped.
     assert cfg.model.name == 'gat' and cfg.model.options.hidden_channels == 16

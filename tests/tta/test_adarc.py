@@ -235,3 +235,84 @@ def test_bad_inputs(pretrained, graphs):
     with pytest.raises(ValueError, match="'lr'"):
         TentBase(lr=0)
     assert 'base_tta=TentBase' in repr(AdaRC(pretrained, base_tta='tent'))
+
+
+@pytest.mark.parametrize('base', ['erm', 'tent', 't3a'])
+def test_adapt_on_device_matches_cpu(pretrained, graphs, device, base):
+    model = copy.deepcopy(pretrained)
+    mask = torch.arange(400) % 3 != 0
+    cpu = AdaRC(model, base_tta=base, steps=3, mask=mask)
+    out = cpu.adapt(graphs[1])
+    dev_model = copy.deepcopy(pretrained).to(device)
+    dev = AdaRC(dev_model, base_tta=base, steps=3, mask=mask)
+    out_d = dev.adapt(graphs[1].to(device))
+    assert out_d.device == device and dev.adapted_state[0].device == device
+    assert torch.allclose(out_d.cpu(), out, atol=1e-4)
+    assert torch.allclose(dev.adapted_state[0].cpu(), cpu.adapted_state[0],
+                          atol=1e-5)
+    # The history is read on the host once, at the end of adapt.
+    h, hd = cpu.history, dev.history
+    assert isinstance(hd['loss'][0], float)
+    assert hd['hop_params'][0].device.type == 'cpu'
+    assert hd['final_hop_params'].device.type == 'cpu'
+    assert hd['loss'] == pytest.approx(h['loss'], abs=1e-5)
+    assert hd['pseudo_label_change'][1:] == pytest.approx(
+        h['pseudo_label_change'][1:], abs=1e-6)
+    assert torch.allclose(hd['final_hop_params'], h['final_hop_params'],
+                          atol=1e-5)
+
+
+def test_mask_bool_and_index_agree_and_bad_masks_raise(pretrained, graphs):
+    mask = torch.arange(400) % 4 == 1
+    a = AdaRC(copy.deepcopy(pretrained), steps=2, mask=mask)
+    b = AdaRC(copy.deepcopy(pretrained), steps=2,
+              mask=mask.nonzero().view(-1))
+    assert torch.allclose(a.adapt(graphs[1]), b.adapt(graphs[1]), atol=1e-6)
+    assert a.history['loss'] == pytest.approx(b.history['loss'], abs=1e-6)
+    # The PIC loss sees only the masked nodes.
+    model = copy.deepcopy(pretrained)
+    with torch.no_grad():
+        prob = model(graphs[1].x, graphs[1].edge_index).softmax(-1)
+        ref = pic_loss(model.featurize(graphs[1].x, graphs[1].edge_index),
+                       prob, mask)
+    assert a.history['loss'][0] == pytest.approx(float(ref), abs=1e-6)
+    for bad, err, match in (
+            (torch.ones(7, dtype=torch.bool), ValueError, 'shape'),
+            (torch.zeros(400, dtype=torch.bool), ValueError, 'no rows'),
+            (torch.tensor([0, 400]), ValueError, 'outside'),
+            (torch.ones(400), TypeError, 'mask'),
+            ([1, 2], TypeError, 'mask')):
+        ada = AdaRC(copy.deepcopy(pretrained), steps=2, mask=bad)
+        with pytest.raises(err, match=match):
+            ada.adapt(graphs[1])
+
+
+def test_rounds_read_no_value_on_the_host(pretrained, graphs, monkeypatch):
+    # A spy on every Python-level read of a tensor value: after the first
+    # round (which checks the mask and builds the propagation graph), a
+    # round reads nothing; the history is read once at the end.
+    reads = []
+    for name in ('item', 'tolist', '__bool__', '__int__', '__float__',
+                 '__index__'):
+        orig = getattr(torch.Tensor, name)
+
+        def spy(self, *args, _orig=orig, _name=name, **kwargs):
+            reads.append((rounds[0], _name))
+            return _orig(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    rounds = [0]
+
+    def counting_base(model, data):
+        rounds[0] += 1
+        return ERMBase()(model, data)
+
+    ada = AdaRC(copy.deepcopy(pretrained), base_tta=counting_base, steps=4,
+                mask=torch.arange(400) % 2 == 0)
+    ada.adapt(graphs[1].clone())  # a graph no model has propagated on yet
+    monkeypatch.undo()
+    in_rounds = [r for r in reads if 2 <= r[0] <= 4]
+    assert in_rounds == [], in_rounds
+    # The spy does see reads: building the CSR pair in round 1, and the
+    # history after the last round (final pass = call 5).
+    assert {r for r, _ in reads} == {1, 5}

@@ -111,3 +111,43 @@ def test_bases_need_featurizer(setup):
         T3ABase()(lin, tgt)
     with pytest.raises(TypeError, match='featurize'):
         LAMEBase()(lin, tgt)
+
+
+def lame_reference(model, data, lame):
+    # LAME's loop with the host-side stopping rule (break on convergence).
+    z = model.featurize(data.x, data.edge_index)
+    log_p = model.classify(z).log_softmax(-1)
+    nbr = lame.knn(F.normalize(z, dim=1))
+    y, energy_old, iters = log_p.exp(), None, 0
+    for _ in range(lame.steps):
+        iters += 1
+        y = torch.softmax(log_p + lame.bound_lambda * y[nbr].sum(1), dim=-1)
+        energy = (y * (y.clamp_min(1e-30).log() - log_p) -
+                  lame.bound_lambda * y * y[nbr].sum(1)).sum()
+        if energy_old is not None and \
+                abs(float(energy - energy_old)) <= 1e-8 * abs(
+                    float(energy_old)):
+            break
+        energy_old = energy
+    return y.clamp_min(1e-30).log(), iters
+
+
+@pytest.mark.parametrize('steps', [1, 2, 50])
+def test_lame_stopping_rule_on_device_equals_break(setup, steps):
+    model, tgt = setup
+    lame = LAMEBase(k=5, steps=steps)
+    with torch.no_grad():
+        ref, iters = lame_reference(model, tgt, lame)
+    if steps == 50:
+        assert iters < 50  # it converged early: the frozen y is the answer
+    assert torch.equal(lame(copy.deepcopy(model), tgt), ref)
+
+
+@pytest.mark.parametrize('base', [ERMBase(), TentBase(steps=3), T3ABase(),
+                                  T3ABase(filter_k=5), LAMEBase()])
+def test_bases_on_device_match_cpu(setup, device, base):
+    model, tgt = setup
+    out = base(copy.deepcopy(model), tgt)
+    out_d = base(copy.deepcopy(model).to(device), tgt.to(device))
+    assert out_d.device == device
+    assert torch.allclose(out_d.cpu(), out, atol=1e-4)

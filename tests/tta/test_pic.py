@@ -132,3 +132,76 @@ def test_bad_mask():
         pic_loss(torch.randn(5, 2), torch.full((5, 2), .5),
                  torch.zeros(5, dtype=torch.bool))
     assert repr(PICLoss()) == 'PICLoss(eps=1e-08)'
+
+
+def test_validate_switch_checks_values_once_metadata_always():
+    z = torch.randn(5, 3)
+    bad = torch.full((5, 2), .4)  # rows sum to 0.8
+    with pytest.raises(ValueError, match='sum to 1'):
+        pic_loss(z, bad)
+    with pytest.raises(ValueError, match='sum to 1'):
+        PICLoss()(z, bad)
+    # validate=False trusts the values (a caller that checked them once) ...
+    assert torch.isfinite(pic_loss(z, bad, validate=False))
+    assert torch.isfinite(PICLoss(validate=False)(z, bad))
+    # ... but shapes, dtypes and devices are still checked.
+    with pytest.raises(ValueError, match='same number'):
+        pic_loss(z, torch.full((4, 2), .5), validate=False)
+    with pytest.raises(TypeError, match='floating'):
+        pic_loss(z, torch.ones(5, 2, dtype=torch.long), validate=False)
+    with pytest.raises(ValueError, match='one device'):
+        pic_loss(z, torch.full((5, 2), .5, device='meta'), validate=False)
+    with pytest.raises(ValueError, match="'mask' is on meta"):
+        pic_loss(z, torch.full((5, 2), .5),
+                 torch.ones(5, dtype=torch.bool, device='meta'),
+                 validate=False)
+    with pytest.raises(ValueError, match='mask'):
+        pic_loss(z, torch.full((5, 2), .5), torch.ones(4, dtype=torch.bool),
+                 validate=False)
+    # Same values either way on valid input.
+    P = torch.softmax(torch.randn(5, 2), dim=1)
+    mask = torch.tensor([True, False, True, True, False])
+    assert torch.equal(pic_loss(z, P, validate=False), pic_loss(z, P))
+    assert torch.equal(pic_loss(z, P, mask, validate=False),
+                       pic_loss(z, P, mask))
+
+
+def test_on_device_matches_cpu(device):
+    torch.manual_seed(4)
+    z = torch.randn(50, 6, dtype=torch.float64, requires_grad=True)
+    P = torch.softmax(torch.randn(50, 4, dtype=torch.float64), dim=1)
+    P[:, 3] = 0  # an empty class
+    P = P / P.sum(1, keepdim=True)
+    mask = torch.rand(50) < 0.6
+    zd = z.detach().to(device).requires_grad_()
+    for m in (None, mask, mask.nonzero().view(-1)):
+        md = None if m is None else m.to(device)
+        a = pic_loss(z, P, m)
+        b = pic_loss(zd, P.to(device), md, validate=False)
+        assert b.device == device
+        assert torch.allclose(b.detach().cpu(), a.detach())
+        (ga, ) = torch.autograd.grad(a, z)
+        (gb, ) = torch.autograd.grad(b, zd)
+        assert torch.allclose(gb.cpu(), ga)
+    const = torch.ones(50, 6, device=device, requires_grad=True)
+    loss = pic_loss(const, P.float().to(device), validate=False)
+    loss.backward()
+    assert float(loss.detach()) == 0 and torch.isfinite(const.grad).all()
+
+
+def test_no_value_read_with_validate_off():
+    # On 'meta' any host read raises: the loss, its guards (empty classes,
+    # constant Z) and its backward pass must not read a value.
+    z = torch.empty(30, 5, device='meta', requires_grad=True)
+    P = torch.empty(30, 3, device='meta')
+    for mask in (None, torch.empty(30, dtype=torch.bool, device='meta'),
+                 torch.empty(12, dtype=torch.long, device='meta')):
+        loss = pic_loss(z, P, mask, validate=False)
+        assert loss.shape == () and loss.device.type == 'meta'
+        loss.backward()
+        assert z.grad.shape == (30, 5)
+    big = torch.empty(3000, 64, device='meta', requires_grad=True)  # cdist
+    pic_loss(big, torch.empty(3000, 100, device='meta'),
+             validate=False).backward()
+    with pytest.raises(Exception):  # validation does read values
+        pic_loss(z, P)

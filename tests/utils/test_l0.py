@@ -126,3 +126,46 @@ def test_projected_optimizer_zero_sparsity_is_plain_step():
         o.step()
     assert torch.equal(a.weight, b.weight)
     pickle.loads(pickle.dumps(ob.state_dict()))
+
+
+def test_projection_order_with_zeros_subnormals_and_ties():
+    # float32 magnitudes ordered by their bit patterns: 0 < subnormal <
+    # normal; ties go in flat order across tensors.
+    a = torch.tensor([1e-40, 0.0, -2.0, 1e-38])
+    b = torch.tensor([-0.0, 2.0, 5.0, -1e-40])
+    params = [a.clone(), b.clone()]
+    masks = project_l0_(params, 0.75)  # 6 of 8 go
+    assert masks[0].tolist() == [False, False, False, False]
+    assert masks[1].tolist() == [False, True, True, False]
+    params = [a.clone(), b.clone()]
+    masks = project_l0_(params, 0.5)  # 0, -0, then 1e-40, -1e-40
+    assert masks[0].tolist() == [False, False, True, True]
+    assert masks[1].tolist() == [False, True, True, False]
+
+
+def test_projection_and_optimizer_on_device(device):
+    torch.manual_seed(3)
+    cpu = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 3)).double()
+    dev = torch.nn.Sequential(torch.nn.Linear(10, 16), torch.nn.ReLU(),
+                              torch.nn.Linear(16, 3)).double().to(device)
+    dev.load_state_dict(cpu.state_dict())
+    masks = project_l0_([p.detach().clone().to(device)
+                         for p in cpu.parameters()], 0.4)
+    ref = project_l0_([p.detach().clone() for p in cpu.parameters()], 0.4)
+    assert all(m.device == device for m in masks)
+    assert all(torch.equal(m.cpu(), r) for m, r in zip(masks, ref))
+    x = torch.randn(32, 10, dtype=torch.float64)
+    y = torch.randint(0, 3, (32, ))
+    opts = [L0ProjectedOptimizer(torch.optim.SGD(m.parameters(), lr=0.1), m,
+                                 0.5) for m in (cpu, dev)]
+    for _ in range(3):
+        for m, opt, d in ((cpu, opts[0], 'cpu'), (dev, opts[1], device)):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(m(x.to(d)),
+                                              y.to(d)).backward()
+            opt.step()
+    assert all(m.device == device for m in opts[1].masks)
+    for a, b in zip(cpu.parameters(), dev.parameters()):
+        assert torch.allclose(a, b.cpu(), atol=1e-10)
+    assert weight_sparsity(dev) == weight_sparsity(cpu) >= 0.5

@@ -325,3 +325,65 @@ def test_distillation_loss():
     assert t.grad is None and s.grad is not None
     with pytest.raises(ValueError, match='shape'):
         teddy_distillation_loss(torch.zeros(3, 2), torch.zeros(3, 3))
+
+
+# the reverse-entry map (a torch sort of the transposed keys) ----------------
+def test_reverse_map_brute_force():
+    from pyg_ext.utils.sparsify import _Graph
+    torch.manual_seed(11)
+    ei = to_undirected(erdos_renyi_graph(25, 0.2))
+    ei = torch.cat([ei, torch.tensor([[3, 3], [3, 3]]), ei[:, :4]], dim=1)
+    ei = ei[:, torch.randperm(ei.size(1))]  # unsorted, duplicates, a loop
+    g = _Graph(ei, 25, None, allow_directed=False)
+    entries = list(zip(g.row.tolist(), g.col.tolist()))
+    pos = {e: i for i, e in enumerate(entries)}
+    assert g.rev.tolist() == [pos[(v, u)] for u, v in entries]
+    # Directed (or asymmetric weights): no reverse map.
+    assert _Graph(torch.tensor([[0, 1], [1, 2]]), 3, None, True).rev is None
+    w = torch.arange(6.0) + 1
+    assert _Graph(P4, 4, w, True).rev is None
+    assert _Graph(P4, 4, torch.tensor([1., 1, 2, 2, 3, 3]), False).rev \
+        .tolist() == [1, 0, 3, 2, 5, 4]
+
+
+# devices: every tensor on the input's device, same answers as on CPU -------
+def test_scores_and_masks_on_device(device):
+    torch.manual_seed(13)
+    n = 60
+    ei = erdos_renyi_graph(n, 0.1)
+    ei = torch.cat([ei, torch.arange(0, n, 9).repeat(2, 1)], dim=1)
+    ei = ei[:, torch.randperm(ei.size(1))]
+    d_ei = ei.to(device)
+    for kw in ({}, dict(add_self_loops=True)):
+        score = teddy_edge_score(d_ei, n, **kw)
+        node = teddy_node_score(d_ei, n, **kw)
+        assert score.device == device and node.device == device
+        assert torch.allclose(score.cpu(), teddy_edge_score(ei, n, **kw),
+                              rtol=1e-6)
+        assert torch.allclose(node.cpu(), teddy_node_score(ei, n, **kw),
+                              rtol=1e-6)
+        for count in ('undirected', 'entries'):
+            for p in (0.1, 0.5, 0.83):
+                keep = teddy_keep_mask(d_ei, p, n, count=count, **kw)
+                assert keep.device == device and keep.dtype == torch.bool
+                # The selection is deterministic given the scores: with the
+                # device's scores the CPU run cuts the very same edges.
+                ref = teddy_keep_mask(ei, p, n, count=count,
+                                      score=score.double().cpu(), **kw)
+                assert torch.equal(keep.cpu(), ref)
+    w = torch.rand(ei.size(1), dtype=torch.float64)
+    ei_u, w_u = to_undirected(ei, w, reduce='max')
+    s = teddy_edge_score(ei_u.to(device), n, w_u.to(device))
+    assert s.device == device and s.dtype == torch.float64
+    assert torch.allclose(s.cpu(), teddy_edge_score(ei_u, n, w_u))
+    # Directed input on the device: the same error as on CPU.
+    with pytest.raises(ValueError, match='undirected'):
+        teddy_edge_score(torch.tensor([[0, 1, 2], [1, 2, 0]], device=device))
+
+
+def test_device_mismatch_raises():
+    meta = torch.empty(6, device='meta')
+    with pytest.raises(ValueError, match="'edge_weight' is on meta"):
+        teddy_edge_score(P4, edge_weight=meta)
+    with pytest.raises(ValueError, match="'score' is on meta"):
+        teddy_keep_mask(P4, 0.5, score=meta)

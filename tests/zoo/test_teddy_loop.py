@@ -66,12 +66,13 @@ def test_interrupt_between_levels_resumes_without_recompute(tmp_path,
     c = cfg(method, checkpoint_every=1)
     full = run(c, run_dir=tmp_path / 'full', quiet=True)
 
-    # The interrupt hook counts epochs: stop right after level 2 ends
-    # (teddy: teacher + 2 levels; ugs: get-mask + fix-mask per level).
+    # The interrupt hook counts epochs: stop in the first epoch after
+    # level 2 ended (teddy: teacher + 2 levels; ugs: get-mask + fix-mask per
+    # level), after its checkpoint.
     phases = {'teddy': 3, 'ugs': 4}[method]
 
     def boom(epoch):
-        if epoch == phases * 6 - 1:
+        if epoch == phases * 6:
             raise Interrupted
 
     with pytest.raises(Interrupted):

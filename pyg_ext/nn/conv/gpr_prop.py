@@ -1,6 +1,7 @@
 import math
 import warnings
-from typing import Optional, Sequence, Union
+import weakref
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -8,9 +9,9 @@ from torch.nn import Parameter
 from torch_geometric.nn.conv import MessagePassing
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.typing import Adj, OptTensor
-from torch_geometric.utils import to_torch_csr_tensor
+from torch_geometric.utils import is_sparse, scatter, to_torch_csr_tensor
 
-__all__ = ['GPRProp', 'HopAggregation', 'gpr_init']
+__all__ = ['GPRProp', 'HopAggregation', 'gpr_init', 'gcn_norm_fixed_size']
 
 GPR_INITS = ('PPR', 'SGC', 'NPPR', 'Random', 'WS')
 
@@ -28,9 +29,90 @@ class _SpMM(torch.autograd.Function):
         return None, None, ctx.A_T @ grad
 
 
+def gcn_norm_fixed_size(
+        edge_index: Adj, edge_weight: OptTensor = None,
+        num_nodes: Optional[int] = None, add_self_loops: bool = True,
+        flow: str = 'source_to_target',
+        dtype: Optional[torch.dtype] = None) -> Tuple[Adj, OptTensor]:
+    r"""The symmetric GCN normalisation :math:`\mathbf{\hat{D}}^{-1/2}
+    (\mathbf{A} + \mathbf{I}) \mathbf{\hat{D}}^{-1/2}` of PyG's
+    :func:`~torch_geometric.nn.conv.gcn_conv.gcn_norm` (with
+    :obj:`improved=False`), computed without reading any tensor value on the
+    host, so that it neither synchronises with a GPU nor fails on the
+    :obj:`meta` device.
+
+    PyG's version drops the existing self-loops of an :obj:`edge_index`
+    tensor (a boolean selection, whose size depends on the values) before
+    appending one loop per node. Here the output has a size known from the
+    input's shape: the :math:`E` input entries, where existing self-loops
+    keep their slot with weight :math:`0`, followed by :math:`N` self-loops
+    that carry the weight of the node's existing loop (or :math:`1`), as
+    PyG's :func:`~torch_geometric.utils.add_remaining_self_loops` does.
+    Propagating with either result gives the same output. Sparse adjacency
+    matrices are passed on to PyG's :func:`gcn_norm`.
+
+    Args:
+        edge_index (torch.Tensor or SparseTensor): The graph connectivity.
+        edge_weight (torch.Tensor, optional): Edge weights.
+            (default: :obj:`None`)
+        num_nodes (int, optional): The number of nodes; if :obj:`None`, it is
+            read from :obj:`edge_index` (a host read).
+            (default: :obj:`None`)
+        add_self_loops (bool, optional): Add the self-loops.
+            (default: :obj:`True`)
+        flow (str, optional): :obj:`"source_to_target"` or
+            :obj:`"target_to_source"`. (default: :obj:`"source_to_target"`)
+        dtype (torch.dtype, optional): The dtype of the weights when
+            :obj:`edge_weight` is :obj:`None`. (default: :obj:`None`)
+
+    :rtype: (:class:`torch.Tensor`, :class:`torch.Tensor`)
+
+    Example:
+        >>> edge_index = torch.tensor([[0, 1, 1], [1, 0, 1]])  # a loop at 1
+        >>> ei, w = gcn_norm_fixed_size(edge_index, num_nodes=2)
+        >>> ei
+        tensor([[0, 1, 1, 0, 1],
+                [1, 0, 1, 0, 1]])
+        >>> w
+        tensor([0.5000, 0.5000, 0.0000, 0.5000, 0.5000])
+    """
+    if not isinstance(edge_index, Tensor) or is_sparse(edge_index):
+        out = gcn_norm(edge_index, edge_weight, num_nodes, False,
+                       add_self_loops, flow, dtype)
+        return out if isinstance(out, tuple) else (out, None)
+    if flow not in ('source_to_target', 'target_to_source'):
+        raise ValueError(f"'flow' must be 'source_to_target' or "
+                         f"'target_to_source', got {flow!r}")
+    if num_nodes is None:
+        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+    N, device = num_nodes, edge_index.device
+    if edge_weight is None:
+        edge_weight = torch.ones(edge_index.size(1), dtype=dtype,
+                                 device=device)
+    if add_self_loops:
+        row, col = edge_index[0], edge_index[1]
+        is_loop = row == col
+        # Existing loop weights go to their node's slot, the rest to a spare
+        # slot N that is cut off (PyG: loop_attr[row[loops]] = w[loops]).
+        slot = torch.where(is_loop, row, N)
+        loop_weight = edge_weight.new_ones(N + 1).scatter(
+            0, slot, edge_weight)[:N]
+        loop_index = torch.arange(N, device=device).view(1, -1).repeat(2, 1)
+        edge_index = torch.cat([edge_index, loop_index], dim=1)
+        edge_weight = torch.cat(
+            [edge_weight.masked_fill(is_loop, 0.0), loop_weight])
+    row, col = edge_index[0], edge_index[1]
+    idx = col if flow == 'source_to_target' else row
+    deg = scatter(edge_weight, idx, dim=0, dim_size=N, reduce='sum')
+    deg_inv_sqrt = deg.pow(-0.5)
+    deg_inv_sqrt = deg_inv_sqrt.masked_fill(deg_inv_sqrt == float('inf'), 0)
+    return edge_index, deg_inv_sqrt[row] * edge_weight * deg_inv_sqrt[col]
+
+
 def gpr_init(K: int, init: str = 'PPR', alpha: float = 0.1,
              gamma: Optional[Union[Sequence[float], Tensor]] = None,
-             generator: Optional[torch.Generator] = None) -> Tensor:
+             generator: Optional[torch.Generator] = None,
+             device: Optional[torch.device] = None) -> Tensor:
     r"""The initial hop weights :math:`\gamma \in \mathbb{R}^{K+1}` of
     :class:`GPRProp`, following the GPR-GNN paper's initialisations.
 
@@ -44,6 +126,9 @@ def gpr_init(K: int, init: str = 'PPR', alpha: float = 0.1,
       :math:`\|\gamma\|_1 = 1`.
     * ``"WS"``: the given :obj:`gamma`.
 
+    The result lies on :obj:`device` (default: the :obj:`generator`'s device
+    if one is given, else the default device).
+
     Example:
         >>> gpr_init(3, 'PPR', alpha=0.5)
         tensor([0.5000, 0.2500, 0.1250, 0.1250])
@@ -55,7 +140,9 @@ def gpr_init(K: int, init: str = 'PPR', alpha: float = 0.1,
     if gamma is not None and init != 'WS':
         raise ValueError(f"'gamma' is only used with init='WS', got "
                          f"init={init!r}")
-    k = torch.arange(K + 1, dtype=torch.float)
+    if device is None and generator is not None:
+        device = generator.device
+    k = torch.arange(K + 1, dtype=torch.float, device=device)
     if init == 'PPR':
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"'alpha' must be in [0, 1] for init='PPR', "
@@ -66,23 +153,76 @@ def gpr_init(K: int, init: str = 'PPR', alpha: float = 0.1,
         if int(alpha) != alpha or not 0 <= int(alpha) <= K:
             raise ValueError(f"'alpha' must be an integer hop in [0, {K}] for "
                              f"init='SGC', got {alpha}")
-        out = torch.zeros(K + 1)
+        out = torch.zeros(K + 1, device=device)
         out[int(alpha)] = 1.0
     elif init == 'NPPR':
         out = float(alpha)**k
         out = out / out.abs().sum()
     elif init == 'Random':
         bound = math.sqrt(3 / (K + 1))
-        out = torch.rand(K + 1, generator=generator) * 2 * bound - bound
+        out = torch.rand(K + 1, generator=generator, device=device) \
+            * 2 * bound - bound
         out = out / out.abs().sum()
     else:  # 'WS'
         if gamma is None:
             raise ValueError("init='WS' needs the hop weights 'gamma'")
-        out = torch.as_tensor(gamma, dtype=torch.float).detach().clone()
+        out = torch.as_tensor(gamma, dtype=torch.float).detach().to(
+            device, copy=True)
         if out.shape != (K + 1, ):
             raise ValueError(f"'gamma' must have shape [K + 1] = [{K + 1}], "
                              f"got {tuple(out.shape)}")
     return out
+
+
+class _LastGraph:
+    r"""The normalised form of the last graph a layer saw, keyed by the
+    identity and in-place version counter of its tensors, so a new or
+    modified graph is never served stale. Deep copies share it (an entry is
+    never modified, only replaced); pickling drops it."""
+    def __init__(self):
+        self.refs = None  # weak references to (edge_index, edge_weight)
+        self.meta = None  # (versions, num_nodes, dtype, device)
+        self.value = None
+
+    @staticmethod
+    def _meta(edge_index: Tensor, edge_weight: OptTensor, num_nodes: int,
+              dtype: torch.dtype) -> tuple:
+        w_version = None if edge_weight is None else edge_weight._version
+        return (edge_index._version, w_version, num_nodes, dtype,
+                edge_index.device)
+
+    def get(self, edge_index: Tensor, edge_weight: OptTensor,
+            num_nodes: int, dtype: torch.dtype):
+        if self.refs is None:
+            return None
+        ei_ref, w_ref = self.refs
+        w = None if w_ref is None else w_ref()
+        if ei_ref() is not edge_index or w is not edge_weight or \
+                (w_ref is not None and w is None):
+            return None
+        if self.meta != self._meta(edge_index, edge_weight, num_nodes, dtype):
+            return None
+        return self.value
+
+    def put(self, edge_index: Tensor, edge_weight: OptTensor, num_nodes: int,
+            dtype: torch.dtype, value) -> None:
+        # The entry is freed as soon as the graph is (weak-reference
+        # callback), so a dropped graph's CSR pair does not stay in memory.
+        self.refs = (weakref.ref(edge_index, self._drop),
+                     None if edge_weight is None else weakref.ref(
+                         edge_weight, self._drop))
+        self.meta = self._meta(edge_index, edge_weight, num_nodes, dtype)
+        self.value = value
+
+    def _drop(self, ref: weakref.ref) -> None:
+        if self.refs is not None and any(ref is r for r in self.refs):
+            self.refs = self.meta = self.value = None
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return (_LastGraph, ())
 
 
 class HopAggregation(MessagePassing):
@@ -97,13 +237,25 @@ class HopAggregation(MessagePassing):
     Models whose hop weights are a function of other parameters (e.g. APPNP's
     :math:`\gamma_k = \alpha(1-\alpha)^k`) use it directly.
 
+    For an :obj:`edge_index` tensor whose edge weights need no gradient, the
+    normalised graph is built once as a pair of sparse CSR matrices (the
+    graph and its transpose, for the backward pass) and reused while the
+    same :obj:`edge_index` (and :obj:`edge_weight`) tensor comes back
+    unchanged, so repeated forward passes on one graph (training epochs,
+    test-time adaptation rounds) neither rebuild it nor synchronise with the
+    device. Otherwise (learnable edge weights, :obj:`flow="target_to_source"`,
+    sparse adjacency input) it propagates by message passing with
+    :func:`gcn_norm_fixed_size`.
+
     Args:
         normalize (bool, optional): Apply the symmetric GCN normalisation.
             (default: :obj:`True`)
         add_self_loops (bool, optional): Add self loops before normalising.
             (default: :obj:`True`)
-        cached (bool, optional): Cache the normalised graph (transductive
-            use only: the first graph seen is reused). (default: :obj:`False`)
+        cached (bool, optional): Cache the normalised graph of the first call
+            and reuse it for every later graph (transductive use only, as in
+            PyG's :class:`~torch_geometric.nn.conv.GCNConv`).
+            (default: :obj:`False`)
 
     Shapes:
         - **input:** node features :math:`(|\mathcal{V}|, F)`,
@@ -119,43 +271,60 @@ class HopAggregation(MessagePassing):
         self.add_self_loops = add_self_loops
         self.cached = cached
         self._cached = None
+        self._last_graph = _LastGraph()
 
     def reset_parameters(self):
         super().reset_parameters()
         self._cached = None
+        self._last_graph = _LastGraph()
 
     def norm(self, edge_index: Adj, edge_weight: OptTensor, num_nodes: int,
              dtype: torch.dtype):
-        r"""The (possibly cached) normalised graph: a tuple
-        ``('csr', A, A_T)`` of sparse CSR matrices (fast path, used when
-        :obj:`edge_index` is a :obj:`[2, E]` tensor and the edge weights need
-        no gradient) or ``('mp', edge_index, edge_weight)`` for message
-        passing."""
+        r"""The normalised graph: a tuple ``('csr', A, A_T)`` of sparse CSR
+        matrices (fast path, used when :obj:`edge_index` is a :obj:`[2, E]`
+        tensor and the edge weights need no gradient; built on the first
+        call with a graph and then reused) or ``('mp', edge_index,
+        edge_weight)`` for message passing."""
         if self.cached and self._cached is not None:
             return self._cached
+        fast = (isinstance(edge_index, Tensor) and not is_sparse(edge_index)
+                and edge_index.dim() == 2
+                and not (edge_weight is not None and edge_weight.requires_grad)
+                and self.flow == 'source_to_target')
+        if fast:
+            args = (edge_index, edge_weight, num_nodes, dtype)
+            out = self._last_graph.get(*args)
+            if out is None:
+                out = self._build_csr(*args)
+                self._last_graph.put(*args, out)
+        else:
+            if self.normalize:
+                edge_index, edge_weight = gcn_norm_fixed_size(
+                    edge_index, edge_weight, num_nodes, self.add_self_loops,
+                    self.flow, dtype)
+            out = ('mp', edge_index, edge_weight)
+        if self.cached:
+            self._cached = out
+        return out
+
+    def _build_csr(self, edge_index: Tensor, edge_weight: OptTensor,
+                   num_nodes: int, dtype: torch.dtype):
+        # Coalescing (duplicates are summed) has a value-dependent size: this
+        # is the one place that synchronises, once per graph.
         if self.normalize:
             edge_index, edge_weight = gcn_norm(edge_index, edge_weight,
                                                num_nodes, False,
                                                self.add_self_loops, self.flow,
                                                dtype)
-        fast = (isinstance(edge_index, Tensor) and edge_index.dim() == 2
-                and not (edge_weight is not None and edge_weight.requires_grad)
-                and self.flow == 'source_to_target')
-        if fast:
-            if edge_weight is None:
-                edge_weight = torch.ones(edge_index.size(1), dtype=dtype,
-                                         device=edge_index.device)
-            size = (num_nodes, num_nodes)
-            with warnings.catch_warnings():  # 'CSR support is in beta'
-                warnings.simplefilter('ignore', UserWarning)
-                A = to_torch_csr_tensor(edge_index.flip(0), edge_weight, size)
-                A_T = to_torch_csr_tensor(edge_index, edge_weight, size)
-            out = ('csr', A, A_T)
-        else:
-            out = ('mp', edge_index, edge_weight)
-        if self.cached:
-            self._cached = out
-        return out
+        if edge_weight is None:
+            edge_weight = torch.ones(edge_index.size(1), dtype=dtype,
+                                     device=edge_index.device)
+        size = (num_nodes, num_nodes)
+        with warnings.catch_warnings():  # 'CSR support is in beta'
+            warnings.simplefilter('ignore', UserWarning)
+            A = to_torch_csr_tensor(edge_index.flip(0), edge_weight, size)
+            A_T = to_torch_csr_tensor(edge_index, edge_weight, size)
+        return ('csr', A, A_T)
 
     def step(self, x: Tensor, adj) -> Tensor:
         r"""One propagation :math:`\mathbf{\hat{A}}\mathbf{X}` with a graph
@@ -251,7 +420,8 @@ class GPRProp(HopAggregation):
         super().reset_parameters()
         with torch.no_grad():
             self.gamma.copy_(gpr_init(self.K, self.init, self.alpha,
-                                      self._init_gamma))
+                                      self._init_gamma,
+                                      device=self.gamma.device))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         old, new = prefix + 'temp', prefix + 'gamma'

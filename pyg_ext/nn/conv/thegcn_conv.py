@@ -74,6 +74,12 @@ class THeGCNConv(MessagePassing):
           :math:`(|\mathcal{E}|, F)`
 
     .. note::
+        :meth:`forward` checks metadata only (dtype, dim, sizes) and never
+        reads a value, so it forces no host sync on an accelerator. Check the
+        ids of hand-built graphs once, at data-setup time, with
+        :meth:`validate_inputs`.
+
+    .. note::
         For an example, see ``examples/thegcn.py``.
     """
     def __init__(self, channels: int, edge_dim: int = 0, time_dim: int = 0,
@@ -127,6 +133,35 @@ class THeGCNConv(MessagePassing):
                 m.reset_parameters()
         if self.lin is not None:
             self.lin.reset_parameters()
+
+    @staticmethod
+    def validate_inputs(edge_index: Tensor, num_nodes: int) -> None:
+        r"""Checks once, at data-setup time, that every id in
+        :obj:`edge_index` lies in :obj:`[0, num_nodes)`. :meth:`forward`
+        only checks metadata (dtype, dim, sizes), so that it never reads
+        values and never forces a host sync on an accelerator; subgraphs
+        built by :class:`pyg_ext.sampler.TemporalNeighborSampler` are valid
+        by construction.
+
+        Args:
+            edge_index (torch.Tensor): Edge indices :math:`[2, |\mathcal{E}|]`.
+            num_nodes (int): Number of nodes (:obj:`x.size(0)`).
+
+        Raises:
+            ValueError: If an id is negative or :math:`\geq` :obj:`num_nodes`.
+        """
+        if not isinstance(edge_index, Tensor) or edge_index.dim() != 2 or \
+                edge_index.size(0) != 2:
+            raise ValueError(f"'edge_index' must have shape [2, num_edges], "
+                             f"got {tuple(getattr(edge_index, 'shape', ()))}")
+        if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
+            raise TypeError(f"'edge_index' must be an integer tensor, got "
+                            f"{edge_index.dtype}")
+        if edge_index.numel() and (int(edge_index.min()) < 0
+                                   or int(edge_index.max()) >= num_nodes):
+            raise ValueError(f"'edge_index' ids must lie in [0, {num_nodes}),"
+                             f" got ids in [{int(edge_index.min())}, "
+                             f"{int(edge_index.max())}]")
 
     def compute_gate(self, x: Tensor, edge_index: Tensor,
                      edge_attr: Optional[Tensor] = None,
@@ -190,10 +225,13 @@ class THeGCNConv(MessagePassing):
                 edge_index.size(0) != 2:
             raise ValueError(f"'edge_index' must have shape [2, num_edges], "
                              f"got {tuple(getattr(edge_index, 'shape', ()))}")
+        if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
+            raise TypeError(f"'edge_index' must be an integer tensor, got "
+                            f"{edge_index.dtype}")
+        # Metadata checks only: the id range is a value check (a host sync on
+        # an accelerator), done once at data-setup time by
+        # `validate_inputs` or by the sampler that built the subgraph.
         E = edge_index.size(1)
-        if E and (int(edge_index.min()) < 0
-                  or int(edge_index.max()) >= x.size(0)):
-            raise ValueError(f"'edge_index' ids must lie in [0, {x.size(0)})")
         if gate is None:
             g = self.compute_gate(x, edge_index, edge_attr, time_enc)
         elif isinstance(gate, (int, float)) and not isinstance(gate, bool):

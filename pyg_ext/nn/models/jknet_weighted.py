@@ -7,6 +7,8 @@ from torch.nn import BatchNorm1d, Identity, Linear, ModuleList, Parameter
 from torch_geometric.nn import GCNConv
 from torch_geometric.typing import Adj, OptTensor
 
+from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
+
 __all__ = ['WeightedJKNet']
 
 
@@ -67,8 +69,10 @@ class WeightedJKNet(torch.nn.Module):
         self.jk_init = jk_init
         self.lin1 = Linear(in_channels, hidden_channels)
         self.bn1 = BatchNorm1d(hidden_channels) if batch_norm else Identity()
+        # The graph is normalised once per forward pass and shared by the
+        # layers (gcn_norm_fixed_size: no host synchronisation).
         self.convs = ModuleList(
-            [GCNConv(hidden_channels, hidden_channels)
+            [GCNConv(hidden_channels, hidden_channels, normalize=False)
              for _ in range(num_layers)])
         self.jk_weight = Parameter(torch.empty(num_layers + 1))
         self.lin2 = Linear(hidden_channels, out_channels,
@@ -93,6 +97,8 @@ class WeightedJKNet(torch.nn.Module):
                   edge_weight: OptTensor = None) -> Tensor:
         x = F.dropout(x, p=self.dropout, training=self.training)
         h = F.relu(self.bn1(self.lin1(x)))
+        edge_index, edge_weight = gcn_norm_fixed_size(
+            edge_index, edge_weight, h.size(0), dtype=h.dtype)
         z = self.jk_weight[0] * h
         for i, conv in enumerate(self.convs):
             h = F.dropout(h, p=self.dropout, training=self.training)

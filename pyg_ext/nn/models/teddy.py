@@ -1,17 +1,20 @@
 r"""Bias-free GCN / GIN / GAT backbones of the official TEDDY code
-(`"TEDDY: Trimming Edges with Degree-based Discrimination strategY"
-<https://arxiv.org/abs/2402.01261>`_). All take an optional
+(`github.com/hyunjin72/TEDDY <https://github.com/hyunjin72/TEDDY>`_) of the
+`"TEDDY: Trimming Edges with Degree-based Discrimination strategY"
+<https://arxiv.org/abs/2402.01261>`_ paper. All take an optional
 :obj:`edge_weight`, so the same model serves TEDDY (a pruned
-:obj:`edge_index`) and UGS (trainable edge masks passed as weights)."""
+:obj:`edge_index`) and UGS (trainable edge masks passed as weights). Their
+forward passes read no tensor value on the host (no GPU synchronisation)."""
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn import MessagePassing
-from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import softmax
+
+from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
 
 __all__ = ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'WeightedGINConv',
            'SoftPrunedGATConv', 'sparse_linear']
@@ -56,8 +59,11 @@ class TeddyGCN(torch.nn.Module):
     r"""A GCN without biases (official TEDDY backbone): ``num_layers``
     graph convolutions :math:`\hat{\mathbf{A}} \mathbf{X} \mathbf{W}` with
     :math:`\hat{\mathbf{A}}` the symmetric normalisation with self-loops
-    (:func:`~torch_geometric.nn.conv.gcn_conv.gcn_norm`, recomputed on every
-    call, so a pruned graph is re-normalised), ReLU and dropout in between.
+    (:func:`~pyg_ext.nn.conv.gpr_prop.gcn_norm_fixed_size`, PyG's
+    :func:`~torch_geometric.nn.conv.gcn_conv.gcn_norm` without host
+    synchronisation, recomputed on every call, so a pruned graph is
+    re-normalised and learnable edge weights get gradients), ReLU and dropout
+    in between.
     :obj:`x` may be a sparse CSR tensor (see :func:`sparse_linear`).
 
     Args:
@@ -92,7 +98,8 @@ class TeddyGCN(torch.nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         N = x.size(0)
-        ei, w = gcn_norm(edge_index, edge_weight, N, add_self_loops=True)
+        ei, w = gcn_norm_fixed_size(edge_index, edge_weight, N,
+                                    dtype=x.dtype)
         for i, lin in enumerate(self.lins):
             x = _propagate(sparse_linear(x, lin.weight), ei, w, N)
             if i < self.num_layers - 1:

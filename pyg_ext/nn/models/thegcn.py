@@ -43,7 +43,8 @@ class CosineTimeEncoder(Module):
 
     def reset_parameters(self):
         with torch.no_grad():
-            self.weight.copy_(1.0 / 10**torch.linspace(0, 9, self.out_channels))
+            self.weight.copy_(1.0 / 10**torch.linspace(
+                0, 9, self.out_channels, device=self.weight.device))
             self.bias.zero_()
 
     def forward(self, dt: Tensor) -> Tensor:
@@ -96,6 +97,12 @@ class THeGCN(Module):
             (default: :obj:`None`)
         num_nodes (int, optional): If set, add a learnable node-id embedding
             (transductive; for featureless streams). (default: :obj:`None`)
+
+    .. note::
+        The model is device-generic and its :meth:`forward` reads no value
+        (no host sync): move the sampled subgraph to the model's device with
+        :meth:`pyg_ext.sampler.TemporalSubgraph.to`, and check hand-built
+        inputs once with :meth:`validate_inputs`.
 
     .. note::
         For an example, see ``examples/thegcn.py``.
@@ -156,6 +163,44 @@ class THeGCN(Module):
                   self.lin_hidden, self.lin_out, *self.smps):
             if m is not None:
                 m.reset_parameters()
+
+    def validate_inputs(self, x: Optional[Tensor], edge_index: Tensor,
+                        dt: Optional[Tensor] = None,
+                        n_id: Optional[Tensor] = None) -> None:
+        r"""Checks the values of one (sub)graph once, at data-setup time:
+        :obj:`edge_index` ids lie in :obj:`[0, num_local_nodes)`, :obj:`dt`
+        has no NaN and :obj:`n_id` fits the node-id embedding.
+        :meth:`forward` only checks metadata (dtype, dim, sizes) so that it
+        never forces a host sync; subgraphs built by
+        :class:`pyg_ext.sampler.TemporalNeighborSampler` are valid by
+        construction and need no check.
+
+        Args:
+            x (torch.Tensor, optional): Local node features (or :obj:`None`
+                for a featureless model).
+            edge_index (torch.Tensor): Local edge indices.
+            dt (torch.Tensor, optional): Relative event times.
+            n_id (torch.Tensor, optional): Global node ids of the local nodes.
+        """
+        if x is not None:
+            num_local = x.size(0)
+        elif n_id is not None:
+            num_local = n_id.numel()
+        else:
+            raise ValueError("'x' or 'n_id' is needed to know the number of "
+                             "local nodes")
+        if x is not None and n_id is not None and n_id.numel() != num_local:
+            raise ValueError(f"'n_id' must have one entry per row of 'x' "
+                             f"({num_local}), got {n_id.numel()}")
+        THeGCNConv.validate_inputs(edge_index, num_local)
+        if dt is not None and dt.is_floating_point() and bool(
+                torch.isnan(dt).any()):
+            raise ValueError("'dt' contains NaN")
+        if self.emb is not None and n_id is not None and n_id.numel() and (
+                int(n_id.min()) < 0 or int(n_id.max()) >= self.num_nodes):
+            raise ValueError(f"'n_id' must lie in [0, {self.num_nodes}) (the "
+                             f"node-id embedding), got ids in "
+                             f"[{int(n_id.min())}, {int(n_id.max())}]")
 
     def embed(self, x: Optional[Tensor], edge_index: Tensor,
               edge_attr: Optional[Tensor] = None, dt: Optional[Tensor] = None,

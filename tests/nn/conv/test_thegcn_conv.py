@@ -116,9 +116,77 @@ def test_bad_inputs():
              time_enc=torch.randn(ei.size(1), 2))
     with pytest.raises(ValueError, match="'x'"):
         conv(x[:, :3], ei, time_enc=torch.randn(ei.size(1), 2))
+    # The id range is a value check: done once at data-setup time by
+    # `validate_inputs`, never by `forward` (which only checks metadata).
     with pytest.raises(ValueError, match="'edge_index' ids"):
+        THeGCNConv.validate_inputs(ei + 3, x.size(0))
+    with pytest.raises(ValueError, match="'edge_index' ids"):
+        THeGCNConv.validate_inputs(ei - 1, x.size(0))
+    THeGCNConv.validate_inputs(ei, x.size(0))  # valid: no error
+    THeGCNConv.validate_inputs(ei[:, :0], 0)  # empty: no error
+    with pytest.raises(TypeError, match="'edge_index' must be an integer"):
+        THeGCNConv.validate_inputs(ei.float(), x.size(0))
+    with pytest.raises(TypeError, match="'edge_index' must be an integer"):
+        conv(x, ei.float(), time_enc=torch.randn(ei.size(1), 2))
+    # without the check, a bad id still fails on the CPU (never silently)
+    with pytest.raises(IndexError):
         conv(x, ei + 3, time_enc=torch.randn(ei.size(1), 2))
     with pytest.raises(ValueError, match="'gate' must have shape"):
         conv(x, ei, gate=torch.rand(2))
     with pytest.raises(TypeError, match="'gate'"):
         conv(x, ei, gate='low')
+
+
+def test_forward_backward_on_device(device):
+    x, ei = graph()
+    ea, te = torch.randn(ei.size(1), 3), torch.randn(ei.size(1), 5)
+    for kw in (dict(edge_dim=3, time_dim=5),
+               dict(edge_dim=3, time_dim=5, gate='channel', gate_hidden=8,
+                    out_channels=2, aggr='sum')):
+        torch.manual_seed(1)
+        conv = THeGCNConv(4, **kw)
+        ref, g_ref = conv(x, ei, ea, te, return_gate=True)
+        ref.square().sum().backward()
+        grads = {n: p.grad.clone() for n, p in conv.named_parameters()}
+        conv = conv.to(device)
+        conv.zero_grad()
+        xd = x.to(device)
+        out, g = conv(xd, ei.to(device), ea.to(device), te.to(device),
+                      return_gate=True)
+        assert out.device.type == device.type
+        assert g.device.type == device.type
+        out.square().sum().backward()
+        assert torch.allclose(out.cpu(), ref, atol=1e-5)
+        assert torch.allclose(g.cpu(), g_ref, atol=1e-5)
+        for n, p in conv.named_parameters():
+            assert torch.allclose(p.grad.cpu(), grads[n], atol=1e-4), n
+        # a fixed gate is created on the inputs' device
+        assert conv(xd, ei.to(device), ea.to(device), te.to(device),
+                    gate=0.5).device.type == device.type
+
+
+@pytest.mark.parametrize('kw', [
+    dict(edge_dim=3, time_dim=5),
+    dict(time_dim=5, gate='channel', gate_hidden=8, out_channels=2,
+         dropout=0.3),
+    dict(aggr='sum', gate_act='tanh'),
+])
+def test_no_host_sync_on_meta(kw):
+    # Any value read (.item(), bool(), int(), .tolist(), data-dependent
+    # shapes) raises on the meta device: forward and backward must not read
+    # values, so they never force a host sync on an accelerator.
+    conv = THeGCNConv(4, **kw).to('meta')
+    x = torch.empty(6, 4, device='meta', requires_grad=True)
+    ei = torch.empty(2, 7, dtype=torch.long, device='meta')
+    ea = torch.empty(7, 3, device='meta') if kw.get('edge_dim') else None
+    te = torch.empty(7, 5, device='meta') if kw.get('time_dim') else None
+    out, g = conv(x, ei, ea, te, return_gate=True)
+    assert out.is_meta and out.shape == (6, kw.get('out_channels', 4))
+    assert g.shape == (7, 4 if kw.get('gate') == 'channel' else 1)
+    out.sum().backward()
+    assert x.grad.is_meta and x.grad.shape == x.shape
+    assert all(p.grad is not None and p.grad.is_meta
+               for p in conv.parameters())
+    # the value check itself does read values: it refuses meta tensors
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        THeGCNConv.validate_inputs(ei, 6)

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from torch_geometric.nn import GCNConv, SAGEConv
 from torch_geometric.nn.models import GAT, GCN, GIN, MLP, GraphSAGE
 
-from pyg_ext.nn.models import Mowst, MowstOutput, khop_in_subgraph
+from pyg_ext.nn.models import Mowst, MowstOutput
+from pyg_ext.utils import khop_in_subgraph
 from pyg_ext.utils.dispersion import entropy_dispersion, variance_dispersion
 
 from helpers_mowst import FixedConf
@@ -457,7 +458,7 @@ def test_auto_trimming_follows_the_cost_model():
 def test_nearly_whole_khop_set_runs_the_whole_graph():
     # A k-hop set of >= 90% of the nodes: the strong expert runs on the
     # whole graph (no induced copy) and the report says so.
-    from pyg_ext.nn.models.mowst import FULL_GRAPH_SHARE
+    from pyg_ext.nn.models.mowst_inference import FULL_GRAPH_SHARE
     x, ei, _ = random_graph(200, 300, seed=6)
     for threshold in (0.15, 0.3, 0.45, 0.6):
         strong = Counting()

@@ -154,3 +154,126 @@ def test_ablation_flags_and_fixed_gate():
                                     sub.dt)
     with pytest.raises(ValueError, match="'in_channels'"):
         THeGCN(0, 8, 2)
+
+
+def test_time_encoder_reset_on_device(device):
+    enc = CosineTimeEncoder(6).to(device)
+    with torch.no_grad():
+        enc.weight.fill_(3.0)
+    enc.reset_parameters()
+    assert enc.weight.device.type == device.type
+    assert torch.allclose(enc.weight.cpu(),
+                          1.0 / 10**torch.linspace(0, 9, 6))
+    dt = torch.tensor([0., 1.5], dtype=torch.float64, device=device)
+    assert torch.allclose(enc(dt)[1].cpu(), torch.cos(1.5 * enc.weight.cpu()))
+
+
+def test_validate_inputs():
+    src, dst, t, x, msg = stream()
+    s = TemporalNeighborSampler(src, dst, t, num_nodes=20,
+                                num_neighbors=[5, 5])
+    sub = s.sample(torch.arange(4), torch.full((4, ), 90.))
+    model = THeGCN(5, 8, 2, edge_dim=3, time_dim=4)
+    model.validate_inputs(x[sub.n_id], sub.edge_index, sub.dt, sub.n_id)
+    with pytest.raises(ValueError, match="'edge_index' ids"):
+        model.validate_inputs(x[sub.n_id][:3], sub.edge_index, sub.dt)
+    dt = sub.dt.clone()
+    dt[0] = float('nan')
+    with pytest.raises(ValueError, match="'dt' contains NaN"):
+        model.validate_inputs(x[sub.n_id], sub.edge_index, dt)
+    with pytest.raises(ValueError, match="'n_id' must have one entry"):
+        model.validate_inputs(x[sub.n_id], sub.edge_index, sub.dt,
+                              sub.n_id[:2])
+    emb = THeGCN(0, 8, 2, num_nodes=10, time_dim=4)
+    with pytest.raises(ValueError, match=r"'n_id' must lie in \[0, 10\)"):
+        emb.validate_inputs(None, sub.edge_index, sub.dt, sub.n_id + 10)
+    with pytest.raises(ValueError, match="'x' or 'n_id'"):
+        emb.validate_inputs(None, sub.edge_index, sub.dt)
+
+
+def test_sampler_to_device_forward_backward(device):
+    src, dst, t, x, msg = stream(4)
+    s = TemporalNeighborSampler(src, dst, t, num_nodes=20,
+                                num_neighbors=[6, 4])
+    seeds, qts = torch.tensor([1, 5, 5, 12]), torch.tensor([40., 60., 95.,
+                                                             80.])
+    torch.manual_seed(0)
+    model = THeGCN(5, 16, 3, edge_dim=3, time_dim=8, num_smp_layers=2,
+                   num_nodes=20).eval()
+    sub = s.sample(seeds, qts)
+    ref, gates_ref = model(x[sub.n_id], sub.edge_index, msg[sub.e_id],
+                           sub.dt, batch_size=sub.batch_size,
+                           n_id=sub.n_id, return_gates=True)
+    ref.square().sum().backward()
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+    model.zero_grad()
+
+    model = model.to(device)
+    xd, msgd = x.to(device), msg.to(device)
+    # seeds may come from the model's device; the CPU sampler copies them
+    sub_d = s.sample(seeds.to(device), qts.to(device))
+    assert sub_d.device.type == 'cpu'
+    sub_d = sub_d.pin_memory().to(device, non_blocking=True)
+    assert sub_d.device.type == device.type
+    assert sub_d.n_id.device.type == device.type
+    assert sub_d.dt.device.type == device.type
+    assert sub_d.batch_size == sub.batch_size
+    out, gates = model(xd[sub_d.n_id], sub_d.edge_index, msgd[sub_d.e_id],
+                       sub_d.dt, batch_size=sub_d.batch_size,
+                       n_id=sub_d.n_id, return_gates=True)
+    assert out.device.type == device.type
+    out.square().sum().backward()
+    assert torch.allclose(out.cpu(), ref, atol=1e-5)
+    for g, g_ref in zip(gates, gates_ref):
+        assert torch.allclose(g.cpu(), g_ref, atol=1e-5)
+    for n, p in model.named_parameters():
+        assert p.grad is not None and p.grad.device.type == device.type, n
+        assert torch.allclose(p.grad.cpu(), grads[n], atol=1e-4), n
+
+
+@pytest.mark.parametrize('kw', [
+    dict(edge_dim=3, time_dim=8, num_smp_layers=2),
+    dict(time_dim=8, gate='channel', gate_hidden=4, gate_act='tanh'),
+    dict(edge_dim=3, time_dim=0, fixed_gate=1.0, num_nodes=30),
+])
+def test_no_host_sync_on_meta(kw):
+    # Values of meta tensors cannot be read (.item(), bool(), .tolist() and
+    # data-dependent shapes raise): forward + backward of the model on a
+    # meta subgraph proves that they never force a host sync.
+    model = THeGCN(5, 16, 3, **kw).to('meta').train()
+    N, E = 10, 12
+    x = torch.empty(N, 5, device='meta')
+    ei = torch.empty(2, E, dtype=torch.long, device='meta')
+    ea = torch.empty(E, 3, device='meta') if kw.get('edge_dim') else None
+    dt = torch.empty(E, dtype=torch.float64, device='meta')
+    n_id = torch.empty(N, dtype=torch.long, device='meta')
+    out, gates = model(x, ei, ea, dt, batch_size=4, n_id=n_id,
+                       return_gates=True)
+    assert out.is_meta and out.shape == (4, 3)
+    assert len(gates) == 1 + model.num_smp_layers
+    out.sum().backward()
+    for name, p in model.named_parameters():
+        if kw.get('fixed_gate') is not None and 'gate_mlp' in name:
+            continue  # a fixed gate bypasses the gate MLPs
+        assert p.grad is not None and p.grad.is_meta, name
+    model.reset_parameters()  # creates its tensors on the model's device
+
+
+def test_sampled_subgraph_on_meta():
+    # The sampler's own output, moved to 'meta': the model runs on it
+    # without reading a value (no host sync) and gives the CPU shapes.
+    src, dst, t, x, msg = stream(5)
+    s = TemporalNeighborSampler(src, dst, t, num_nodes=20,
+                                num_neighbors=[5, 3])
+    sub = s.sample(torch.tensor([0, 7, 7]), torch.tensor([30., 60., 99.]))
+    model = THeGCN(5, 8, 3, edge_dim=3, time_dim=4, num_smp_layers=2)
+    ref = model(x[sub.n_id], sub.edge_index, msg[sub.e_id], sub.dt,
+                batch_size=sub.batch_size)
+    meta = sub.to('meta')
+    model = model.to('meta')
+    xm, msgm = x.to('meta'), msg.to('meta')
+    out = model(xm[meta.n_id], meta.edge_index, msgm[meta.e_id], meta.dt,
+                batch_size=meta.batch_size)
+    assert out.is_meta and out.shape == ref.shape
+    out.sum().backward()
+    assert model.tmp.gate_mlp.weight.grad.is_meta

@@ -5,8 +5,10 @@ import torch
 from torch_geometric.nn.models import GCN, MLP, GraphSAGE
 
 from pyg_ext.datasets.feature_structure import feature_structure_graph
-from pyg_ext.nn.models import (Mowst, evaluate_mowst, fit_mowst, fit_mowst_star,
-                               set_expert_dropout)
+from helpers_device import audit_steps
+from pyg_ext.fit import (evaluate_mowst, fit_mowst, fit_mowst_star,
+                         set_expert_dropout)
+from pyg_ext.nn.models import Mowst
 
 
 def small_data(seed=0):
@@ -22,7 +24,8 @@ def make(variant='mowst', seed=0, **kwargs):
 
 
 FIT = dict(max_epochs=15, patience=5, max_rounds=3, big_patience=2,
-           pretrain='strong', pretrain_epochs=20, pretrain_patience=5)
+           pretrain='strong', pretrain_epochs=20, pretrain_patience=5,
+           progress=False)
 
 
 def params(model):
@@ -44,32 +47,37 @@ def test_fit_mowst_selects_by_val_expected_accuracy_with_gate():
     assert 0.0 <= res['metrics']['test_accuracy'] <= 1.0
 
 
-def test_fit_mowst_is_deterministic_and_resumable():
-    data = small_data()
-    states = []
-    full = fit_mowst(make(), data, checkpoint_fn=states.append, **FIT)
-    assert len(states) >= 3
+class Kill(Exception):
+    pass
 
-    class Kill(Exception):
-        pass
 
-    saved = []
+def killer(at):
     calls = {'n': 0}
 
     def kill(step):
         calls['n'] += 1
-        if calls['n'] == 45:  # in the middle of a turn
+        if calls['n'] == at:
             raise Kill
+    return kill
 
+
+@pytest.mark.parametrize('kill_at', [12, 45, 60])
+def test_fit_mowst_is_deterministic_and_resumable(tmp_path, kill_at):
+    # 12: mid pre-training; 45: in the middle of a turn; 60: later turn
+    data = small_data()
+    full = fit_mowst(make(), data, **FIT)
+    path = tmp_path / 'mowst.pt'
     with pytest.raises(Kill):
-        fit_mowst(make(), data, callback=kill, checkpoint_fn=saved.append,
-                  **FIT)
-    assert saved, 'no checkpoint before the kill'
+        fit_mowst(make(), data, interrupt=killer(kill_at), checkpoint=path,
+                  checkpoint_every=4, **FIT)
+    assert path.exists(), 'no checkpoint before the kill'
     # A fresh model (different init) resumes from the last checkpoint.
     model = make(seed=99)
-    resumed = fit_mowst(model, data, resume=saved[-1], **FIT)
+    resumed = fit_mowst(model, data, checkpoint=path, checkpoint_every=4,
+                        **FIT)
     assert resumed['metrics'] == full['metrics']
     assert resumed['history'] == full['history']
+    assert resumed.best_epoch == full.best_epoch
     again = make()
     fit_mowst(again, data, **FIT)
     assert all(torch.equal(a, b) for a, b in zip(params(model),
@@ -90,7 +98,8 @@ def test_fit_mowst_turns_only_touch_their_expert():
     # No pre-training, no patience: steps 0-2 are the weak turn, 3-5 the
     # strong turn.
     fit_mowst(model, data, max_epochs=3, patience=None, max_rounds=1,
-              big_patience=None, pretrain='none', callback=record)
+              big_patience=None, pretrain='none', interrupt=record,
+              progress=False)
     assert [s for s, _, _ in seen] == list(range(6))
     for step in range(3):  # weak turn: strong expert frozen
         assert all(torch.equal(a, b) for a, b in zip(seen[step][1],
@@ -108,7 +117,7 @@ def test_fit_mowst_star_patience_and_best_epoch():
     data = small_data()
     model = make('mowst_star')
     res = fit_mowst_star(model, data, max_epochs=25, patience=None,
-                         pretrain='none')
+                         pretrain='none', progress=False)
     h = res['history']
     assert len(h['val_loss']) == 25  # no early stopping
     best = min(range(25), key=lambda i: h['val_loss'][i])
@@ -116,30 +125,24 @@ def test_fit_mowst_star_patience_and_best_epoch():
     assert res['metrics']['val_loss'] == pytest.approx(h['val_loss'][best],
                                                        rel=1e-5)
     res2 = fit_mowst_star(make('mowst_star'), data, max_epochs=200,
-                          patience=3, pretrain='none', lr=0.1)
+                          patience=3, pretrain='none', lr=0.1,
+                          progress=False)
     n = len(res2['history']['val_loss'])
     assert n < 200 and n == res2['best_epoch'] + 1 + 3
 
 
-def test_fit_mowst_star_resumable():
+@pytest.mark.parametrize('kill_at', [7, 10 + 15])
+def test_fit_mowst_star_resumable(tmp_path, kill_at):
     data = small_data()
     kw = dict(max_epochs=20, patience=None, pretrain='strong',
-              pretrain_epochs=10, checkpoint_every=4)
+              pretrain_epochs=10, checkpoint_every=4, progress=False)
     full = fit_mowst_star(make('mowst_star'), data, **kw)
-    saved = []
-
-    class Kill(Exception):
-        pass
-
-    def kill(step):
-        if step == 10 + 14:
-            raise Kill
-
+    path = tmp_path / 'star.pt'
     with pytest.raises(Kill):
-        fit_mowst_star(make('mowst_star'), data, callback=kill,
-                       checkpoint_fn=saved.append, **kw)
+        fit_mowst_star(make('mowst_star'), data, interrupt=killer(kill_at),
+                       checkpoint=path, **kw)
     resumed = fit_mowst_star(make('mowst_star', seed=5), data,
-                             resume=saved[-1], **kw)
+                             checkpoint=path, **kw)
     assert resumed['metrics'] == full['metrics']
     assert resumed['history'] == full['history']
 
@@ -148,7 +151,7 @@ def test_legacy_double_softmax_changes_star_evaluation_only():
     data = small_data()
     model = make('mowst_star')
     fit_mowst_star(model, data, max_epochs=10, patience=None,
-                   pretrain='none')
+                   pretrain='none', progress=False)
     a = evaluate_mowst(model, data)
     model.legacy_double_softmax = True
     b = evaluate_mowst(model, data)
@@ -207,7 +210,7 @@ def test_dropout_after_pretrain_applies_after_pretraining_only():
     def spy(step):  # dropout of the strong expert at every step
         seen.append(model.strong.dropout.p)
 
-    fit_mowst(model, data, dropout_after_pretrain=0.45, callback=spy, **FIT)
+    fit_mowst(model, data, dropout_after_pretrain=0.45, interrupt=spy, **FIT)
     n_pre = 20  # pretrain_epochs; patience may stop it earlier
     pre = [p for p in seen[:n_pre] if p == 0.2]
     assert pre and seen[:len(pre)] == pre  # pre-training at the built 0.2
@@ -230,26 +233,18 @@ def test_dropout_after_pretrain_applies_after_pretraining_only():
     assert all(torch.equal(a, b) for a, b in zip(before, params(bare)))
 
 
-def test_dropout_switch_survives_resume():
+def test_dropout_switch_survives_resume(tmp_path):
     data = small_data()
     kw = dict(max_epochs=12, patience=None, pretrain='strong',
               pretrain_epochs=6, checkpoint_every=4,
-              dropout_after_pretrain=0.3)
+              dropout_after_pretrain=0.3, progress=False)
     full = fit_mowst_star(make('mowst_star'), data, **kw)
-    saved = []
-
-    class Kill(Exception):
-        pass
-
-    def kill(step):
-        if step == 6 + 9:
-            raise Kill
-
+    path = tmp_path / 'c.pt'
     with pytest.raises(Kill):
-        fit_mowst_star(make('mowst_star'), data, callback=kill,
-                       checkpoint_fn=saved.append, **kw)
+        fit_mowst_star(make('mowst_star'), data, interrupt=killer(6 + 10),
+                       checkpoint=path, **kw)
     fresh = make('mowst_star', seed=5)  # built with dropout 0.2
-    resumed = fit_mowst_star(fresh, data, resume=saved[-1], **kw)
+    resumed = fit_mowst_star(fresh, data, checkpoint=path, **kw)
     assert dropouts(fresh)['sage'] == 0.3
     assert resumed['history'] == full['history']
 
@@ -292,42 +287,31 @@ def test_dropout_switch_without_pretraining_both_loops():
     data = small_data()
     model = make()
     seen, spy = spy_first_steps(model)
-    fit_mowst(model, data, dropout_after_pretrain=0.4, callback=spy,
+    fit_mowst(model, data, dropout_after_pretrain=0.4, interrupt=spy,
               **dict(FIT, pretrain='none'))
     assert seen == [(0.4, 0.4)] * 3  # from the first step on
     model = make('mowst_star')
     seen, spy = spy_first_steps(model)
-    fit_mowst_star(model, data, dropout_after_pretrain=0.4, callback=spy,
-                   pretrain='none', max_epochs=3, patience=None)
+    fit_mowst_star(model, data, dropout_after_pretrain=0.4, interrupt=spy,
+                   pretrain='none', max_epochs=3, patience=None,
+                   progress=False)
     assert seen == [(0.4, 0.4)] * 3
 
 
-def test_fit_mowst_dropout_switch_survives_resume_and_must_match():
+def test_fit_mowst_dropout_switch_survives_resume_and_must_match(tmp_path):
     data = small_data()
     kw = dict(FIT, dropout_after_pretrain=0.3)
     full = fit_mowst(make(), data, **kw)
-    saved = []
-
-    class Kill(Exception):
-        pass
-
-    calls = {'n': 0}
-
-    def kill(step):
-        calls['n'] += 1
-        if calls['n'] == 45:
-            raise Kill
-
+    path = tmp_path / 'c.pt'
     with pytest.raises(Kill):
-        fit_mowst(make(), data, callback=kill, checkpoint_fn=saved.append,
-                  **kw)
+        fit_mowst(make(), data, interrupt=killer(45), checkpoint=path, **kw)
     fresh = make(seed=99)  # built with dropout 0.2
-    resumed = fit_mowst(fresh, data, resume=saved[-1], **kw)
+    resumed = fit_mowst(fresh, data, checkpoint=path, **kw)
     assert fresh.strong.dropout.p == 0.3
     assert resumed['history'] == full['history']
     assert resumed['metrics'] == full['metrics']
     with pytest.raises(ValueError, match="trained with 0.3"):
-        fit_mowst(make(), data, resume=saved[-1], **FIT)
+        fit_mowst(make(), data, checkpoint=path, **FIT)
 
 
 def test_star_pretrains_with_pretrain_lr(monkeypatch):
@@ -343,7 +327,7 @@ def test_star_pretrains_with_pretrain_lr(monkeypatch):
     model = make('mowst_star')
     fit_mowst_star(model, small_data(), lr=0.01, pretrain_lr=0.1,
                    pretrain='both', pretrain_epochs=2, max_epochs=2,
-                   patience=None)
+                   patience=None, progress=False)
     n_weak = sum(p.numel() for p in model.weak.parameters())
     n_strong = sum(p.numel() for p in model.strong.parameters())
     n_all = sum(p.numel() for p in model.parameters())
@@ -357,9 +341,13 @@ def test_star_pretrains_with_pretrain_lr(monkeypatch):
 def test_bad_fit_arguments():
     data = small_data()
     with pytest.raises(ValueError, match='use fit_mowst_star'):
-        fit_mowst(make('mowst_star'), data)
+        fit_mowst(make('mowst_star'), data, variant='mowst')
     with pytest.raises(ValueError, match='use fit_mowst for'):
         fit_mowst_star(make(), data)
+    with pytest.raises(ValueError, match="'variant' must be one of"):
+        fit_mowst(make(), data, variant='moe')
+    with pytest.raises(TypeError, match='unexpected keyword'):
+        fit_mowst(make(), data, callback=print)
     with pytest.raises(ValueError, match="'pretrain' must be one of"):
         fit_mowst(make(), data, pretrain='model2')
     bad = copy.copy(data)
@@ -414,7 +402,8 @@ def test_feature_vs_structure_graph_mowst_beats_both_experts():
                                                       dropout=0.5), 4)
     res = fit_mowst(model, data, lr=0.01, max_epochs=200, patience=30,
                     max_rounds=10, big_patience=3, pretrain='strong',
-                    pretrain_epochs=200, pretrain_patience=50)
+                    pretrain_epochs=200, pretrain_patience=50,
+                    progress=False)
     mowst_acc = res['metrics']['test_accuracy']
     assert mowst_acc > max(mlp_acc, gcn_acc) + 0.05
     model.eval()
@@ -423,3 +412,37 @@ def test_feature_vs_structure_graph_mowst_beats_both_experts():
     feat = conf[data.node_type == 0].mean()
     struct = conf[data.node_type == 1].mean()
     assert feat > struct + 0.3
+
+
+def test_variant_defaults_to_the_model_and_star_alias_matches():
+    data = small_data()
+    kw = dict(max_epochs=6, patience=None, pretrain='none', progress=False)
+    a = fit_mowst(make('mowst_star'), data, **kw)
+    b = fit_mowst_star(make('mowst_star'), data, **kw)
+    assert a.metrics == b.metrics and a.history == b.history
+
+
+def test_training_steps_pass_the_device_audit(monkeypatch):
+    data = small_data()
+    with audit_steps(monkeypatch) as audit:
+        fit_mowst(make(), data, **dict(FIT, max_rounds=1))
+        fit_mowst_star(make('mowst_star'), data, max_epochs=3,
+                       pretrain='both', pretrain_epochs=2, progress=False)
+    assert audit.violations == []
+
+
+def test_fit_on_device_and_data_on_another_device(device):
+    data = small_data()
+    kw = dict(max_epochs=4, patience=None, max_rounds=1, pretrain='strong',
+              pretrain_epochs=3, progress=False)
+    res = fit_mowst(make(), data, device=device, **kw)
+    model = make()
+    assert next(model.parameters()).device.type == 'cpu'
+    if device.type != 'cpu':
+        cpu = fit_mowst(make(), data, **kw)
+        for k, v in cpu.metrics.items():
+            assert res.metrics[k] == pytest.approx(v, abs=2e-2), k
+    meta = make().to('meta')
+    with pytest.raises(ValueError, match="'data' is on cpu but the model "
+                       "is on meta"):
+        fit_mowst(meta, data, **kw)
