@@ -77,17 +77,15 @@ def bench_sampler(name, src, dst, t, num_nodes, num_seeds, gen):
 
 
 def bench_epoch(data_root, epochs_timed=1, max_batches=None):
-    from pyg_ext.train.tasks.temporal import (TemporalLinkPrediction,
-                                              TemporalLinkPredictionOptions)
-    from pyg_ext.train.config import TrainConfig
-    from pyg_ext.train.method import make_optimizer
+    from pyg_ext.fit import TemporalLinkPredictionTask
+    from pyg_ext.fit.thegcn import train_epoch
+    from pyg_ext.utils.training import make_optimizer
     from pyg_ext.zoo.thegcn import (THeGCNOptions, TGNOptions, build_tgn,
-                                    build_thegcn, replay_stream)
+                                    build_thegcn)
     g = load_tgn_format(data_root)
-    task = TemporalLinkPrediction(TemporalLinkPredictionOptions(
-        num_neighbors=[10], batch_size=200, mrr_negatives=0))
+    task = TemporalLinkPredictionTask(num_neighbors=[10], batch_size=200,
+                                      mrr_negatives=0)
     data = task.build(g)
-    cfg = TrainConfig(lr=1e-3, weight_decay=0.0)
     gen = torch.Generator().manual_seed(0)
     print(f'\n== training epoch on UCI-Msg link prediction '
           f'({data.split["train"].numel():,} training events, batch 200)')
@@ -96,26 +94,21 @@ def bench_epoch(data_root, epochs_timed=1, max_batches=None):
         edge_dim=0))
     head = task.make_head(data, 64)
     opt = make_optimizer(list(model.parameters()) + list(head.parameters()),
-                         cfg)
-    model.train()
+                         'adam', lr=1e-3)
+    task.prepare(data, 'temporal')
     t0 = time.perf_counter()
-    n = 0
-    for idx in task.train_batches(data, gen):
-        opt.zero_grad()
-        loss = task.batch_loss(model, head, data, idx, gen)
-        loss.backward()
-        opt.step()
-        n += 1
+    train_epoch('temporal', model, head, task, data, opt, gen)
     t_thegcn = time.perf_counter() - t0
+    n = -(-data.split['train'].numel() // 200)
     print(f'THeGCN (1 TMP + 1 SMP, 10 recent neighbours, hidden 64): '
           f'{t_thegcn:.2f} s / epoch ({n} steps)')
     tgn = build_tgn(g.x.size(1), 64, TGNOptions(
         hidden_channels=100, num_nodes=g.num_nodes, msg_dim=g.msg.size(1)))
     head = task.make_head(data, 64)
     opt = make_optimizer(list(tgn.parameters()) + list(head.parameters()),
-                         cfg)
+                         'adam', lr=1e-3)
     t0 = time.perf_counter()
-    replay_stream(tgn, head, task, data, ['train'], opt, gen)
+    train_epoch('stream', tgn, head, task, data, opt, gen)
     t_tgn = time.perf_counter() - t0
     print(f'PyG TGN pipeline (memory 100, 10 last neighbours): '
           f'{t_tgn:.2f} s / epoch')

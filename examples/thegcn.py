@@ -1,4 +1,5 @@
-r"""THeGCN on an event stream, end to end, without the config loop.
+r"""THeGCN on an event stream, end to end, without the config loop: one
+call to :func:`pyg_ext.fit.fit_thegcn`.
 
 Node classification on a synthetic stream whose heterophily switches over
 time (default), or link prediction on UCI-Msg when ``--task link`` and the
@@ -12,18 +13,15 @@ pyg_ext/configs/thegcn_synthetic.yaml`` and ``pyg_ext/configs/thegcn_uci.yaml``.
 """
 import argparse
 import os
-import time
 
 import torch
-from tqdm.auto import tqdm
 
 from pyg_ext.datasets.temporal import load_tgn_format, synthetic_event_stream
-from pyg_ext.train.tasks.temporal import (TemporalLinkPrediction,
-                                          TemporalLinkPredictionOptions,
-                                          TemporalNodeClassification,
-                                          TemporalNodeClassificationOptions)
+from pyg_ext.fit import (TemporalLinkPredictionTask,
+                         TemporalNodeClassificationTask, fit_thegcn)
+from pyg_ext.nn.models import THeGCN
 from pyg_ext.utils import temporal_edge_heterophily
-from pyg_ext.zoo.thegcn import THeGCNOptions, build_thegcn, gate_statistics
+from pyg_ext.utils.checkpoint import seed_everything
 
 
 def main():
@@ -40,9 +38,11 @@ def main():
     p.add_argument('--no-time', action='store_true')
     p.add_argument('--fixed-gate', type=float, default=None)
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--device', default='auto',
+                   help="'auto' (CUDA when available), 'cpu', 'cuda'")
     p.add_argument('--no-progress', action='store_true')
     args = p.parse_args()
-    torch.manual_seed(args.seed)
+    seed_everything(args.seed)
     torch.set_num_threads(1)
 
     uci = args.data_root and os.path.exists(
@@ -69,53 +69,40 @@ def main():
                   f'{float(h):.3f}')
 
     if args.task == 'node':
-        task = TemporalNodeClassification(TemporalNodeClassificationOptions(
+        task = TemporalNodeClassificationTask(
             num_neighbors=args.num_neighbors or [50],
-            batch_size=args.batch_size))
+            batch_size=args.batch_size)
+        out_channels = int(graph.y.max()) + 1
     else:
-        task = TemporalLinkPrediction(TemporalLinkPredictionOptions(
+        task = TemporalLinkPredictionTask(
             num_neighbors=args.num_neighbors or [10], batch_size=200,
-            mrr_negatives=20, mrr_max_queries=1000))
-    data = task.build(graph)
-    in_ch, out_ch = task.model_channels(data)
+            mrr_negatives=20, mrr_max_queries=1000, embedding_dim=64)
+        out_channels = task.options.embedding_dim
     featureless = bool((graph.x == 0).all())
-    model = build_thegcn(in_ch, out_ch, THeGCNOptions(
-        hidden_channels=args.hidden, time_dim=args.time_dim,
-        edge_dim=graph.msg.size(1), use_time=not args.no_time,
-        use_edge_attr=not featureless, fixed_gate=args.fixed_gate,
-        num_nodes=graph.num_nodes if featureless else 0))
-    head = task.make_head(data, out_ch)
-    params = list(model.parameters()) + (list(head.parameters())
-                                         if head is not None else [])
-    opt = torch.optim.Adam(params, lr=args.lr, weight_decay=5e-4)
-    gen = torch.Generator().manual_seed(args.seed)
-    best, best_test = -1.0, None
-    for epoch in tqdm(range(args.epochs), disable=args.no_progress):
-        model.train()
-        t0 = time.perf_counter()
-        losses = []
-        for idx in task.train_batches(data, gen):
-            opt.zero_grad()
-            loss = task.batch_loss(model, head, data, idx, gen)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-        model.eval()
-        out = {s: task.predict(model, head, data, s) for s in ('val',
-                                                                'test')}
-        m = task.compute_metrics(out, data)
-        if m[f'val_{task.metric}'] > best:
-            best, best_test = m[f'val_{task.metric}'], m
-        tqdm.write(f'epoch {epoch:3d} loss {sum(losses) / len(losses):.4f} '
-                   f'val {m[f"val_{task.metric}"]:.4f} test '
-                   f'{m[f"test_{task.metric}"]:.4f} '
-                   f'({time.perf_counter() - t0:.1f} s)')
-    print('best validation epoch:',
-          {k: round(v, 4) for k, v in best_test.items()
+    msg = getattr(graph.events, 'msg', None)
+    model = THeGCN(graph.x.size(1), args.hidden, out_channels,
+                   edge_dim=0 if msg is None else msg.size(1),
+                   time_dim=args.time_dim, use_time=not args.no_time,
+                   use_edge_attr=not featureless,
+                   fixed_gate=args.fixed_gate,
+                   num_nodes=graph.num_nodes if featureless else None)
+
+    def log(phase, epoch, m):
+        print(f'epoch {epoch:3d} loss {m["train_loss"]:.4f} val '
+              f'{m[f"val_{task.metric}"]:.4f} test '
+              f'{m[f"test_{task.metric}"]:.4f}')
+
+    res = fit_thegcn(model, graph, task, epochs=args.epochs, lr=args.lr,
+                     weight_decay=5e-4, patience=None, device=args.device,
+                     generator=torch.Generator().manual_seed(args.seed),
+                     progress=not args.no_progress, on_epoch=log)
+    print(f'best validation epoch {res.best_epoch}:',
+          {k: round(v, 4) for k, v in res.metrics.items()
            if k.startswith('test')})
-    if args.task == 'node':
-        print('mean learned TMP gate (g > 0.5 low-pass, < 0.5 high-pass):',
-              gate_statistics(model, task, data, 'val'))
+    if 'gate_same_class' in res.metrics:
+        print('mean learned TMP gate (g > 0.5 low-pass, < 0.5 high-pass): '
+              f"same-class events {res.metrics['gate_same_class']:.3f}, "
+              f"cross-class events {res.metrics['gate_cross_class']:.3f}")
 
 
 if __name__ == '__main__':

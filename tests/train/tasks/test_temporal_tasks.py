@@ -17,8 +17,9 @@ from pyg_ext.train.tasks.temporal import (DynamicNodeClassification,
                                           random_node_split)
 from pyg_ext.utils import LabelEvents
 import pyg_ext.zoo.thegcn  # noqa: F401  (registers thegcn/fagcn/tgn)
+from pyg_ext.fit import replay_stream
 from pyg_ext.zoo.thegcn import (THeGCNOptions, build_thegcn, build_tgn,
-                                TGNOptions, replay_stream)
+                                TGNOptions)
 
 
 def hand_stream():

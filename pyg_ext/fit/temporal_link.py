@@ -1,0 +1,223 @@
+r"""Temporal link prediction (future links of an event stream) for
+:func:`pyg_ext.fit.fit_thegcn`, and the name -> task table of the temporal
+tasks (:func:`make_temporal_task`).
+
+Extension points: :meth:`TemporalLinkPredictionTask.split_events` (the
+event split), :meth:`~TemporalLinkPredictionTask.train_negatives` and
+:meth:`~TemporalLinkPredictionTask._eval_negatives` (negative sampling),
+:meth:`~TemporalLinkPredictionTask.score` (what the decoder sees).
+"""
+from typing import Dict, Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from pyg_ext.datasets.temporal import TemporalGraph
+from pyg_ext.fit.temporal_data import TemporalTaskData, chronological_split
+from pyg_ext.fit.temporal_options import (TemporalLinkPredictionOptions,
+                                          TemporalTaskOptions)
+from pyg_ext.fit.temporal_tasks import (DynamicNodeClassificationTask,
+                                        TemporalNodeClassificationTask,
+                                        TemporalTask, _host_graph,
+                                        model_kind)
+from pyg_ext.metrics import Evaluator
+
+__all__ = ['LinkHead', 'TemporalLinkPredictionTask', 'TEMPORAL_TASKS',
+           'make_temporal_task']
+
+
+class LinkHead(torch.nn.Module):
+    r"""TGN's link predictor: ``lin(relu(lin_s(z_s) + lin_d(z_d)))``."""
+    def __init__(self, channels: int):
+        super().__init__()
+        self.lin_src = torch.nn.Linear(channels, channels)
+        self.lin_dst = torch.nn.Linear(channels, channels)
+        self.lin = torch.nn.Linear(channels, 1)
+
+    def reset_parameters(self):
+        for m in (self.lin_src, self.lin_dst, self.lin):
+            m.reset_parameters()
+
+    def forward(self, z_src: Tensor, z_dst: Tensor) -> Tensor:
+        return self.lin(F.relu(self.lin_src(z_src) +
+                               self.lin_dst(z_dst))).view(-1)
+
+
+class TemporalLinkPredictionTask(TemporalTask):
+    r"""Future link prediction on an event stream: chronological 70/15/15,
+    AP/AUC with one negative per positive, MRR with the TGB tie rule.
+
+    Args:
+        options (TemporalLinkPredictionOptions, optional): Options (or
+            their fields as keyword arguments).
+    """
+    Options = TemporalLinkPredictionOptions
+    name = 'temporal_link_prediction'
+    kind = 'link'
+    metric = 'ap'
+
+    def model_channels(self, data):
+        return data.graph.x.size(1), self.options.embedding_dim
+
+    def make_head(self, data, out_channels):
+        return LinkHead(out_channels)
+
+    def split_events(self, graph: TemporalGraph) -> Dict[str, Tensor]:
+        r"""The event split (chronological at time quantiles)."""
+        return chronological_split(graph.events.t, self.options.val_ratio,
+                                   self.options.test_ratio)
+
+    def build(self, graph: TemporalGraph) -> TemporalTaskData:
+        graph = _host_graph(graph)
+        ev, o = graph.events, self.options
+        split = self.split_events(graph)
+        tr = split['train']
+        cutoff = float(ev.t[tr].double().max()) + 1e-9
+        data = TemporalTaskData(graph=graph, q_node=ev.src.long(),
+                                q_time=ev.t.clone(), q_dst=ev.dst.long(),
+                                split=split, static_cutoff=cutoff)
+        pool = self.destination_pool(data)
+        g = torch.Generator().manual_seed(o.seed)
+        for s in ('val', 'test'):
+            idx = split[s]
+            neg_src, neg_dst = self._eval_negatives(data, s, g)
+            negs = {'src': neg_src, 'dst': neg_dst}
+            if o.mrr_negatives > 0 and idx.numel():
+                sel = torch.arange(idx.numel())
+                if o.mrr_max_queries and idx.numel() > o.mrr_max_queries:
+                    sel = torch.randperm(idx.numel(), generator=g)[
+                        :o.mrr_max_queries].sort().values
+                negs['mrr_pos'] = sel
+                negs['mrr_dst'] = pool[torch.randint(
+                    0, pool.numel(), (sel.numel(), o.mrr_negatives),
+                    generator=g)]
+            data.negatives[s] = negs
+        return data
+
+    def _eval_negatives(self, data, split: str, g: torch.Generator):
+        idx = data.split[split]
+        src = data.q_node[idx]
+        pool = self.destination_pool(data)
+        rand_dst = pool[torch.randint(0, pool.numel(), (idx.numel(), ),
+                                      generator=g)]
+        if self.options.negatives == 'random' or idx.numel() == 0:
+            return src.clone(), rand_dst
+        # historical: edges seen before the split starts but not inside it
+        ev = data.graph.events
+        start = data.q_time[idx].double().min()
+        before = ev.t.double() < start
+        N = data.graph.num_nodes
+        hist = torch.unique(ev.src[before] * N + ev.dst[before])
+        inside = torch.unique(data.q_node[idx] * N + data.q_dst[idx])
+        hist = hist[~torch.isin(hist, inside)]
+        if hist.numel() == 0:
+            return src.clone(), rand_dst
+        pick = hist[torch.randint(0, hist.numel(), (idx.numel(), ),
+                                  generator=g)]
+        return pick // N, pick % N
+
+    def train_negatives(self, data: TemporalTaskData, idx: Tensor,
+                        generator: torch.Generator) -> Tensor:
+        r"""One random destination per training query (CPU)."""
+        pool = self.destination_pool(data)
+        return pool[torch.randint(0, pool.numel(), (idx.numel(), ),
+                                  generator=generator, device=pool.device)]
+
+    # scoring --------------------------------------------------------------
+    def score(self, model, head, data, src: Tensor, dst: Tensor,
+              times: Tensor, static_out: Optional[Tensor] = None) -> Tensor:
+        r"""Scores of the (CPU) pairs ``(src, dst)`` at :obj:`times`."""
+        kind = model_kind(model)
+        if kind == 'temporal':
+            nodes = torch.cat([src, dst])
+            z = self.embed_temporal(model, data, nodes,
+                                    torch.cat([times, times]))
+            return head(z[:src.numel()], z[src.numel():])
+        if kind == 'static':
+            z = static_out if static_out is not None else \
+                self.full_static(model, data)
+            return head(z[data.dev(src)], z[data.dev(dst)])
+        raise ValueError("stream models are run by replay_stream, not per "
+                         "batch")
+
+    def batch_loss(self, model, head, data, idx, generator, static_out=None):
+        neg = self.train_negatives(data, idx, generator)
+        host = data.on_host()
+        src, times = host.q_node[idx], host.q_time[idx]
+        s = self.score(model, head, data, torch.cat([src, src]),
+                       torch.cat([host.q_dst[idx], neg]),
+                       torch.cat([times, times]), static_out)
+        y = torch.cat([s.new_ones(idx.numel()), s.new_zeros(idx.numel())])
+        return F.binary_cross_entropy_with_logits(s, y)
+
+    @torch.no_grad()
+    def predict(self, model, head, data, split, static_out=None):
+        host = data.on_host()
+        idx, negs = host.split[split], host.negatives[split]
+        B = self.options.eval_batch_size
+        pos, neg = [], []
+        for i in torch.arange(idx.numel()).split(B):
+            q = idx[i]
+            t = host.q_time[q]
+            pos.append(self.score(model, head, data, host.q_node[q],
+                                  host.q_dst[q], t, static_out))
+            neg.append(self.score(model, head, data, negs['src'][i],
+                                  negs['dst'][i], t, static_out))
+        out = {'pos': torch.cat(pos), 'neg': torch.cat(neg)}
+        if 'mrr_pos' in negs:
+            sel = negs['mrr_pos']
+            K = negs['mrr_dst'].size(1)
+            rows = []
+            for i in torch.arange(sel.numel()).split(max(1, B // (K + 1))):
+                q = idx[sel[i]]
+                src = host.q_node[q].repeat_interleave(K)
+                t = host.q_time[q].repeat_interleave(K)
+                rows.append(self.score(model, head, data, src,
+                                       negs['mrr_dst'][i].reshape(-1), t,
+                                       static_out).view(-1, K))
+            out['mrr_neg'] = torch.cat(rows)
+        return out
+
+    @torch.no_grad()
+    def compute_metrics(self, outputs, data):
+        res = {}
+        for split, o in outputs.items():
+            if o['pos'].numel() == 0:
+                continue
+            s = torch.cat([o['pos'], o['neg']])
+            y = torch.cat([torch.ones_like(o['pos']),
+                           torch.zeros_like(o['neg'])]).long()
+            res[f'{split}_ap'] = Evaluator('ap').eval({'y_true': y,
+                                                       'y_pred': s})['ap']
+            res[f'{split}_rocauc'] = Evaluator('rocauc').eval(
+                {'y_true': y, 'y_pred': s})['rocauc']
+            res[f'{split}_loss'] = float(F.binary_cross_entropy_with_logits(
+                s, y.float()))
+            if 'mrr_neg' in o:
+                sel = data.negatives[split]['mrr_pos']
+                m = Evaluator('mrr').eval({'y_pred_pos': o['pos'][sel],
+                                           'y_pred_neg': o['mrr_neg']})
+                res[f'{split}_mrr'] = m['mrr']
+                res[f'{split}_hits@10'] = m['hits@10']
+        return res
+
+
+TEMPORAL_TASKS = {cls.name: cls for cls in (
+    TemporalNodeClassificationTask, DynamicNodeClassificationTask,
+    TemporalLinkPredictionTask)}
+
+
+def make_temporal_task(task: Union[str, TemporalTask],
+                       options: Optional[TemporalTaskOptions] = None
+                       ) -> TemporalTask:
+    r"""A temporal task from its name (with :obj:`options` or the defaults)
+    or a task object (returned as it is)."""
+    if isinstance(task, TemporalTask):
+        if options is not None:
+            raise TypeError("'options' only applies to a task given by name")
+        return task
+    if isinstance(task, str) and task in TEMPORAL_TASKS:
+        return TEMPORAL_TASKS[task](options)
+    raise ValueError(f"'task' must be one of {sorted(TEMPORAL_TASKS)} or a "
+                     f"TemporalTask object, got {task!r}")
