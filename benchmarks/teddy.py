@@ -91,9 +91,8 @@ def bench_score(num_nodes: int, num_pairs: int, repeat: int) -> None:
 
 def bench_tickets(epochs: int, levels: int, hidden: int, root) -> None:
     import torch_geometric.transforms as T
+    from pyg_ext.fit import fit_random_prune, fit_teddy, fit_ugs
     from pyg_ext.nn.models.teddy import TeddyGCN
-    from pyg_ext.nn.models.teddy_train import (fit_random_prune, fit_teddy,
-                                               fit_ugs)
     if root and os.path.isdir(os.path.join(root, 'planetoid')):
         from pyg_ext.datasets.planetoid import load_planetoid
         data = T.NormalizeFeatures()(load_planetoid(root, 'cora'))
@@ -113,7 +112,8 @@ def bench_tickets(epochs: int, levels: int, hidden: int, root) -> None:
         torch.manual_seed(0)
         model = TeddyGCN(nf, hidden, int(data.y.max()) + 1)
         t, c = time.perf_counter(), time.process_time()
-        fit(model, data, schedule, epochs=epochs)
+        fit(model, data, schedule, epochs=epochs, progress=False,
+            generator=torch.Generator().manual_seed(0))
         secs[label] = (time.perf_counter() - t, time.process_time() - c)
     print(f'{levels} tickets on {name}, GCN hidden {hidden}, {epochs} epochs '
           f'per training:')

@@ -9,8 +9,9 @@ synthetic CSBM graph.
     python examples/teddy.py --dataset citeseer --model gin \
         --epochs 100 --hidden 64 --out runs/teddy_citeseer_gin.json
 
-Every finished level is checkpointed next to ``--out`` (``<out>.state.pt``):
-re-running the same command resumes without recomputing finished levels.
+With ``--out``, every sweep is checkpointed next to it
+(``<out>.<method>.ckpt.pt``, every 50 epochs and after every training):
+re-running the same command resumes where it stopped, with the same numbers.
 """
 import argparse
 import json
@@ -20,10 +21,9 @@ import time
 
 import torch
 
+from pyg_ext.fit import fit_random_prune, fit_teddy, fit_ugs
 from pyg_ext.nn.models.teddy import TeddyGAT, TeddyGCN, TeddyGIN
-from pyg_ext.nn.models.teddy_train import (fit_random_prune, fit_teddy,
-                                           fit_ugs)
-from pyg_ext.train.checkpoint import atomic_torch_save, atomic_write_json
+from pyg_ext.train.checkpoint import atomic_write_json
 from pyg_ext.utils import teddy_schedule
 
 MODELS = {'gcn': TeddyGCN, 'gin': TeddyGIN, 'gat': TeddyGAT}
@@ -104,6 +104,8 @@ def main(argv=None):
     p.add_argument('--methods', default='teddy,random,ugs')
     p.add_argument('--out', default=None, help='JSON result file')
     p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--device', default=None,
+                   help="e.g. 'cuda' (default: the CPU)")
     p.add_argument('--dense-features', action='store_true',
                    help='keep x dense (default: sparse CSR for GCN/GIN)')
     p.add_argument('--plot', nargs='+', default=None, metavar='JSON',
@@ -126,16 +128,6 @@ def main(argv=None):
     levels = teddy_schedule(args.levels, args.graph_rate, args.weight_rate)
     num_classes = int(data.y.max()) + 1
 
-    state_path = None if args.out is None else args.out + '.state.pt'
-    states = {}
-    if state_path and os.path.exists(state_path):
-        states = torch.load(state_path, weights_only=False)
-        print(f'resuming from {state_path}')
-
-    def save(_):
-        if state_path:
-            atomic_torch_save(states, state_path)
-
     fits = {'teddy': fit_teddy, 'random': fit_random_prune, 'ugs': fit_ugs}
     results = {'config': vars(args), 'levels': levels}
     for name in args.methods.split(','):
@@ -143,9 +135,11 @@ def main(argv=None):
         model = MODELS[args.model](num_features, args.hidden,
                                    num_classes)
         kwargs = dict(epochs=args.epochs, lr=args.lr,
-                      weight_decay=args.weight_decay, seed=args.seed,
-                      progress=not args.no_progress,
-                      state=states.setdefault(name, {}), on_level=save)
+                      weight_decay=args.weight_decay,
+                      generator=torch.Generator().manual_seed(args.seed),
+                      progress=not args.no_progress, device=args.device,
+                      checkpoint=None if args.out is None else
+                      f'{args.out}.{name}.ckpt.pt', checkpoint_every=50)
         if name == 'teddy':
             kwargs['lamb'] = args.lamb
             kwargs['distill'] = not args.no_distill
@@ -160,7 +154,8 @@ def main(argv=None):
                                   dtype=torch.float64)
                 kwargs['edge_score'] = pair[inv]
         t0 = time.perf_counter()
-        res = fits[name](model, data, levels, **kwargs)
+        res = {k: v for k, v in fits[name](model, data, levels, **kwargs)
+               .extras.items() if k in ('levels', 'dense')}
         res['wall_seconds_this_call'] = time.perf_counter() - t0
         results[name] = res
         if 'dense' in res:

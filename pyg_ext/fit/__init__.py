@@ -27,3 +27,7 @@ from pyg_ext.fit.temporal_link import (TemporalLinkPredictionTask, LinkHead,
 __all__ += ['TemporalLinkPredictionTask', 'LinkHead', 'make_temporal_task']
 from pyg_ext.fit.thegcn import fit_thegcn, gate_statistics, replay_stream
 __all__ += ['fit_thegcn', 'gate_statistics', 'replay_stream']
+from pyg_ext.fit.teddy import fit_teddy, fit_random_prune
+__all__ += ['fit_teddy', 'fit_random_prune']
+from pyg_ext.fit.ugs import fit_ugs
+__all__ += ['fit_ugs']

@@ -4,26 +4,28 @@ Models: ``teddy_gcn``, ``teddy_gin``, ``teddy_gat`` (the official bias-free
 backbones with the paper's defaults, hidden 512; all accept ``edge_weight``).
 Methods: ``teddy``, ``random_prune`` and ``ugs``; each sweeps the levels
 :math:`(1-(1-a)^k, 1-(1-w)^k)`, :math:`k = 1..` ``num_levels``, checkpoints
-after every level (when ``train.checkpoint_every > 0``) and returns one curve
-(x = graph sparsity, y = test accuracy) plus per-level metrics
-``level<k>_test_accuracy``, ``level<k>_graph_sparsity``,
-``level<k>_weight_sparsity``. The main ``val_/test_accuracy`` are those of the
-sparsest level; ``mean_test_accuracy`` averages all levels.
+every ``train.checkpoint_every`` epochs and after every training (when it is
+``> 0``; a resumed sweep gives the same numbers) and returns one curve
+(x = graph sparsity, y = test accuracy) plus the metrics of
+:func:`pyg_ext.fit.fit_teddy` / :func:`~pyg_ext.fit.fit_random_prune` /
+:func:`~pyg_ext.fit.fit_ugs` (per level ``level<k>_test_accuracy``,
+``level<k>_graph_sparsity``, ``level<k>_weight_sparsity``; the main
+``val_/test_accuracy`` are those of the sparsest level;
+``mean_test_accuracy`` averages all levels).
 
-Epochs, learning rate and weight decay come from ``train``; every level
+Epochs, optimizer, learning rate and weight decay come from ``train``, the
+base seed from the run's seed; every level
 trains for exactly ``train.epochs`` epochs (no early stopping, as in the
 official code) and reports the test accuracy at its best-validation epoch.
 """
-import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Dict
 
 import torch
-from torch_geometric.utils import is_undirected, to_undirected
 
+from pyg_ext.fit.teddy import fit_random_prune, fit_teddy, prepare_sweep_data
+from pyg_ext.fit.ugs import fit_ugs
 from pyg_ext.nn.models.teddy import TeddyGAT, TeddyGCN, TeddyGIN
-from pyg_ext.nn.models.teddy_train import (fit_random_prune, fit_teddy,
-                                           fit_ugs)
 from pyg_ext.registry import register_method, register_model
 from pyg_ext.train.config import ModelOptions
 from pyg_ext.train.method import Method, RunContext
@@ -142,75 +144,29 @@ class _Sweep(Method):
         return {}
 
     def run(self, ctx: RunContext) -> Dict[str, Any]:
-        o = self.options
-        data = ctx.data
-        for key in ('train_mask', 'val_mask', 'test_mask'):
-            if data[key].dim() != 1:
-                raise ValueError(f"'{key}' must be 1-D (one split)")
-        if o.symmetrize and not is_undirected(data.edge_index,
-                                              num_nodes=data.num_nodes):
-            data = data.clone()
-            data.edge_index = to_undirected(data.edge_index,
-                                            num_nodes=data.num_nodes)
-        if o.self_loops:
-            from torch_geometric.transforms import AddRemainingSelfLoops
-            data = AddRemainingSelfLoops()(data.clone())
-        data = data.to(ctx.device)
-        levels = teddy_schedule(o.num_levels, o.graph_rate, o.weight_rate)
+        o, t = self.options, ctx.train
         model = ctx.build_model()
-        if (o.sparse_features and isinstance(model, (TeddyGCN, TeddyGIN))
-                and data.x.layout == torch.strided
-                and float((data.x != 0).float().mean()) <= 0.1):
-            data = copy.copy(data)
-            data.x = data.x.to_sparse_csr()
-        state = ctx.checkpoint.load() or {}
-        use_ckpt = ctx.checkpoint.every > 0
-
-        def on_level(st):
-            if use_ckpt:
-                ctx.checkpoint.save(st)
-            if ctx.interrupt is not None:
-                ctx.interrupt(len(st['levels']))
-
-        res = type(self).fit(model, data, levels, epochs=ctx.train.epochs,
-                             lr=ctx.train.lr,
-                             weight_decay=ctx.train.weight_decay,
-                             seed=ctx.seed, progress=ctx.progress,
-                             state=state, on_level=on_level, **self.extra())
-        return self._result(res)
-
-    def _result(self, res: Dict[str, Any]) -> Dict[str, Any]:
-        lv = res['levels']
-        metrics: Dict[str, float] = {}
-        for r in lv:
-            k = r['level']
-            metrics[f'level{k}_test_accuracy'] = r['test_accuracy']
-            metrics[f'level{k}_val_accuracy'] = r['val_accuracy']
-            metrics[f'level{k}_graph_sparsity'] = r['graph_sparsity']
-            metrics[f'level{k}_weight_sparsity'] = r['weight_sparsity']
-        metrics['val_accuracy'] = lv[-1]['val_accuracy']
-        metrics['test_accuracy'] = lv[-1]['test_accuracy']
-        metrics['mean_test_accuracy'] = sum(r['test_accuracy']
-                                            for r in lv) / len(lv)
-        metrics['graph_sparsity'] = lv[-1]['graph_sparsity']
-        metrics['weight_sparsity'] = lv[-1]['weight_sparsity']
-        metrics['train_seconds'] = sum(r['seconds'] for r in lv)
-        curves = {
-            f'{self.label}_test_accuracy': {
-                'x': [r['graph_sparsity'] for r in lv],
-                'y': [r['test_accuracy'] for r in lv],
-                'xlabel': 'graph sparsity', 'ylabel': 'test accuracy'},
-        }
+        data = prepare_sweep_data(ctx.data, model, symmetrize=o.symmetrize,
+                                  self_loops=o.self_loops,
+                                  sparse_features=o.sparse_features)
+        res = type(self).fit(
+            model, data,
+            teddy_schedule(o.num_levels, o.graph_rate, o.weight_rate),
+            epochs=t.epochs, lr=t.lr, weight_decay=t.weight_decay,
+            optimizer=t.optimizer,
+            generator=torch.Generator(ctx.device).manual_seed(ctx.seed),
+            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
+            interrupt=ctx.interrupt, **self.extra()).to_dict()
+        for key in ('score', 'edge_mask', 'weight_masks'):  # tensors
+            res.pop(key, None)
+        x = [r['graph_sparsity'] for r in res['levels']]
+        y = [r['test_accuracy'] for r in res['levels']]
         if 'dense' in res:
-            d = res['dense']
-            metrics['dense_test_accuracy'] = d['test_accuracy']
-            metrics['dense_val_accuracy'] = d['val_accuracy']
-            metrics['train_seconds'] += d['seconds']
-            curves[f'{self.label}_test_accuracy']['x'].insert(0, 0.0)
-            curves[f'{self.label}_test_accuracy']['y'].insert(
-                0, d['test_accuracy'])
-        return {'metrics': metrics, 'levels': lv,
-                'best_epoch': lv[-1]['best_epoch'], 'curves': curves}
+            x, y = [0.0] + x, [res['dense']['test_accuracy']] + y
+        res['curves'] = {f'{self.label}_test_accuracy': {
+            'x': x, 'y': y, 'xlabel': 'graph sparsity',
+            'ylabel': 'test accuracy'}}
+        return res
 
 
 @register_method('teddy')

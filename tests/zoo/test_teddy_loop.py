@@ -66,8 +66,13 @@ def test_interrupt_between_levels_resumes_without_recompute(tmp_path,
     c = cfg(method, checkpoint_every=1)
     full = run(c, run_dir=tmp_path / 'full', quiet=True)
 
-    def boom(level):
-        if level == 2:
+    # The interrupt hook counts epochs: stop in the first epoch after
+    # level 2 ended (teddy: teacher + 2 levels; ugs: get-mask + fix-mask per
+    # level), after its checkpoint.
+    phases = {'teddy': 3, 'ugs': 4}[method]
+
+    def boom(epoch):
+        if epoch == phases * 6:
             raise Interrupted
 
     with pytest.raises(Interrupted):
@@ -75,7 +80,11 @@ def test_interrupt_between_levels_resumes_without_recompute(tmp_path,
     import torch
     ckpt = torch.load(tmp_path / 'cut/checkpoints/split0_seed0.pt',
                       weights_only=False)
-    done = [r['seconds'] for r in ckpt['levels']]
+    secs = ckpt['state']['seconds']
+    names = {k: [f'level{k}'] + ([f'level{k}/mask'] if method == 'ugs'
+                                 else []) for k in (1, 2, 3)}
+    done = [sum(secs.get(n, 0.0) for n in names[k]) for k in (1, 2, 3)
+            if f'level{k}' in ckpt['done']]
     assert len(done) == 2
     out = resume(tmp_path / 'cut', quiet=True)
     result = json.loads((tmp_path / 'cut/runs/split0_seed0.json')

@@ -17,5 +17,4 @@ __all__ += ['FAGCN']
 from pyg_ext.nn.models.tgn import TGNModel
 __all__ += ['TGNModel']
 from pyg_ext.nn.models.teddy import TeddyGCN, TeddyGIN, TeddyGAT, sparse_linear
-from pyg_ext.nn.models.teddy_train import fit_teddy, fit_random_prune, fit_ugs
-__all__ += ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'sparse_linear', 'fit_teddy', 'fit_random_prune', 'fit_ugs']
+__all__ += ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'sparse_linear']

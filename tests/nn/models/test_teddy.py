@@ -5,35 +5,17 @@ import pickle
 import pytest
 import torch
 import torch.nn.functional as F
-from torch_geometric.data import Data
+from helpers_teddy import tiny_data
 from torch_geometric.nn import GCNConv
-from torch_geometric.utils import erdos_renyi_graph, to_dense_adj
+from torch_geometric.utils import to_dense_adj
 
 from pyg_ext.nn.models.teddy import (TeddyGAT, TeddyGCN, TeddyGIN,
                                      sparse_linear)
-from pyg_ext.nn.models.teddy_train import (fit_random_prune, fit_teddy,
-                                           fit_ugs, graph_sparsity_of)
 from pyg_ext.transforms import TEDDY
-from pyg_ext.utils import (L0ProjectedOptimizer, l0_keep_count,
-                           teddy_distillation_loss, teddy_keep_mask,
-                           teddy_schedule)
+from pyg_ext.utils import L0ProjectedOptimizer, teddy_distillation_loss
 
 pytestmark = pytest.mark.filterwarnings(
     'ignore:Sparse CSR tensor support is in beta')
-
-
-def tiny_data(n=60, seed=0, classes=3):
-    torch.manual_seed(seed)
-    y = torch.arange(n) % classes
-    ei = erdos_renyi_graph(n, 0.12)
-    x = torch.randn(n, 12) * 0.5 + F.one_hot(y, 12).float()
-    perm = torch.randperm(n)
-    masks = [torch.zeros(n, dtype=torch.bool) for _ in range(3)]
-    masks[0][perm[:n // 2]] = True
-    masks[1][perm[n // 2:3 * n // 4]] = True
-    masks[2][perm[3 * n // 4:]] = True
-    return Data(x=x, y=y, edge_index=ei, train_mask=masks[0],
-                val_mask=masks[1], test_mask=masks[2])
 
 
 def test_gcn_matches_pyg_gcnconv_and_sparse_features():
@@ -151,136 +133,3 @@ def test_smoke_transform_wrapper_kl():
     n = sum(p.numel() for p in student.parameters())
     zeros = sum(int((p == 0).sum()) for p in student.parameters())
     assert zeros == math.ceil(0.5 * n)
-
-
-def test_fit_teddy_levels_counts_and_same_init():
-    data = tiny_data()
-    torch.manual_seed(0)
-    model = TeddyGCN(12, 16, 3)
-    init = copy.deepcopy(model.state_dict())
-    levels = [(0.0, 0.0)] + teddy_schedule(2, 0.2, 0.3)
-    res = fit_teddy(model, data, levels, epochs=15, distill=False)
-    # Level (0, 0) without distillation repeats the teacher's training
-    # exactly (same initial weights and seed, same graph).
-    assert res['levels'][0]['test_accuracy'] == res['dense']['test_accuracy']
-    assert res['levels'][0]['val_accuracy'] == res['dense']['val_accuracy']
-    assert res['levels'][0]['best_epoch'] == res['dense']['best_epoch']
-    e_und = int((data.edge_index[0] < data.edge_index[1]).sum())
-    for r, (pg, pw) in zip(res['levels'][1:], levels[1:]):
-        assert r['graph_sparsity'] == pytest.approx(
-            math.floor(pg * e_und + 1e-9) / e_und)
-        n = sum(p.numel() for p in model.parameters())
-        assert round(r['weight_sparsity'] * n) >= n - l0_keep_count(n, pw)
-    # The initial weights are untouched for the next caller.
-    model.load_state_dict(init)
-    with pytest.raises(ValueError, match='levels'):
-        fit_teddy(model, data, [(1.0, 0.0)], epochs=1)
-    bad = data.clone()
-    bad.train_mask = bad.train_mask.view(-1, 1)
-    with pytest.raises(ValueError, match='train_mask'):
-        fit_teddy(model, bad, levels, epochs=1)
-
-
-class Interrupted(Exception):
-    pass
-
-
-@pytest.mark.parametrize('fit', [fit_teddy, fit_random_prune, fit_ugs])
-def test_resume_after_interrupt_is_identical(fit):
-    data = tiny_data(seed=1)
-    levels = teddy_schedule(3, 0.1, 0.2)
-    torch.manual_seed(0)
-    full = fit(TeddyGCN(12, 16, 3), data, levels, epochs=8)
-
-    saved = {}
-
-    def stop_after_two(state):
-        saved['state'] = copy.deepcopy(state)
-        if len(state['levels']) == 2:
-            raise Interrupted
-
-    torch.manual_seed(0)
-    with pytest.raises(Interrupted):
-        fit(TeddyGCN(12, 16, 3), data, levels, epochs=8,
-            on_level=stop_after_two)
-    state = saved['state']
-    done_seconds = [r['seconds'] for r in state['levels']]
-    torch.manual_seed(123)  # a different fresh init must not matter
-    res = fit(TeddyGCN(12, 16, 3), data, levels, epochs=8, state=state)
-    assert [r['seconds'] for r in res['levels'][:2]] == done_seconds
-    for a, b in zip(full['levels'], res['levels']):
-        for key in ('val_accuracy', 'test_accuracy', 'graph_sparsity',
-                    'weight_sparsity', 'best_epoch'):
-            assert a[key] == b[key]
-
-
-def test_random_and_ugs_sparsities_and_nesting():
-    data = tiny_data(seed=2)
-    levels = teddy_schedule(3, 0.2, 0.3)
-    torch.manual_seed(0)
-    res = fit_random_prune(TeddyGCN(12, 16, 3), data, levels, epochs=5)
-    n = 12 * 16 + 16 * 3
-    e_und = int((data.edge_index[0] < data.edge_index[1]).sum())
-    for r, (pg, pw) in zip(res['levels'], levels):
-        assert r['weight_sparsity'] == pytest.approx(
-            1 - l0_keep_count(n, pw) / n)
-        assert r['graph_sparsity'] == pytest.approx(
-            math.floor(pg * e_und + 1e-9) / e_und)
-    state = {}
-    torch.manual_seed(0)
-    res = fit_ugs(TeddyGCN(12, 16, 3), data, levels, epochs=5, state=state)
-    E = data.num_edges
-    for r, (pg, pw) in zip(res['levels'], levels):
-        assert r['graph_sparsity'] == pytest.approx(
-            math.floor(pg * E + 1e-9) / E)
-        assert r['weight_sparsity'] == pytest.approx(
-            1 - l0_keep_count(n, pw) / n)
-    assert state['edge_keep'].sum() == E - math.floor(levels[-1][0] * E +
-                                                      1e-9)
-    assert graph_sparsity_of(data.edge_index, state['edge_keep']) == \
-        pytest.approx(res['levels'][-1]['graph_sparsity'])
-
-
-@pytest.mark.slow
-def test_teddy_learns_on_planetoid_like_graph():
-    # A learning check: the sparse tickets stay close to the dense model.
-    from pyg_ext.datasets.csbm import load_csbm
-    data = load_csbm(num_nodes=600, num_classes=3, seed=0)
-    for key in ('train_mask', 'val_mask', 'test_mask'):
-        data[key] = data[key].view(-1)
-    torch.manual_seed(0)
-    res = fit_teddy(TeddyGCN(data.num_features, 32, 3), data,
-                    teddy_schedule(5), epochs=100)
-    dense = res['dense']['test_accuracy']
-    assert dense > 0.6
-    assert min(r['test_accuracy'] for r in res['levels']) > dense - 0.1
-
-
-def test_ugs_rejects_model_that_ignores_edge_weight():
-    class NoWeight(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lin = torch.nn.Linear(12, 3, bias=False)
-
-        def forward(self, x, edge_index, edge_weight=None):
-            return self.lin(x)
-
-    with pytest.raises(ValueError, match='edge_weight'):
-        fit_ugs(NoWeight(), tiny_data(), [(0.1, 0.1)], epochs=2)
-
-
-def test_fit_teddy_custom_edge_score_changes_the_cut():
-    data = tiny_data(seed=4)
-    E = data.num_edges
-    torch.manual_seed(0)
-    # A score that prefers cutting the edges the TEDDY score would keep.
-    from pyg_ext.utils import teddy_edge_score
-    inv = -teddy_edge_score(data.edge_index)
-    st1, st2 = {}, {}
-    fit_teddy(TeddyGCN(12, 8, 3), data, [(0.5, 0.0)], epochs=1, state=st1)
-    fit_teddy(TeddyGCN(12, 8, 3), data, [(0.5, 0.0)], epochs=1, state=st2,
-              edge_score=inv)
-    k1 = teddy_keep_mask(data.edge_index, 0.5, score=st1['score'])
-    k2 = teddy_keep_mask(data.edge_index, 0.5, score=st2['score'])
-    assert torch.equal(st2['score'], inv) and E > 0
-    assert int((k1 & k2).sum()) < int(k1.sum())
