@@ -55,3 +55,61 @@ def rand(s):
 def randint(s, m):
     r"""Uniform int in [0, m) (53-bit resolution)."""
     return min(int(rand(s) * m), m - 1)
+
+
+# numpy.random.SeedSequence(entropy, spawn_key=(stream, block))
+# .generate_state(2, uint32) for many blocks at once (same algorithm and
+# constants as numpy's SeedSequence, ported from the randutils seed_seq_fe
+# design; checked equal to numpy in the tests). About 40x cheaper than
+# building one SeedSequence per block.
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+@njit(cache=True, inline='always')
+def _hashmix(v, hc):
+    v = (v ^ hc[0]) & _M32
+    hc[0] = (hc[0] * np.uint64(0x931e8875)) & _M32
+    v = (v * hc[0]) & _M32
+    return v ^ (v >> np.uint64(16))
+
+
+@njit(cache=True, inline='always')
+def _mix(x, y):
+    r = (np.uint64(0xca01f9dd) * x - np.uint64(0x4973f715) * y) & _M32
+    return r ^ (r >> np.uint64(16))
+
+
+@njit(cache=True)
+def spawn_seeds(run_words, stream, first, count):
+    r"""63-bit seeds of blocks ``first .. first + count - 1`` of
+    :obj:`stream`, where :obj:`run_words` are the 32-bit words of the root
+    entropy (padded with zeros to at least 4)."""
+    out = np.empty(count, dtype=np.int64)
+    nr = run_words.shape[0]
+    ent = np.zeros(nr + 2, dtype=np.uint64)
+    ent[:nr] = run_words
+    ent[nr] = np.uint64(stream)
+    hc = np.zeros(1, dtype=np.uint64)
+    pool = np.zeros(4, dtype=np.uint64)
+    for b in range(count):
+        ent[nr + 1] = np.uint64(first + b)
+        hc[0] = np.uint64(0x43b0d7e5)
+        for i in range(4):
+            pool[i] = _hashmix(ent[i], hc)
+        for i_src in range(4):
+            for i_dst in range(4):
+                if i_src != i_dst:
+                    pool[i_dst] = _mix(pool[i_dst], _hashmix(pool[i_src], hc))
+        for i_src in range(4, nr + 2):
+            for i_dst in range(4):
+                pool[i_dst] = _mix(pool[i_dst], _hashmix(ent[i_src], hc))
+        h = np.uint64(0x8b51f9dd)
+        w = np.zeros(2, dtype=np.uint64)
+        for i in range(2):
+            d = pool[i] ^ h
+            h = (h * np.uint64(0x58f38ded)) & _M32
+            d = (d * h) & _M32
+            w[i] = d ^ (d >> np.uint64(16))
+        out[b] = np.int64(((w[0] & np.uint64(0x7FFFFFFF)) << np.uint64(32))
+                          | w[1])
+    return out

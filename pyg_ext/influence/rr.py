@@ -13,6 +13,7 @@ import torch
 
 from pyg_ext.influence import _kernels as K
 from pyg_ext.influence import _prep as P
+from pyg_ext.influence._rng import spawn_seeds
 from pyg_ext.influence._checks import (MAX_RR_SETS, RR_ENTRY_BYTES,
                                        RR_SET_BYTES, check_budget,
                                        check_choice, check_float, check_int,
@@ -52,10 +53,28 @@ def check_threads(num_threads: Any) -> Optional[int]:
 
 
 def block_seed(root_seed: int, stream: int, block: int) -> int:
-    r"""The 63-bit seed of block :obj:`block` of stream :obj:`stream`."""
-    ss = np.random.SeedSequence(entropy=root_seed, spawn_key=(stream, block))
-    a, b = ss.generate_state(2, dtype=np.uint32).tolist()
-    return ((a & 0x7FFFFFFF) << 32) | b
+    r"""The 63-bit seed of block :obj:`block` of stream :obj:`stream`:
+    the first two words of ``SeedSequence(root_seed, spawn_key=(stream,
+    block))``."""
+    return int(block_seeds(root_seed, stream, block, 1)[0])
+
+
+def _words(x: int) -> np.ndarray:
+    w = []
+    while x > 0:
+        w.append(x & 0xFFFFFFFF)
+        x >>= 32
+    w = w or [0]
+    return np.asarray(w + [0] * (4 - len(w)), dtype=np.uint64)
+
+
+def block_seeds(root_seed: int, stream: int, first: int,
+                count: int) -> np.ndarray:
+    r"""Seeds of blocks ``first .. first + count - 1`` (see
+    :func:`block_seed`), computed in one compiled call."""
+    if not (0 <= stream < 2**32 and 0 <= first and first + count <= 2**32):
+        raise ValueError('stream and block numbers must fit in 32 bits')
+    return spawn_seeds(_words(int(root_seed)), stream, first, count)
 
 
 def run_blocks(fn, sizes: Sequence[int], seeds: Sequence[int],
@@ -326,8 +345,8 @@ class RRSampler:
     def _groups(self, count: int):
         nb = -(-count // BLOCK_SIZE)
         sizes = [min(BLOCK_SIZE, count - b * BLOCK_SIZE) for b in range(nb)]
-        seeds = [block_seed(self.seed, self.stream, self.next_block + b)
-                 for b in range(nb)]
+        seeds = block_seeds(self.seed, self.stream, self.next_block,
+                            nb).tolist()
         self.next_block += nb
         g = max(4, 4 * (self.num_threads or get_num_threads()))
         for i in range(0, nb, g):

@@ -13,7 +13,7 @@ from pyg_ext.influence._checks import (check_budget, check_choice,
                                        index_array, node_mask)
 from pyg_ext.influence.graph import as_graph, as_seed
 from pyg_ext.influence.rr import (BLOCK_SIZE, RRSampler, SpreadEstimate,
-                                  block_seed, check_threads, get_num_threads,
+                                  block_seeds, check_threads, get_num_threads,
                                   run_blocks)
 
 __all__ = ['estimate_spread', 'exact_spread', 'mc_spreads',
@@ -36,7 +36,7 @@ def mc_spreads(graph, seeds: np.ndarray, num_samples: int, seed: int,
     ex = np.zeros(g.num_nodes, np.uint8) if excluded is None else excluded
     nb = -(-num_samples // MC_BLOCK)
     sizes = [min(MC_BLOCK, num_samples - b * MC_BLOCK) for b in range(nb)]
-    seeds_b = [block_seed(seed, 7, b) for b in range(nb)]
+    seeds_b = block_seeds(seed, 7, 0, nb).tolist()
 
     def fn(size, sd):
         return K.mc_block(g.out_ptr, g.out_dst, g.out_p, g.num_nodes, seeds,
