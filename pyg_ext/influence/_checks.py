@@ -221,20 +221,22 @@ def fmt_bytes(b: float) -> str:
 def check_budget(what: str, count: float, nbytes: float,
                  max_count: Optional[int], max_memory: Optional[int],
                  count_name: str = 'max_rr_sets',
-                 unit: str = 'RR sets') -> None:
+                 unit: str = 'RR sets', arg: Optional[str] = None) -> None:
     r"""Refuses a request of :obj:`count` items and an estimated
-    :obj:`nbytes` before any work starts."""
+    :obj:`nbytes` before any work starts; the message names the argument
+    that asked (:obj:`arg`) and the one that bounds it."""
+    asked = f" (from '{arg}')" if arg else ''
     if max_count is not None and count > max_count:
-        raise ValueError(f"{what} needs {count:.4g} {unit} (estimated "
-                         f"memory {fmt_bytes(nbytes)}), more than "
+        raise ValueError(f"{what} needs {count:.4g} {unit}{asked}, estimated "
+                         f"memory {fmt_bytes(nbytes)}, more than "
                          f"{count_name}={max_count}; pass a larger "
-                         f"'{count_name}' or relax the accuracy")
+                         f"'{count_name}' or a smaller request")
     mm = default_max_memory() if max_memory is None else max_memory
     if nbytes > mm:
-        raise ValueError(f"{what} needs {count:.4g} {unit} and an estimated "
-                         f"{fmt_bytes(nbytes)} of memory, more than "
-                         f"max_memory={fmt_bytes(mm)}; pass a larger "
-                         f"'max_memory' (bytes) or relax the accuracy")
+        raise ValueError(f"{what} needs {count:.4g} {unit}{asked} and an "
+                         f"estimated {fmt_bytes(nbytes)} of memory, more "
+                         f"than max_memory={fmt_bytes(mm)}; pass a larger "
+                         f"'max_memory' (bytes) or a smaller request")
 
 
 def check_limit(x: Any, name: str) -> Optional[int]:

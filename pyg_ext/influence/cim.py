@@ -173,7 +173,7 @@ def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
     root = as_seed(seed)
     if oracle == 'rr':
         budget = _Budget('CIM greedy', g.num_nodes, None, max_memory, 1)
-        budget.check(num_rr_sets)
+        budget.check(num_rr_sets, arg='num_rr_sets')
         pool = _passive_pool(ex)
         rr = RRSampler(g, root, 0, 'auto', ex, pool, num_threads,
                        budget.per_collection).new(num_rr_sets)
@@ -185,7 +185,8 @@ def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
         used = len(rr)
     else:
         check_budget('the Monte-Carlo oracle', num_mc, 8.0 * num_mc, None,
-                     max_memory, unit='simulations per evaluation')
+                     max_memory, unit='simulations per evaluation',
+                     arg='num_mc')
         ap_idx, seeds, est = _mc_greedy(g, a, ptr, cand, ex, int(k),
                                         round_robin, int(num_mc), root,
                                         num_threads)

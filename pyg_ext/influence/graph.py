@@ -64,8 +64,8 @@ class DiffusionGraph:
         n = check_int(num_nodes, 'num_nodes', 1, 2**31 - 2)
         if not isinstance(model, str) or model.upper() not in ('IC', 'LT'):
             raise ValueError(f"'model' must be 'IC' or 'LT', got {model!r}")
-        self.num_nodes = n
-        self.model = model.upper()
+        self._n = n
+        self._model = model.upper()
         arrays = {}
         for (name, dt), a in zip(_CORE, (in_ptr, in_src, in_p)):
             if isinstance(a, torch.Tensor):
@@ -97,17 +97,24 @@ class DiffusionGraph:
                 code, where, val = P.check_graph(in_ptr, in_src, in_p, n)
             _raise_graph_error(code, where, val, n, in_src.shape[0])
         equal, logq, in_cum, worst = P.node_flags(in_ptr, in_p,
-                                                  self.model == 'LT')
-        if self.model == 'LT' and worst > 1 + 1e-6:
+                                                  self._model == 'LT')
+        if self._model == 'LT' and worst > 1 + 1e-6:
             raise ValueError(f"LT in-weights must sum to <= 1 per node; the "
                              f"largest sum is {worst:.6g}")
-        self.in_ptr = _readonly(in_ptr)
-        self.in_src = _readonly(in_src)
-        self.in_p = _readonly(in_p)
-        self.equal = _readonly(equal)
-        self.logq = _readonly(logq)
+        self._arr = dict(in_ptr=_readonly(in_ptr), in_src=_readonly(in_src),
+                         in_p=_readonly(in_p), equal=_readonly(equal),
+                         logq=_readonly(logq))
         self._cum = _readonly(in_cum)
         self._fwd = None
+
+    # read-only attributes: the kernels trust them once validated
+    num_nodes = property(lambda self: self._n)
+    model = property(lambda self: self._model)
+    in_ptr = property(lambda self: self._arr['in_ptr'])
+    in_src = property(lambda self: self._arr['in_src'])
+    in_p = property(lambda self: self._arr['in_p'])
+    equal = property(lambda self: self._arr['equal'])
+    logq = property(lambda self: self._arr['logq'])
 
     @property
     def in_cum(self) -> np.ndarray:

@@ -155,7 +155,7 @@ def hetero_im_rerank(edge_index: torch.Tensor, num_nodes: Optional[int],
         sz = hetero_im_sample_size(n, np.diff(g.out_ptr)[inv], k, eps, delta)
         total = sz['per_node'] * n
         check_budget('HeteroIM', total, rr_bytes(total), max_rr_sets,
-                     max_memory)
+                     max_memory, arg='eps')
         roots = torch.arange(n).repeat(sz['per_node'])
         rr = sample_rr_sets(g, n=int(roots.shape[0]), roots=roots, seed=seed,
                             max_memory=max_memory)

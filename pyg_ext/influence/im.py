@@ -164,11 +164,11 @@ class _Budget:
         # per collection: the graph-size workspace of the greedy aside
         self.per_collection = self.max_memory // collections
 
-    def check(self, theta, avg_size=1.0):
+    def check(self, theta, avg_size=1.0, arg='eps'):
         cap = MAX_RR_SETS if self.max_rr_sets is None else self.max_rr_sets
         nbytes = self.collections * rr_bytes(theta, avg_size) + 40 * self.n
         check_budget(self.what, theta, nbytes, cap, self.max_memory,
-                     unit='RR sets per collection')
+                     unit='RR sets per collection', arg=arg)
 
 
 def _avg(rr: RRSets) -> float:
@@ -441,7 +441,7 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
         num_threads, weighting, p, self_loops)
     delta = _check_delta(delta, n)
     budget = _Budget('OPIM', n, None, max_memory, 2)
-    budget.check(num_rr_sets)
+    budget.check(num_rr_sets, arg='num_rr_sets')
     a = math.log(2 / delta)
     r1 = RRSampler(g, root, 0, method, num_threads=num_threads,
                    max_bytes=budget.per_collection).new(num_rr_sets)

@@ -174,12 +174,15 @@ class RRSets:
                     f"{val} at position {where}",
                     6: f"RR set {where} (in 'nodes') repeats node {val}",
                 }[code])
-        self.num_nodes = n
-        self.scale = n if scale is None else check_int(scale, 'scale', 1)
+        self._n = n
+        self._scale = n if scale is None else check_int(scale, 'scale', 1)
         self._pbuf, self._nbuf, self._rbuf = p, nd, rt
         self._len = p.shape[0] - 1
         self._size = nd.shape[0]
         self._index = None
+
+    num_nodes = property(lambda self: self._n)
+    scale = property(lambda self: self._scale)
 
     @property
     def _ptr(self) -> np.ndarray:
@@ -453,7 +456,8 @@ def sample_rr_sets(graph: Any, num_nodes: Optional[int] = None,
             raise ValueError(f"'roots' must hold n={n} node ids, got "
                              f"{roots.shape[0]}")
     check_budget('sample_rr_sets', n, rr_bytes(n, index=False), MAX_RR_SETS,
-                 max_memory, count_name='max_rr_sets (the int32 limit)')
+                 max_memory, count_name='max_rr_sets (the int32 limit)',
+                 arg='n')
     limit = default_max_memory() if max_memory is None else max_memory
     sampler = RRSampler(g, root, 0, method, ex, None, num_threads, limit)
     if roots is None:

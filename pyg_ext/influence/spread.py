@@ -112,7 +112,7 @@ def estimate_spread(edge_index: Any, num_nodes: Optional[int] = None,
         num_samples = check_int(num_samples, 'num_samples', 1)
         check_budget('estimate_spread', num_samples, 8.0 * num_samples,
                      max_samples, None, count_name='max_samples',
-                     unit='simulations')
+                     unit='simulations', arg='num_samples')
         x = mc_spreads(g, s, num_samples, root, ex, num_threads)
         mean = float(x.mean())
         std = float(x.std(ddof=1)) if x.shape[0] > 1 else 0.0
@@ -130,7 +130,8 @@ def estimate_spread(edge_index: Any, num_nodes: Optional[int] = None,
     pool = np.flatnonzero(ex == 0).astype(np.int32)
     lam = stopping_rule_threshold(rel_eps, delta)
     check_budget('the stopping-rule estimator', lam, 0.0, max_samples,
-                 None, count_name='max_samples', unit='RR sets (at least)')
+                 None, count_name='max_samples', unit='RR sets (at least)',
+                 arg='rel_eps')
     if np.count_nonzero(mask) == 0:
         return SpreadEstimate(0.0, 0.0, 0.0, 0.0, 0)
     sampler = RRSampler(g, root, 11, 'auto', ex,
@@ -145,6 +146,7 @@ def estimate_spread(edge_index: Any, num_nodes: Optional[int] = None,
         idx = np.searchsorted(cum, lam)  # first index with cum >= lam
         if idx < count:
             drawn += idx + 1
+            hits = int(cum[idx])  # = ceil(lam), as in the reference codes
             break
         hits = int(cum[-1])
         drawn += count
@@ -154,7 +156,7 @@ def estimate_spread(edge_index: Any, num_nodes: Optional[int] = None,
                              f"the {lam:.0f} hits needed); pass a larger "
                              f"'max_samples' or a larger 'rel_eps'")
     scale = pool.shape[0] if ex.any() else n
-    mean = scale * lam / drawn
+    mean = scale * hits / drawn
     mean = float(mean)
     return SpreadEstimate(mean, float("nan"), mean / (1 + rel_eps),
                           min(mean / (1 - rel_eps), float(scale)), int(drawn))
@@ -246,7 +248,8 @@ def exact_spread(edge_index: Any, num_nodes: Optional[int] = None,
                          f"more than max_worlds={max_worlds}; use a graph "
                          f"with at most 20 edges or a larger 'max_worlds'")
     check_budget('exact_spread', worlds, worlds * (g.num_edges + n + 8),
-                 None, max_memory, unit='live-edge worlds')
+                 None, max_memory, unit='live-edge worlds',
+                 arg='max_worlds')
     live, prob, src, dst = _worlds(g, max_worlds)
     out = []
     for s in sets:
