@@ -51,8 +51,9 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
         fixed_roots (int32[*]): If non-empty, the roots (``num_sets`` of them).
         stop_mask (uint8[*]): If non-empty, a set stops as soon as it reaches
             a node in the mask (used by the stopping-rule estimator).
-        stamp (int32[n]): All-zero workspace (one per thread); left all
-            zero on return, so no O(n) array is cleared per block.
+        stamp (uint8[n]): All-zero visited flags (one workspace per
+            thread), reset for the touched nodes after every set, so no O(n)
+            array is cleared per block and the flags stay small in cache.
 
     Returns:
         ``(sizes int64[num_sets], nodes int32[total], roots int32[num_sets],
@@ -67,8 +68,11 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
     buf = np.empty(max(16, 4 * num_sets), dtype=np.int32)
     use_stop = stop_mask.shape[0] > 0
     top = 0
+    last = 0
     for r in range(num_sets):
-        tag = r + 1
+        for i in range(last, top):  # clear the previous set's flags
+            stamp[buf[i]] = 0
+        last = top
         if fixed_roots.shape[0] > 0:
             root = fixed_roots[r]
         elif root_pool.shape[0] > 0:
@@ -83,7 +87,7 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
             buf = _grow(buf, top + 1)
         buf[top] = root
         top += 1
-        stamp[root] = tag
+        stamp[root] = 1
         if use_stop and stop_mask[root]:
             hit[r] = 1
             sizes[r] = top - start
@@ -110,9 +114,9 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                     else:
                         lo = mid + 1
                 u = in_src[s + lo]
-                if stamp[u] == tag or (use_ex and excluded[u]):
+                if stamp[u] or (use_ex and excluded[u]):
                     break
-                stamp[u] = tag
+                stamp[u] = 1
                 if top + 1 > buf.shape[0]:
                     buf = _grow(buf, top + 1)
                 buf[top] = u
@@ -132,8 +136,8 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                     i = d if g >= d else int(g)
                 while i < d:
                     u = in_src[s + i]
-                    if stamp[u] != tag and not (use_ex and excluded[u]):
-                        stamp[u] = tag
+                    if not stamp[u] and not (use_ex and excluded[u]):
+                        stamp[u] = 1
                         if top + 1 > buf.shape[0]:
                             buf = _grow(buf, top + 1)
                         buf[top] = u
@@ -169,9 +173,9 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                     if not take:
                         continue
                     u = in_src[s + j]
-                    if stamp[u] == tag or (use_ex and excluded[u]):
+                    if stamp[u] or (use_ex and excluded[u]):
                         continue
-                    stamp[u] = tag
+                    stamp[u] = 1
                     if top + 1 > buf.shape[0]:
                         buf = _grow(buf, top + 1)
                     buf[top] = u
@@ -182,10 +186,10 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
             else:
                 for j in range(s, s + d):
                     u = in_src[j]
-                    if stamp[u] == tag or (use_ex and excluded[u]):
+                    if stamp[u] or (use_ex and excluded[u]):
                         continue
                     if rand(rs) < in_p[j]:
-                        stamp[u] = tag
+                        stamp[u] = 1
                         if top + 1 > buf.shape[0]:
                             buf = _grow(buf, top + 1)
                         buf[top] = u
@@ -195,7 +199,7 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                             done = True
                             break
         sizes[r] = top - start
-    for i in range(top):
+    for i in range(last, top):
         stamp[buf[i]] = 0
     return sizes, buf[:top], roots, hit
 

@@ -336,7 +336,7 @@ class RRSampler:
         try:
             stamp = self._work.get_nowait()
         except queue.Empty:
-            stamp = np.zeros(g.num_nodes, dtype=np.int32)
+            stamp = np.zeros(g.num_nodes, dtype=np.uint8)
         try:
             return K.rr_block(g.in_ptr, g.in_src, g.in_p, g._cum, g.equal,
                               g.logq, g.num_nodes, size, seed,
