@@ -665,14 +665,16 @@ _GRAPHS = {}
 def _mc_spread(work, name, n, model, seed_sets):
     r"""Mean MC spread of several seed sets (the same estimator and
     simulation seed for every implementation): 10,000 IC/LT simulations
-    per set, 2,000 on the 10M-arc graph."""
+    per set on NetHEPT, 1,000 on BA-100K, 300 on the 10M-arc graph (whose
+    cascades reach ~10^5 nodes)."""
     key = (name, model)
     if key not in _GRAPHS:
         _GRAPHS.clear()
         ei = np.load(os.path.join(work, name + '.npy'))
         _GRAPHS[key] = prepare(torch.from_numpy(ei), n, model=model)
     g = _GRAPHS[key]
-    runs = 2000 if g.num_edges > 5_000_000 else 10000
+    runs = 300 if g.num_edges > 5_000_000 else (
+        1000 if g.num_edges > 100_000 else 10000)
     vals = [estimate_spread(g, seeds=s, num_samples=runs, seed=12345).mean
             for s in seed_sets]
     return float(np.mean(vals)), float(np.std(vals)), runs
@@ -704,8 +706,8 @@ def _print_cpp_rows(rows, work):
             rr = runs[i]['rr_sets']
             rss = f'{np.median([x["rss"] for x in runs]) / 2**20:,.0f}'
             if 'rss_base' in runs[0]:
-                rss += (f' ({np.median([x["rss_base"] for x in runs]) / '
-                        f'2**20:,.0f} after imports)')
+                base = np.median([x['rss_base'] for x in runs]) / 2**20
+                rss += f' ({base:,.0f} after imports)'
             print(f'| {name} ({n:,} nodes, {m:,} arcs) | {model} | {lab} | '
                   f'{med:.4f} | {", ".join(f"{t:.4f}" for t in ts)} | '
                   f'{ratio} | {rr:,} | {mean:,.1f} ± {sd:.1f} ({sims:,} '
@@ -741,6 +743,86 @@ def section_scale(root, quick):
           f'{res["rss_base"] / 2**30:.2f} GiB); load average '
           f'{os.getloadavg()[0]:.2f}')
 
+
+def _lexsort_prepare(ei, n):
+    r"""The previous preparation (two ``np.lexsort`` calls, float64
+    probabilities, edge list kept): the anchor of ``--section prep``."""
+    src, dst = ei[0].astype(np.int32), ei[1].astype(np.int32)
+    indeg = np.bincount(dst, minlength=n)
+    probs = 1.0 / indeg[dst].astype(np.float64)
+    order = np.lexsort((src, -probs, dst))
+    in_src, in_p = src[order], probs[order]
+    order_f = np.lexsort((dst, src))
+    out_dst, out_p = dst[order_f], probs[order_f]
+    arrays = (src, dst, probs, in_src, in_p, out_dst, out_p,
+              np.cumsum(in_p))
+    return sum(a.nbytes for a in arrays) + 3 * 8 * (n + 1)
+
+
+def section_prep(root, quick):
+    r"""Graph preparation, bytes per arc and the binary cache on the
+    Chung-Lu graph of ``--section cpp`` (10.2M arcs), against the previous
+    lexsort preparation run in this process and OPIM's own binary load."""
+    import re
+    import tempfile
+    from pyg_ext.influence import DiffusionGraph
+    work = os.environ.get('PYG_EXT_CPP_WORK', '/tmp/pyg_ext_im_cpp')
+    name = 'ba100k' if quick else 'chunglu1m'
+    n = 100000 if quick else 1_000_000
+    cpp_graphs(root, work, quick)
+    ei = torch.from_numpy(np.load(os.path.join(work, name + '.npy')).astype(
+        np.int64))
+    m = ei.shape[1]
+    prepare(ei[:, :10], n)
+    reps = 3
+    t_new, t_old, t_load, t_fwd = [], [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, 'g.bin')
+        for _ in range(reps):
+            with Clock(wall=True) as c:
+                old_bytes = _lexsort_prepare(ei.numpy(), n)
+            t_old.append(c.dt)
+            with Clock(wall=True) as c:
+                g = prepare(ei, n)
+            t_new.append(c.dt)
+            rev_bytes = g.nbytes
+            with Clock(wall=True) as c:
+                g.out_ptr
+            t_fwd.append(c.dt)
+            g.save(path)
+            with Clock(wall=True) as c:
+                DiffusionGraph.load(path)
+            t_load.append(c.dt)
+        all_bytes = g.nbytes
+    print(f'\n## Preparation of {name} ({n:,} nodes, {m:,} arcs, int64 '
+          f'edge_index; wall time, median of {reps}; load average '
+          f'{os.getloadavg()[0]:.2f})\n')
+    print('| step | seconds | per 10M arcs | bytes per arc |')
+    print('|---|---|---|---|')
+    per = 1e7 / m
+    for lab, ts, b in (('previous: two np.lexsort', t_old, old_bytes),
+                       ('prepare() (counting sort)', t_new, rev_bytes),
+                       ('+ forward CSR (first MC use)', t_fwd, all_bytes),
+                       ('DiffusionGraph.load (binary cache)', t_load,
+                        rev_bytes)):
+        print(f'| {lab} | {np.median(ts):.3f} | {np.median(ts) * per:.3f} | '
+              f'{b / m:.2f} |')
+    print(f'\nprepare() is {np.median(t_old) / np.median(t_new):.1f}x '
+          f'faster than the lexsort preparation')
+    opim_bin = os.environ.get('OPIM_BIN')
+    if opim_bin:
+        loads = []
+        for _ in range(reps):
+            out, _ = _run([opim_bin, '-func=1', f'-dir={work}',
+                           f'-gname={name}', '-alg=opim', '-mode=2',
+                           '-seedsize=1', '-samplesize=2', '-pdist=WC'])
+            loads.append(float(re.search(
+                r'Graph loaded for RIS! total time used \(sec\): ([0-9.]+)',
+                out).group(1)))
+        print(f'OPIM C++ binary graph load: {np.median(loads):.3f} s '
+              f'(ours {np.median(t_load):.3f} s, '
+              f'{np.median(t_load) / np.median(loads):.2f}x)')
+
 SECTIONS = {
     'throughput': section_throughput,
     'mc_compare': section_mc_compare,
@@ -749,6 +831,7 @@ SECTIONS = {
     'quality': section_quality,
     'cim': section_cim,
     'cpp': section_cpp,
+    'prep': section_prep,
     'scale': section_scale,
 }
 
@@ -771,7 +854,7 @@ def main():
         return
     if args.worker:
         return _worker(args)
-    names = [n for n in SECTIONS if n not in ('cpp', 'scale')] \
+    names = [n for n in SECTIONS if n not in ('cpp', 'prep', 'scale')] \
         if args.section == 'all' else [args.section]
     for name in names:
         SECTIONS[name](args.data_root, args.quick)
