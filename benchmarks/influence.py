@@ -10,7 +10,8 @@ implementation in its own process, interleaved.
         --section mc_compare   # needs the `bench` extra (cynetdiff, ndlib)
     python benchmarks/influence.py --section throughput --quick
     OPIM_BIN=... SUBSIM_BIN=... python benchmarks/influence.py --section cpp
-    python benchmarks/influence.py --section scale   # 100M arcs, ~10 GiB
+    OPIM_BIN=... python benchmarks/influence.py --section prep
+    python benchmarks/influence.py --section scale   # 100M arcs, ~2.2 GiB peak
 
 Reference figures quoted for the throughput section were measured with the
 C++ codes on a 2-core machine of this class (see docs/benchmarks.md): OPIM
