@@ -822,9 +822,10 @@ def section_prep(root, quick):
     if opim_bin:
         loads = []
         for _ in range(reps):
+            # an unknown -alg loads the graph and runs nothing else
             out, _ = _run([opim_bin, '-func=1', f'-dir={work}',
-                           f'-gname={name}', '-alg=opim', '-mode=2',
-                           '-seedsize=1', '-samplesize=2', '-pdist=WC'])
+                           f'-gname={name}', '-alg=load-only', '-pdist=WC',
+                           f'-outpath={tempfile.gettempdir()}'])
             loads.append(float(re.search(
                 r'Graph loaded for RIS! total time used \(sec\): ([0-9.]+)',
                 out).group(1)))
