@@ -9,10 +9,14 @@ import numpy as np
 import torch
 
 from pyg_ext.influence import _kernels as K
+from pyg_ext.influence._checks import (check_budget, check_choice,
+                                       check_int, check_limit, index_array,
+                                       score_array)
 from pyg_ext.influence.graph import _log_comb, as_graph, as_seed
-from pyg_ext.influence.im import (_check_delta, _check_eps, opim_lower_bound,
-                                  opim_upper_bound)
-from pyg_ext.influence.rr import RRSampler, block_seed
+from pyg_ext.influence.im import (_avg, _Budget, _check_delta, _check_eps,
+                                  opim_lower_bound, opim_upper_bound)
+from pyg_ext.influence.rr import (RRSampler, block_seed, check_threads,
+                                  rr_bytes)
 from pyg_ext.influence.spread import mc_spreads
 
 __all__ = [
@@ -57,25 +61,12 @@ def cim_candidates(graph, aps: Any, k: Any = 1):
     :math:`C_u = N_{out}(u) \setminus A` per AP (ascending, no repeats)."""
     g = graph
     n = g.num_nodes
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"'k' must be an int, got {type(k).__name__}")
-    if k < 1:
-        raise ValueError(f"'k' (capacity per active participant) must be >= "
-                         f"1, got {k}")
-    if isinstance(aps, torch.Tensor):
-        aps = aps.detach().cpu().numpy()
-    a = np.asarray(aps).reshape(-1)
+    k = check_int(k, 'k', 1)
+    if aps is None:
+        raise ValueError("'aps' (active participants) is required")
+    a = index_array(aps, 'aps', n, unique=True)
     if a.size == 0:
         raise ValueError("'aps' (active participants) must not be empty")
-    if not np.issubdtype(a.dtype, np.integer):
-        raise TypeError(f"'aps' must hold integer node ids, got dtype "
-                        f"{a.dtype}")
-    a = a.astype(np.int64)
-    if a.min() < 0 or a.max() >= n:
-        raise ValueError(f"'aps' must be node ids in [0, {n - 1}], got min "
-                         f"{a.min()} max {a.max()}")
-    if np.unique(a).shape[0] != a.shape[0]:
-        raise ValueError("'aps' must not repeat a node")
     ex = np.zeros(n, dtype=np.uint8)
     ex[a] = 1
     ptr = [0]
@@ -168,28 +159,38 @@ def _mc_greedy(g, aps, ptr, cand, ex, k, round_robin, num_mc, seed,
 
 
 def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
-                model, probs, seed, round_robin, num_threads, kwargs):
+                model, probs, seed, round_robin, num_threads, max_memory,
+                weighting, p, self_loops):
     t0 = time.perf_counter()
-    g = as_graph(edge_index, num_nodes, model=model, probs=probs, **kwargs)
+    check_choice(oracle, 'oracle', ('rr', 'mc'))
+    num_rr_sets = check_int(num_rr_sets, 'num_rr_sets', 1)
+    num_mc = check_int(num_mc, 'num_mc', 1)
+    max_memory = check_limit(max_memory, 'max_memory')
+    num_threads = check_threads(num_threads)
+    g = as_graph(edge_index, num_nodes, model, probs, weighting, p,
+                 self_loops)
     a, ptr, cand, ex = cim_candidates(g, aps, k)
     root = as_seed(seed)
     if oracle == 'rr':
+        budget = _Budget('CIM greedy', g.num_nodes, None, max_memory, 1)
+        budget.check(num_rr_sets, arg='num_rr_sets')
         pool = _passive_pool(ex)
-        rr = RRSampler(g, root, 0, 'auto', ex, pool, num_threads).new(
-            int(num_rr_sets))
+        rr = RRSampler(g, root, 0, 'auto', ex, pool, num_threads,
+                       budget.per_collection).new(num_rr_sets)
         node_ptr, node_rr = rr.index()
         ap_idx, seeds, cov, _ = K.cim_greedy_rr(rr._ptr, rr._nodes, node_ptr,
                                                 node_rr, g.num_nodes, ptr,
                                                 cand, int(k), round_robin)
         est = pool.shape[0] * cov / len(rr)
         used = len(rr)
-    elif oracle == 'mc':
+    else:
+        check_budget('the Monte-Carlo oracle', num_mc, 8.0 * num_mc, None,
+                     max_memory, unit='simulations per evaluation',
+                     arg='num_mc')
         ap_idx, seeds, est = _mc_greedy(g, a, ptr, cand, ex, int(k),
                                         round_robin, int(num_mc), root,
                                         num_threads)
         used = 0
-    else:
-        raise ValueError(f"'oracle' must be 'rr' or 'mc', got {oracle!r}")
     return CIMResult(_pairs(a, ap_idx, seeds), float(est), used,
                      seconds=time.perf_counter() - t0)
 
@@ -199,7 +200,10 @@ def cim_mg_greedy(edge_index: Any, num_nodes: Optional[int] = None,
                   num_rr_sets: int = 20000, num_mc: int = 1000,
                   model: Optional[str] = None, probs: Optional[Any] = None,
                   seed: Any = None, num_threads: Optional[int] = None,
-                  **kwargs) -> CIMResult:
+                  max_memory: Optional[int] = None,
+                  *, weighting: Optional[str] = None,
+                  p: Optional[float] = None,
+                  self_loops: Optional[str] = None) -> CIMResult:
     r"""MG-Greedy (Alg. 1) from the `"Capacity Constrained Influence
     Maximization in Social Networks" <https://arxiv.org/abs/2306.00297>`_
     paper: repeatedly add the candidate edge :math:`e_{u,v}` with the largest
@@ -212,9 +216,15 @@ def cim_mg_greedy(edge_index: Any, num_nodes: Optional[int] = None,
         oracle (str): ``'rr'`` (coverage of :obj:`num_rr_sets` RR sets on the
             passive graph) or ``'mc'`` (:obj:`num_mc` simulations per
             evaluation, CELF).
+        num_rr_sets (int): RR sets of the ``'rr'`` oracle.
+        num_mc (int): Simulations per evaluation of the ``'mc'`` oracle.
+        max_memory (int, optional): Refuse an oracle whose RR sets or
+            simulation buffer would exceed this many bytes (default: half
+            the physical memory).
     """
     return _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets,
-                       num_mc, model, probs, seed, False, num_threads, kwargs)
+                       num_mc, model, probs, seed, False, num_threads, max_memory,
+                       weighting, p, self_loops)
 
 
 def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
@@ -222,7 +232,10 @@ def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
                   num_rr_sets: int = 20000, num_mc: int = 1000,
                   model: Optional[str] = None, probs: Optional[Any] = None,
                   seed: Any = None, num_threads: Optional[int] = None,
-                  **kwargs) -> CIMResult:
+                  max_memory: Optional[int] = None,
+                  *, weighting: Optional[str] = None,
+                  p: Optional[float] = None,
+                  self_loops: Optional[str] = None) -> CIMResult:
     r"""RR-Greedy (Alg. 2) from the `"Capacity Constrained Influence
     Maximization in Social Networks" <https://arxiv.org/abs/2306.00297>`_
     paper: round-robin over the APs (input order), each taking its candidate
@@ -230,7 +243,8 @@ def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
     :math:`\sigma(S) \ge OPT/(1+\gamma)`. Arguments as
     :func:`cim_mg_greedy`."""
     return _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets,
-                       num_mc, model, probs, seed, True, num_threads, kwargs)
+                       num_mc, model, probs, seed, True, num_threads, max_memory,
+                       weighting, p, self_loops)
 
 
 def cim_sample_sizes(n_p: int, cand_sizes, k: int, chi: int, eps: float,
@@ -256,7 +270,10 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
                      probs: Optional[Any] = None, seed: Any = None,
                      max_rr_sets: Optional[int] = None,
                      num_threads: Optional[int] = None,
-                     **kwargs) -> CIMResult:
+                     max_memory: Optional[int] = None,
+                     *, weighting: Optional[str] = None,
+                     p: Optional[float] = None,
+                     self_loops: Optional[str] = None) -> CIMResult:
     r"""RR-OPIM+ (Alg. 3) from the `"Capacity Constrained Influence
     Maximization in Social Networks" <https://arxiv.org/abs/2306.00297>`_
     paper: OPIM-C doubling on RR sets of the passive graph with RR-Greedy as
@@ -273,44 +290,48 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
     Args:
         aps (LongTensor): Active participants.
         k (int): Capacity per AP.
-        eps (float): Target :math:`\frac12 - \varepsilon`.
+        eps (float): Target :math:`\frac12 - \varepsilon`, so
+            :math:`\varepsilon \in (0, \frac12)`.
         delta (float, optional): Failure probability (default :math:`1/n`).
         bound (str): ``'tight'`` (Eq. 4, default) or ``'vanilla'``
             (Eq. 2, :math:`\Lambda^u = 2\Lambda_{R_1}(S)`: RR-OPIM).
         selector (str): ``'rr'`` (RR-Greedy) or ``'mg'`` (MG-Greedy:
             MG-OPIM).
+        max_rr_sets (int, optional): Refuse a round that needs more RR sets
+            per collection than this.
+        max_memory (int, optional): Bytes the two collections may take
+            (default: half the physical memory).
 
     RR roots are drawn from the passive nodes :math:`V_p` and the estimator
     scales by :math:`n_p` (the paper's form; the released code draws roots
     from :math:`V` and scales by :math:`n`, equal in expectation).
     """
     t0 = time.perf_counter()
-    if bound not in ('tight', 'vanilla'):
-        raise ValueError(f"'bound' must be 'tight' or 'vanilla', got "
-                         f"{bound!r}")
-    if selector not in ('rr', 'mg'):
-        raise ValueError(f"'selector' must be 'rr' or 'mg', got "
-                         f"{selector!r}")
-    g = as_graph(edge_index, num_nodes, model=model, probs=probs, **kwargs)
+    check_choice(bound, 'bound', ('tight', 'vanilla'))
+    check_choice(selector, 'selector', ('rr', 'mg'))
+    num_threads = check_threads(num_threads)
+    eps = _check_eps(eps, high=0.5)
+    g = as_graph(edge_index, num_nodes, model, probs, weighting, p,
+                 self_loops)
     n = g.num_nodes
     a, ptr, cand, ex = cim_candidates(g, aps, k)
-    eps = _check_eps(eps)
     delta = _check_delta(delta, n)
+    budget = _Budget('RR-OPIM+', n, max_rr_sets, max_memory, 2)
     root = as_seed(seed)
     chi = int(K.random_feasible_size(ptr, cand, n, int(k),
                                      block_seed(root, 9, 0)))
     pool = _passive_pool(ex)
     n_p = pool.shape[0]
     sz = cim_sample_sizes(n_p, np.diff(ptr), int(k), chi, eps, delta)
-    s1 = RRSampler(g, root, 0, 'auto', ex, pool, num_threads)
-    s2 = RRSampler(g, root, 1, 'auto', ex, pool, num_threads)
+    s1 = RRSampler(g, root, 0, 'auto', ex, pool, num_threads,
+                   budget.per_collection)
+    s2 = RRSampler(g, root, 1, 'auto', ex, pool, num_threads,
+                   budget.per_collection)
     r1, r2 = s1.new(0), s2.new(0)
     target = 0.5 - eps
     for i in range(1, sz['i_max'] + 1):
         theta = int(math.ceil(sz['theta0'] * 2**(i - 1)))
-        if max_rr_sets is not None and theta > max_rr_sets:
-            raise ValueError(f"RR-OPIM+ needs {theta} RR sets, more than "
-                             f"max_rr_sets={max_rr_sets}")
+        budget.check(theta, _avg(r1))
         s1.grow(r1, theta)
         s2.grow(r2, theta)
         node_ptr, node_rr = r1.index()
@@ -336,17 +357,17 @@ def cim_local_baseline(edge_index: Any, num_nodes: Optional[int] = None,
                        aps: Any = None, k: int = 1, scores: Any = None,
                        model: Optional[str] = None,
                        probs: Optional[Any] = None,
-                       **kwargs) -> CIMResult:
+                       *, weighting: Optional[str] = None,
+                       p: Optional[float] = None,
+                       self_loops: Optional[str] = None) -> CIMResult:
     r"""The local baselines of the CIM paper: every AP takes its top-:obj:`k`
     candidates by :obj:`scores` (e.g. out-degree or PageRank)
     independently; duplicates are then dropped (first AP keeps a seed)."""
     t0 = time.perf_counter()
-    g = as_graph(edge_index, num_nodes, model=model, probs=probs, **kwargs)
+    g = as_graph(edge_index, num_nodes, model, probs, weighting, p,
+                 self_loops)
     a, ptr, cand, _ = cim_candidates(g, aps, k)
-    s = torch.as_tensor(scores).double().cpu().numpy()
-    if s.shape[0] != g.num_nodes:
-        raise ValueError(f"'scores' must have one value per node "
-                         f"({g.num_nodes}), got {s.shape[0]}")
+    s = score_array(scores, 'scores', g.num_nodes)
     owners, seeds, seen = [], [], set()
     for i in range(a.shape[0]):
         c = cand[ptr[i]:ptr[i + 1]]

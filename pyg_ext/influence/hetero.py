@@ -1,6 +1,6 @@
 r"""HeteroIR and HeteroIM recommendation re-ranking, as released with
 `"Heterogeneous Influence Maximization in User Recommendation"
-<https://arxiv.org/abs/2508.13517>`_ (spec §1.8)."""
+<https://arxiv.org/abs/2508.13517>`_ (authors' code: ``github.com/socialalgo/HIM``)."""
 import math
 from typing import Any, Dict, Optional, Tuple
 
@@ -8,20 +8,32 @@ import numpy as np
 import torch
 
 from pyg_ext.influence import _kernels as K
-from pyg_ext.influence.graph import _log_comb, as_graph
-from pyg_ext.influence.rr import RRSets, _node_mask, sample_rr_sets
+from pyg_ext.influence import _prep as PR
+from pyg_ext.influence._checks import (check_budget, check_int, check_limit,
+                                       node_mask, prob_array)
+from pyg_ext.influence.graph import (DiffusionGraph, _edge_rows, _log_comb,
+                                     as_graph)
+from pyg_ext.influence.im import _check_delta, _check_eps
+from pyg_ext.influence.rr import RRSets, rr_bytes, sample_rr_sets
 
 __all__ = ['hetero_ir_scores', 'hetero_im_rerank', 'hetero_im_sample_size']
 
 
-def _edge_values(x: Any, m: int, name: str) -> torch.Tensor:
-    t = torch.as_tensor(x, dtype=torch.float64).reshape(-1)
-    if t.shape[0] != m:
-        raise ValueError(f"'{name}' must have one value per edge ({m}), got "
-                         f"{t.shape[0]}")
-    if not torch.isfinite(t).all() or (m and (t.min() < 0 or t.max() > 1)):
-        raise ValueError(f"'{name}' must lie in [0, 1]")
-    return t
+def _edges(edge_index: Any, num_nodes: Optional[int]):
+    if isinstance(edge_index, DiffusionGraph):
+        raise TypeError("'edge_index' must be a [2, m] LongTensor (the "
+                        "probabilities come from 'P'), got a DiffusionGraph")
+    src, dst = _edge_rows(edge_index)
+    lo = min(PR.int_range(src)[0], PR.int_range(dst)[0])
+    hi = max(PR.int_range(src)[1], PR.int_range(dst)[1])
+    if num_nodes is not None:
+        n = check_int(num_nodes, 'num_nodes', 1)
+    else:
+        n = int(hi) + 1
+    if src.shape[0] and (lo < 0 or hi >= n):
+        raise ValueError(f"'edge_index' holds node ids outside [0, {n - 1}] "
+                         f"(min {lo}, max {hi})")
+    return src.astype(np.int64), dst.astype(np.int64), n
 
 
 def hetero_ir_scores(edge_index: torch.Tensor, P: Any, U: Optional[Any] = None,
@@ -45,22 +57,16 @@ def hetero_ir_scores(edge_index: torch.Tensor, P: Any, U: Optional[Any] = None,
         >>> [round(x, 4) for x in s.tolist()]  # 0.5 * 1.5, 0.5 * (1 + 1e-5)
         [0.75, 0.5]
     """
-    if not isinstance(edge_index, torch.Tensor) or edge_index.dim() != 2 \
-            or edge_index.shape[0] != 2:
-        raise ValueError("'edge_index' must be a [2, m] LongTensor")
-    if isinstance(capacity, bool) or not isinstance(capacity, int) or \
-            capacity < 1:
-        raise ValueError(f"'capacity' must be an int >= 1, got {capacity!r}")
-    m = edge_index.shape[1]
-    n = int(edge_index.max()) + 1 if num_nodes is None and m else (
-        num_nodes or 0)
-    P = _edge_values(P, m, 'P')
-    U = torch.ones(n, dtype=torch.float64) if U is None else torch.as_tensor(
-        U, dtype=torch.float64).reshape(-1)
-    if U.shape[0] < n:
-        raise ValueError(f"'U' must have one value per node ({n}), got "
-                         f"{U.shape[0]}")
-    src, dst = edge_index[0].long(), edge_index[1].long()
+    capacity = check_int(capacity, 'capacity', 1)
+    if num_nodes is None and U is not None and hasattr(U, 'shape') and \
+            len(U.shape) == 1:
+        num_nodes = int(U.shape[0])
+    src, dst, n = _edges(edge_index, num_nodes)
+    m = src.shape[0]
+    P = torch.from_numpy(prob_array(P, 'P', m))
+    U = torch.ones(n, dtype=torch.float64) if U is None else \
+        torch.from_numpy(prob_array(U, 'U', n, what='node'))
+    src, dst = torch.from_numpy(src), torch.from_numpy(dst)
     val = P * U[dst]
     # rank of each out-edge among its source's out-edges by value, desc
     order = torch.from_numpy(np.lexsort((-val.numpy(), src.numpy())))
@@ -95,9 +101,12 @@ def hetero_im_rerank(edge_index: torch.Tensor, num_nodes: Optional[int],
                      inviters: Any, P: Any, k: int = 3, eps: float = 0.1,
                      delta: Optional[float] = None,
                      rr: Optional[RRSets] = None, seed: Any = None,
+                     max_rr_sets: Optional[int] = None,
+                     max_memory: Optional[int] = None,
                      ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor,
                                 torch.Tensor]:
-    r"""HeteroIM re-ranking as released (``HeteroIM.py``, spec §1.8).
+    r"""HeteroIM re-ranking as released (``HeteroIM.py`` of
+    ``github.com/socialalgo/HIM``).
 
     RR sets are sampled *stratified* (:math:`\lceil\theta/n\rceil` rooted at
     every node, IC with probabilities :obj:`P` on the full graph) unless
@@ -107,29 +116,54 @@ def hetero_im_rerank(edge_index: torch.Tensor, num_nodes: Optional[int],
     containing :math:`u` and :math:`v\}` if :math:`c > 1`, else the
     non-positive tie-breaker :math:`-\Lambda(v \mid S)/\max_w \Lambda(w)`.
 
+    Args:
+        edge_index (LongTensor): ``[2, m]`` (inviter -> invitee).
+        num_nodes (int, optional): :math:`n`.
+        inviters (LongTensor): The inviters :math:`A` (ids or a bool mask).
+        P (Tensor): ``[m]`` invitation probabilities in [0, 1].
+        k (int): Recommendations per inviter.
+        eps (float): :math:`\varepsilon \in (0, 1)`.
+        delta (float, optional): :math:`\delta \in (0, 1)` (default
+            :math:`1/n`).
+        rr (RRSets, optional): Pre-sampled RR sets over the same nodes.
+        max_rr_sets (int, optional): Refuse a sample larger than this.
+        max_memory (int, optional): Refuse a sample whose RR sets would take
+            more bytes (default: half the physical memory).
+
     Returns:
         ``(inviter, invitee, score, global_rank)``: for each inviter (in
         ascending id) its top-:obj:`k` invitees by score (ties: earlier
         global pick first); ``global_rank`` is the invitee's position in the
         greedy order.
     """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"'k' must be an int >= 1, got {k!r}")
-    m = edge_index.shape[1]
-    P = _edge_values(P, m, 'P')
-    g = as_graph(edge_index, num_nodes, model='IC', probs=P)
-    n = g.num_nodes
-    inv_mask = _node_mask(inviters, n, 'inviters')
+    k = check_int(k, 'k', 1)
+    eps = _check_eps(eps)
+    max_rr_sets = check_limit(max_rr_sets, 'max_rr_sets')
+    max_memory = check_limit(max_memory, 'max_memory')
+    src, dst, n = _edges(edge_index, num_nodes)
+    P = prob_array(P, 'P', src.shape[0])
+    g = as_graph(torch.from_numpy(np.stack([src, dst])), n, model='IC',
+                 probs=torch.from_numpy(P))
+    if inviters is None:
+        raise ValueError("'inviters' is required")
+    inv_mask = node_mask(inviters, 'inviters', n)
     if np.count_nonzero(inv_mask) == 0:
         raise ValueError("'inviters' must not be empty")
     inv = np.flatnonzero(inv_mask)
-    delta = 1.0 / n if delta is None else delta
+    delta = _check_delta(delta, n)
     if rr is None:
         sz = hetero_im_sample_size(n, np.diff(g.out_ptr)[inv], k, eps, delta)
+        total = sz['per_node'] * n
+        check_budget('HeteroIM', total, rr_bytes(total), max_rr_sets,
+                     max_memory, arg='eps')
         roots = torch.arange(n).repeat(sz['per_node'])
-        rr = sample_rr_sets(g, n=int(roots.shape[0]), roots=roots, seed=seed)
-    elif not isinstance(rr, RRSets) or rr.num_nodes != n:
-        raise ValueError("'rr' must be an RRSets over the same num_nodes")
+        rr = sample_rr_sets(g, n=int(roots.shape[0]), roots=roots, seed=seed,
+                            max_memory=max_memory)
+    elif not isinstance(rr, RRSets):
+        raise TypeError(f"'rr' must be an RRSets, got {type(rr).__name__}")
+    elif rr.num_nodes != n:
+        raise ValueError(f"'rr' must be over the same num_nodes ({n}), got "
+                         f"{rr.num_nodes}")
     cand_mask = np.zeros(n, dtype=np.uint8)
     cand_mask[g.dst[inv_mask[g.src] == 1]] = 1
     cand = np.flatnonzero(cand_mask).astype(np.int64)

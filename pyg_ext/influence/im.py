@@ -9,8 +9,13 @@ import numpy as np
 import torch
 
 from pyg_ext.influence import _kernels as K
+from pyg_ext.influence._checks import (MAX_RR_SETS, check_bool,
+                                       check_budget, check_choice,
+                                       check_float, check_int, check_limit,
+                                       default_max_memory, node_mask)
 from pyg_ext.influence.graph import _check_k, _log_comb, as_graph, as_seed
-from pyg_ext.influence.rr import RRSampler, RRSets, _node_mask
+from pyg_ext.influence.rr import (RRSampler, RRSets, check_threads,
+                                  rr_bytes)
 
 __all__ = [
     'IMResult', 'max_coverage', 'imm', 'imm_sample_sizes', 'opim_c', 'opim',
@@ -55,21 +60,32 @@ class IMResult:
     info: Dict[str, Any] = field(default_factory=dict)
 
 
+def _greedy(rr: RRSets, k: int, cand: np.ndarray):
+    node_ptr, node_rr = rr.index()
+    return K.greedy_max_cover(rr._ptr, rr._nodes, node_ptr, node_rr,
+                              rr.num_nodes, k, cand)
+
+
 def max_coverage(rr: RRSets, k: int, candidates: Optional[Any] = None,
                  return_upper_bound: bool = True):
     r"""Greedy maximum coverage of RR sets (:math:`\ge (1-1/e)` of the best
-    :math:`k`-set's coverage) with the prefix upper bound
+    :math:`k`-set's coverage) with the prefix upper bound of OPIM-C
 
     .. math::
         \Lambda(S^\circ) \le \min_{0 \le i \le k} \Big[\Lambda(S_i) +
         \sum_{v \in \text{top-}k} \Lambda(v \mid S_i)\Big].
 
-    Ties go to the smallest node id.
+    Ties go to the smallest node id. After an :math:`O(n)` set-up, each
+    step costs time proportional to the RR sets it covers: the argmax comes
+    from a lazy (CELF-style) heap and the top-:math:`k` sum is kept exact by
+    coverage buckets, as in the OPIM reference code
+    (``github.com/tangj90/OPIM``, ``max_cover_topk``).
 
     Args:
         rr (RRSets): The RR collection.
         k (int): Number of seeds (:math:`1 \le k \le` #candidates).
-        candidates (LongTensor or BoolTensor, optional): Allowed seeds.
+        candidates (LongTensor or BoolTensor, optional): Allowed seeds (node
+            ids, or a bool mask with one entry per node).
         return_upper_bound (bool): Also return the bound.
 
     Returns:
@@ -86,13 +102,12 @@ def max_coverage(rr: RRSets, k: int, candidates: Optional[Any] = None,
     """
     if not isinstance(rr, RRSets):
         raise TypeError(f"'rr' must be an RRSets, got {type(rr).__name__}")
+    check_bool(return_upper_bound, 'return_upper_bound')
     n = rr.num_nodes
     cand = np.ones(n, dtype=np.uint8) if candidates is None else \
-        _node_mask(candidates, n, 'candidates')
+        node_mask(candidates, 'candidates', n)
     k = _check_k(k, int(np.count_nonzero(cand)))
-    node_ptr, node_rr = rr.index()
-    seeds, gains, upper = K.greedy_max_cover(rr._ptr, rr._nodes, node_ptr,
-                                             node_rr, n, k, cand)
+    seeds, gains, upper = _greedy(rr, k, cand)
     cov = int(gains.sum())
     seeds = torch.from_numpy(seeds)
     if return_upper_bound:
@@ -111,8 +126,10 @@ def imm_sample_sizes(n: int, k: int, eps: float = 0.1,
     ``lambda_star`` (:math:`\lambda^*`), ``eps_prime``, ``lambda_prime``
     (:math:`\lambda'`), ``theta_i`` (list of :math:`\lambda'/(n/2^i)` for
     :math:`1 \le i \le \log_2 n - 1`) and ``ell``."""
-    if n < 2:
-        raise ValueError(f"IMM needs n >= 2 nodes, got {n}")
+    n = check_int(n, 'n', 2)
+    k = check_int(k, 'k', 1, n)
+    eps = _check_eps(eps)
+    ell = check_float(ell, 'ell', 0.0, 1e6, low_open=True)
     ell = _ell_prime(n, ell)
     lc = _log_comb(n, k)
     ln = math.log(n)
@@ -129,18 +146,45 @@ def imm_sample_sizes(n: int, k: int, eps: float = 0.1,
                 ell=ell)
 
 
-def _check_eps(eps, name='eps'):
-    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or \
-            not (0 < eps < 1):
-        raise ValueError(f"'{name}' must be a float in (0, 1), got {eps!r}")
-    return float(eps)
+def _check_eps(eps, name='eps', high=1.0):
+    return check_float(eps, name, 0.0, high, low_open=True, high_open=True)
 
 
-def _check_max(count, max_rr_sets, what):
-    if max_rr_sets is not None and count > max_rr_sets:
-        raise ValueError(f"{what} needs {int(count)} RR sets, more than "
-                         f"max_rr_sets={max_rr_sets}; raise the guard or "
-                         f"relax eps")
+class _Budget:
+    r"""Bounds the RR sets of an algorithm: refuses a round before it is
+    sampled when its sets (estimated from the average size so far) would
+    exceed ``max_rr_sets`` or ``max_memory``."""
+    def __init__(self, what, n, max_rr_sets, max_memory, collections):
+        self.what = what
+        self.n = n
+        self.max_rr_sets = check_limit(max_rr_sets, 'max_rr_sets')
+        mm = check_limit(max_memory, 'max_memory')
+        self.max_memory = default_max_memory() if mm is None else mm
+        self.collections = collections
+        # per collection: the graph-size workspace of the greedy aside
+        self.per_collection = self.max_memory // collections
+
+    def check(self, theta, avg_size=1.0, arg='eps'):
+        cap = MAX_RR_SETS if self.max_rr_sets is None else self.max_rr_sets
+        nbytes = self.collections * rr_bytes(theta, avg_size) + 40 * self.n
+        check_budget(self.what, theta, nbytes, cap, self.max_memory,
+                     unit='RR sets per collection', arg=arg)
+
+
+def _avg(rr: RRSets) -> float:
+    return rr._size / len(rr) if len(rr) else 1.0
+
+
+def _common(edge_index, num_nodes, k, model, probs, seed, method,
+            candidates, num_threads, weighting, p, self_loops):
+    g = as_graph(edge_index, num_nodes, model, probs, weighting, p,
+                 self_loops)
+    n = g.num_nodes
+    check_choice(method, 'method', ('auto', 'vanilla', 'subsim'))
+    cand = np.ones(n, dtype=np.uint8) if candidates is None else \
+        node_mask(candidates, 'candidates', n)
+    k = _check_k(k, int(np.count_nonzero(cand)))
+    return g, n, cand, k, as_seed(seed), check_threads(num_threads)
 
 
 def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
@@ -148,7 +192,11 @@ def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
         probs: Optional[Any] = None, seed: Any = None,
         reuse_samples: bool = False, max_rr_sets: Optional[int] = None,
         method: str = 'auto', candidates: Optional[Any] = None,
-        num_threads: Optional[int] = None, **kwargs) -> IMResult:
+        num_threads: Optional[int] = None,
+        max_memory: Optional[int] = None,
+        *, weighting: Optional[str] = None,
+        p: Optional[float] = None,
+        self_loops: Optional[str] = None) -> IMResult:
     r"""IMM from the `"Influence Maximization in Near-Linear Time: A
     Martingale Approach" <https://doi.org/10.1145/2723372.2723734>`_ paper:
     a :math:`(1-1/e-\varepsilon)`-approximation w.p. :math:`\ge 1-n^{-\ell}`.
@@ -159,8 +207,9 @@ def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
 
     Args:
         k (int): Number of seeds.
-        eps (float): :math:`\varepsilon`. (default: :obj:`0.1`)
-        ell (float): :math:`\ell` (failure probability :math:`n^{-\ell}`).
+        eps (float): :math:`\varepsilon \in (0, 1)`. (default: :obj:`0.1`)
+        ell (float): :math:`\ell > 0` (failure probability
+            :math:`n^{-\ell}`).
         reuse_samples (bool): Re-use the sampling-phase RR sets in the final
             selection, as printed in the paper and in the reference codes.
             The default (:obj:`False`) draws the final :math:`\theta` sets
@@ -168,49 +217,58 @@ def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
             W. Chen (arXiv:1808.09363).
         max_rr_sets (int, optional): Raise a :class:`ValueError` instead of
             generating more RR sets than this (per collection).
+        max_memory (int, optional): Bytes the RR sets may take; a round
+            that would not fit (estimated from the average RR-set size so
+            far) is refused before it is sampled. (default: half the
+            physical memory)
         method (str): RR sampler (``'auto'``, ``'vanilla'``, ``'subsim'``).
+        candidates (LongTensor or BoolTensor, optional): Allowed seeds.
 
     .. note:: See ``examples/influence.py``.
     """
     t0 = time.perf_counter()
-    g = as_graph(edge_index, num_nodes, model=model, probs=probs, **kwargs)
-    n = g.num_nodes
+    g, n, cand, k, root, num_threads = _common(
+        edge_index, num_nodes, k, model, probs, seed, method, candidates,
+        num_threads, weighting, p, self_loops)
     eps = _check_eps(eps)
-    cand = np.ones(n, dtype=np.uint8) if candidates is None else \
-        _node_mask(candidates, n, 'candidates')
-    k = _check_k(k, int(np.count_nonzero(cand)))
-    root = as_seed(seed)
+    ell = check_float(ell, 'ell', 0.0, 1e6, low_open=True)
+    reuse_samples = check_bool(reuse_samples, 'reuse_samples')
+    budget = _Budget('IMM', n, max_rr_sets, max_memory, 1 if reuse_samples
+                     else 2)
     if n < 2:
-        return IMResult(torch.tensor([0]), 1.0, 0, guarantee=1.0)
+        return IMResult(torch.tensor([0]), 1.0, 0, guarantee=1.0,
+                        seconds=time.perf_counter() - t0)
     sz = imm_sample_sizes(n, k, eps, ell)
-    sampler = RRSampler(g, root, 0, method, num_threads=num_threads)
+    sampler = RRSampler(g, root, 0, method, num_threads=num_threads,
+                        max_bytes=budget.per_collection)
     rr = sampler.new(0)
     lb = 1.0
     it = 0
     for i, theta_i in enumerate(sz['theta_i'], start=1):
         it = i
-        _check_max(math.ceil(theta_i), max_rr_sets, 'IMM sampling phase')
+        budget.check(math.ceil(theta_i), _avg(rr))
         sampler.grow(rr, math.ceil(theta_i))
-        s, cov = max_coverage(rr, k, cand.astype(bool),
-                              return_upper_bound=False)
+        _, gains, _ = _greedy(rr, k, cand)
+        cov = int(gains.sum())
         x = n / 2**i
         if n * cov / len(rr) >= (1 + sz['eps_prime']) * x:
             lb = n * cov / len(rr) / (1 + sz['eps_prime'])
             break
     theta = int(math.ceil(sz['lambda_star'] / lb))
-    _check_max(theta, max_rr_sets, 'IMM final selection')
+    budget.check(theta, _avg(rr))
     total = len(rr)
     if reuse_samples:
         sampler.grow(rr, theta)
         total = len(rr)
         final = rr
     else:
-        final = RRSampler(g, root, 1, method, num_threads=num_threads) \
-            .new(theta)
+        del rr
+        final = RRSampler(g, root, 1, method, num_threads=num_threads,
+                          max_bytes=budget.per_collection).new(theta)
         total += theta
-    seeds, cov = max_coverage(final, k, cand.astype(bool),
-                              return_upper_bound=False)
-    return IMResult(seeds, n * cov / len(final), total,
+    seeds, gains, _ = _greedy(final, k, cand)
+    cov = int(gains.sum())
+    return IMResult(torch.from_numpy(seeds), n * cov / len(final), total,
                     lower_bound_opt=lb, guarantee=E1 - eps,
                     failure_prob=n**(-ell), iterations=it,
                     seconds=time.perf_counter() - t0,
@@ -239,8 +297,13 @@ def opim_upper_bound(cov_upper: float, theta: int, n: float,
 def opim_c_sample_sizes(n: int, k: int, eps: float = 0.1,
                         delta: Optional[float] = None) -> Dict[str, float]:
     r"""OPIM-C's :math:`\theta_{max}`, :math:`\theta_0`, :math:`i_{max}`
-    and :math:`a = \ln(3 i_{max}/\delta)` (spec §1.5)."""
-    delta = 1.0 / n if delta is None else delta
+    and :math:`a = \ln(3 i_{max}/\delta)`, as in the reference code
+    (``github.com/tangj90/OPIM``, ``Alg::opimc``) and the appendix of the
+    CIM paper (arXiv:2306.00297)."""
+    n = check_int(n, 'n', 1)
+    k = check_int(k, 'k', 1, n)
+    eps = _check_eps(eps)
+    delta = _check_delta(delta, n)
     lc = _log_comb(n, k)
     l6 = math.log(6 / delta)
     core = (E1 * math.sqrt(l6) + math.sqrt(E1 * (lc + l6)))**2
@@ -254,9 +317,8 @@ def opim_c_sample_sizes(n: int, k: int, eps: float = 0.1,
 def _check_delta(delta, n):
     if delta is None:
         return 1.0 / n if n > 1 else 0.5
-    if not isinstance(delta, (int, float)) or not (0 < delta < 1):
-        raise ValueError(f"'delta' must be a float in (0, 1), got {delta!r}")
-    return float(delta)
+    return check_float(delta, 'delta', 0.0, 1.0, low_open=True,
+                       high_open=True)
 
 
 def _upper_cov(cov, upper, bound):
@@ -272,7 +334,11 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
            probs: Optional[Any] = None, seed: Any = None,
            method: str = 'auto', candidates: Optional[Any] = None,
            max_rr_sets: Optional[int] = None,
-           num_threads: Optional[int] = None, **kwargs) -> IMResult:
+           num_threads: Optional[int] = None,
+           max_memory: Optional[int] = None,
+           *, weighting: Optional[str] = None,
+           p: Optional[float] = None,
+           self_loops: Optional[str] = None) -> IMResult:
     r"""OPIM-C from the `"Online Processing Algorithms for Influence
     Maximization" <https://doi.org/10.1145/3183713.3183749>`_ paper: two RR
     collections (select on :math:`R_1`, validate on :math:`R_2`) doubled
@@ -287,12 +353,20 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
 
     Args:
         k (int): Number of seeds.
-        eps (float): Target :math:`1-1/e-\varepsilon`.
-        delta (float, optional): Failure probability (default :math:`1/n`).
+        eps (float): Target :math:`1-1/e-\varepsilon`,
+            :math:`\varepsilon \in (0, 1)`.
+        delta (float, optional): Failure probability in :math:`(0, 1)`
+            (default :math:`1/n`).
         bound (str): ``'tight'``: :math:`\Lambda^u = ` the min-over-prefixes
             bound of :func:`max_coverage` (also capped by the vanilla bound;
             the reference code's mode 2); ``'vanilla'``:
             :math:`\Lambda^u = \Lambda_1(S_k)/(1-1/e)`.
+        max_rr_sets (int, optional): Refuse a round that needs more RR sets
+            per collection than this.
+        max_memory (int, optional): Bytes the two collections may take; a
+            round that would not fit (estimated from the average RR-set
+            size so far) is refused before it is sampled. (default: half
+            the physical memory)
 
     At :math:`i_{max}` the seeds are returned with the :math:`\theta_{max}`
     guarantee even if the certificate test fails (the reference code returns
@@ -300,37 +374,38 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     (``sigma_upper_tight``, ``sigma_upper_vanilla``).
     """
     t0 = time.perf_counter()
-    if bound not in ('tight', 'vanilla'):
-        raise ValueError(f"'bound' must be 'tight' or 'vanilla', got "
-                         f"{bound!r}")
-    g = as_graph(edge_index, num_nodes, model=model, probs=probs, **kwargs)
-    n = g.num_nodes
+    check_choice(bound, 'bound', ('tight', 'vanilla'))
+    g, n, cand, k, root, num_threads = _common(
+        edge_index, num_nodes, k, model, probs, seed, method, candidates,
+        num_threads, weighting, p, self_loops)
     eps = _check_eps(eps)
     delta = _check_delta(delta, n)
-    cand = np.ones(n, dtype=np.uint8) if candidates is None else \
-        _node_mask(candidates, n, 'candidates')
-    k = _check_k(k, int(np.count_nonzero(cand)))
-    root = as_seed(seed)
+    budget = _Budget('OPIM-C', n, max_rr_sets, max_memory, 2)
     sz = opim_c_sample_sizes(n, k, eps, delta)
     a = sz['a']
-    s1 = RRSampler(g, root, 0, method, num_threads=num_threads)
-    s2 = RRSampler(g, root, 1, method, num_threads=num_threads)
+    s1 = RRSampler(g, root, 0, method, num_threads=num_threads,
+                   max_bytes=budget.per_collection)
+    s2 = RRSampler(g, root, 1, method, num_threads=num_threads,
+                   max_bytes=budget.per_collection)
     r1, r2 = s1.new(0), s2.new(0)
     for i in range(1, sz['i_max'] + 1):
         theta = int(math.ceil(sz['theta0'] * 2**(i - 1)))
-        _check_max(theta, max_rr_sets, 'OPIM-C')
+        budget.check(theta, _avg(r1))
         s1.grow(r1, theta)
         s2.grow(r2, theta)
-        seeds, cov1, upper = max_coverage(r1, k, cand.astype(bool))
-        cov2 = r2.coverage(seeds)
+        seeds, gains, upper = _greedy(r1, k, cand)
+        cov1 = int(gains.sum())
+        mask = np.zeros(n, dtype=np.uint8)
+        mask[seeds] = 1
+        cov2 = int(K.count_covered(r2._ptr, r2._nodes, mask))
         lo = opim_lower_bound(cov2, theta, n, a)
         up = opim_upper_bound(_upper_cov(cov1, upper, bound), theta, n, a)
         alpha = lo / up if up > 0 else 1.0
         if alpha >= E1 - eps:
             break
-    return IMResult(seeds, n * cov2 / theta, 2 * theta, alpha=alpha,
-                    sigma_lower=lo, sigma_upper_opt=up, guarantee=E1 - eps,
-                    failure_prob=delta, iterations=i,
+    return IMResult(torch.from_numpy(seeds), n * cov2 / theta, 2 * theta,
+                    alpha=alpha, sigma_lower=lo, sigma_upper_opt=up,
+                    guarantee=E1 - eps, failure_prob=delta, iterations=i,
                     seconds=time.perf_counter() - t0,
                     info=dict(sizes=sz, theta=theta,
                               **_both_upper(cov1, upper, theta, n, a)))
@@ -348,36 +423,37 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
          bound: str = 'tight', model: Optional[str] = None,
          probs: Optional[Any] = None, seed: Any = None, method: str = 'auto',
          candidates: Optional[Any] = None,
-         num_threads: Optional[int] = None, **kwargs) -> IMResult:
+         num_threads: Optional[int] = None,
+         max_memory: Optional[int] = None,
+         *, weighting: Optional[str] = None,
+         p: Optional[float] = None,
+         self_loops: Optional[str] = None) -> IMResult:
     r"""Online OPIM with a fixed budget: :obj:`num_rr_sets` RR sets in each
     of :math:`R_1`, :math:`R_2`; returns the seeds and the certificate
-    :math:`\alpha` with :math:`a = \ln(2/\delta)`."""
+    :math:`\alpha` with :math:`a = \ln(2/\delta)`. A budget whose sets
+    would not fit in :obj:`max_memory` (default: half the physical memory)
+    is refused up front."""
     t0 = time.perf_counter()
-    if bound not in ('tight', 'vanilla'):
-        raise ValueError(f"'bound' must be 'tight' or 'vanilla', got "
-                         f"{bound!r}")
-    if isinstance(num_rr_sets, bool) or not isinstance(
-            num_rr_sets, (int, np.integer)) or num_rr_sets < 1:
-        raise ValueError(f"'num_rr_sets' must be an int >= 1, got "
-                         f"{num_rr_sets!r}")
-    g = as_graph(edge_index, num_nodes, model=model, probs=probs, **kwargs)
-    n = g.num_nodes
+    check_choice(bound, 'bound', ('tight', 'vanilla'))
+    num_rr_sets = check_int(num_rr_sets, 'num_rr_sets', 1)
+    g, n, cand, k, root, num_threads = _common(
+        edge_index, num_nodes, k, model, probs, seed, method, candidates,
+        num_threads, weighting, p, self_loops)
     delta = _check_delta(delta, n)
-    cand = np.ones(n, dtype=np.uint8) if candidates is None else \
-        _node_mask(candidates, n, 'candidates')
-    k = _check_k(k, int(np.count_nonzero(cand)))
-    root = as_seed(seed)
+    budget = _Budget('OPIM', n, None, max_memory, 2)
+    budget.check(num_rr_sets, arg='num_rr_sets')
     a = math.log(2 / delta)
-    r1 = RRSampler(g, root, 0, method, num_threads=num_threads).new(
-        int(num_rr_sets))
-    r2 = RRSampler(g, root, 1, method, num_threads=num_threads).new(
-        int(num_rr_sets))
-    seeds, cov1, upper = max_coverage(r1, k, cand.astype(bool))
+    r1 = RRSampler(g, root, 0, method, num_threads=num_threads,
+                   max_bytes=budget.per_collection).new(num_rr_sets)
+    r2 = RRSampler(g, root, 1, method, num_threads=num_threads,
+                   max_bytes=budget.per_collection).new(num_rr_sets)
+    seeds, gains, upper = _greedy(r1, k, cand)
+    cov1 = int(gains.sum())
     cov2 = r2.coverage(seeds)
     lo = opim_lower_bound(cov2, num_rr_sets, n, a)
     up = opim_upper_bound(_upper_cov(cov1, upper, bound), num_rr_sets, n, a)
-    return IMResult(seeds, n * cov2 / num_rr_sets, 2 * int(num_rr_sets),
-                    alpha=lo / up if up > 0 else 1.0, sigma_lower=lo,
-                    sigma_upper_opt=up, failure_prob=delta, iterations=1,
-                    seconds=time.perf_counter() - t0,
+    return IMResult(torch.from_numpy(seeds), n * cov2 / num_rr_sets,
+                    2 * num_rr_sets, alpha=lo / up if up > 0 else 1.0,
+                    sigma_lower=lo, sigma_upper_opt=up, failure_prob=delta,
+                    iterations=1, seconds=time.perf_counter() - t0,
                     info=_both_upper(cov1, upper, num_rr_sets, n, a))

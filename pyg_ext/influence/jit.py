@@ -27,7 +27,7 @@ def warmup() -> None:
         rr.coverage([0])
         estimate_spread(g, seeds=[0], num_samples=2, seed=0)
         estimate_spread(g, seeds=[0], method='rr', rel_eps=0.5, seed=0)
-    cim_rr_opim_plus(ei, 3, aps=[0], k=1, eps=0.5, seed=0)
+    cim_rr_opim_plus(ei, 3, aps=[0], k=1, eps=0.4, seed=0)
     cim_mg_greedy(ei, 3, aps=[0], k=1, num_rr_sets=8, seed=0)
     hetero_im_rerank(ei, 3, [0], torch.full((3, ), 0.5), rr=rr)
     _DONE[0] = True

@@ -2,6 +2,7 @@ r"""Reverse-reachable (RR) set sampling in fixed-size, independently seeded
 blocks (thread-count independent), flat storage and the inverted index."""
 import math
 import os
+import queue
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -11,6 +12,13 @@ import numpy as np
 import torch
 
 from pyg_ext.influence import _kernels as K
+from pyg_ext.influence import _prep as P
+from pyg_ext.influence._rng import spawn_seeds
+from pyg_ext.influence._checks import (MAX_RR_SETS, RR_ENTRY_BYTES,
+                                       RR_SET_BYTES, check_budget,
+                                       check_choice, check_float, check_int,
+                                       check_limit, default_max_memory,
+                                       fmt_bytes, index_array, node_mask)
 from pyg_ext.influence.graph import DiffusionGraph, as_graph, as_seed
 
 __all__ = [
@@ -38,11 +46,35 @@ def get_num_threads() -> int:
     return _NUM_THREADS[0]
 
 
+def check_threads(num_threads: Any) -> Optional[int]:
+    if num_threads is None:
+        return None
+    return check_int(num_threads, 'num_threads', 1, 1024)
+
+
 def block_seed(root_seed: int, stream: int, block: int) -> int:
-    r"""The 63-bit seed of block :obj:`block` of stream :obj:`stream`."""
-    ss = np.random.SeedSequence(entropy=root_seed, spawn_key=(stream, block))
-    a, b = ss.generate_state(2, dtype=np.uint32).tolist()
-    return ((a & 0x7FFFFFFF) << 32) | b
+    r"""The 63-bit seed of block :obj:`block` of stream :obj:`stream`:
+    the first two words of ``SeedSequence(root_seed, spawn_key=(stream,
+    block))``."""
+    return int(block_seeds(root_seed, stream, block, 1)[0])
+
+
+def _words(x: int) -> np.ndarray:
+    w = []
+    while x > 0:
+        w.append(x & 0xFFFFFFFF)
+        x >>= 32
+    w = w or [0]
+    return np.asarray(w + [0] * (4 - len(w)), dtype=np.uint64)
+
+
+def block_seeds(root_seed: int, stream: int, first: int,
+                count: int) -> np.ndarray:
+    r"""Seeds of blocks ``first .. first + count - 1`` (see
+    :func:`block_seed`), computed in one compiled call."""
+    if not (0 <= stream < 2**32 and 0 <= first and first + count <= 2**32):
+        raise ValueError('stream and block numbers must fit in 32 bits')
+    return spawn_seeds(_words(int(root_seed)), stream, first, count)
 
 
 def run_blocks(fn, sizes: Sequence[int], seeds: Sequence[int],
@@ -70,15 +102,9 @@ class SpreadEstimate:
         return float(self.mean)
 
 
-def _seed_mask(seeds: Any, n: int) -> np.ndarray:
-    if isinstance(seeds, torch.Tensor):
-        seeds = seeds.detach().cpu().numpy()
-    s = np.asarray(seeds, dtype=np.int64).reshape(-1)
-    if s.size and (s.min() < 0 or s.max() >= n):
-        raise ValueError(f"'seeds' must be node ids in [0, {n - 1}], got "
-                         f"min {s.min()} max {s.max()}")
+def _seed_mask(seeds: Any, n: int, name: str = 'seeds') -> np.ndarray:
     mask = np.zeros(n, dtype=np.uint8)
-    mask[s] = 1
+    mask[index_array(seeds, name, n)] = 1
     return mask
 
 
@@ -87,55 +113,171 @@ class RRSets:
     (int32, ``[Σ|R|]``) and ``roots`` (int32, ``[θ]``), plus the node → RR
     inverted index built on demand by counting sort.
 
+    A collection built by hand is validated once here (``ptr`` starts at 0,
+    never decreases and ends at ``len(nodes)``; node ids and roots lie in
+    ``[0, num_nodes)``; no set repeats a node), before any kernel reads it.
+    The ``ptr``/``nodes``/``roots`` tensors are copies.
+
     Args:
-        scale (int): The estimator multiplier (:math:`n`, or the size of the
-            root pool when roots are restricted).
+        ptr, nodes, roots (Tensor or numpy.ndarray): The flat collection.
+        num_nodes (int): :math:`n`.
+        scale (int, optional): The estimator multiplier (:math:`n`, or the
+            size of the root pool when roots are restricted).
     """
-    def __init__(self, ptr: np.ndarray, nodes: np.ndarray, roots: np.ndarray,
-                 num_nodes: int, scale: Optional[int] = None):
-        self._ptr = np.ascontiguousarray(ptr, dtype=np.int64)
-        self._nodes = np.ascontiguousarray(nodes, dtype=np.int32)
-        self._roots = np.ascontiguousarray(roots, dtype=np.int32)
-        self.num_nodes = int(num_nodes)
-        self.scale = int(num_nodes if scale is None else scale)
+    def __init__(self, ptr: Any, nodes: Any, roots: Any, num_nodes: int,
+                 scale: Optional[int] = None, _trusted: bool = False):
+        n = check_int(num_nodes, 'num_nodes', 1, 2**31 - 2)
+        arrs = []
+        for name, a, dt in (('ptr', ptr, np.int64), ('nodes', nodes,
+                                                     np.int32),
+                            ('roots', roots, np.int32)):
+            if not _trusted:
+                if isinstance(a, torch.Tensor):
+                    a = a.detach().cpu().numpy()
+                a = np.asarray(a)
+                if a.size == 0 and a.ndim == 1:
+                    a = a.astype(np.int64)
+                if a.dtype == np.bool_ or not np.issubdtype(a.dtype,
+                                                            np.integer):
+                    raise TypeError(f"'{name}' must hold integers, got dtype "
+                                    f"{a.dtype}")
+                if a.ndim != 1:
+                    raise ValueError(f"'{name}' must be 1-D, got shape "
+                                     f"{list(a.shape)}")
+                if name != 'ptr' and a.size and (a.min() < 0 or
+                                                 a.max() >= n):
+                    raise ValueError(f"'{name}' must hold node ids in [0, "
+                                     f"{n - 1}], got min {a.min()} max "
+                                     f"{a.max()}")
+            arrs.append(np.ascontiguousarray(a, dtype=dt))
+        p, nd, rt = arrs
+        if not _trusted:
+            if p.shape[0] < 1:
+                raise ValueError("'ptr' must have at least one entry (0)")
+            if rt.shape[0] != p.shape[0] - 1:
+                raise ValueError(f"'roots' must have one entry per set "
+                                 f"({p.shape[0] - 1}), got {rt.shape[0]}")
+            if p.shape[0] - 1 > MAX_RR_SETS:
+                raise ValueError(f"at most {MAX_RR_SETS} RR sets per "
+                                 f"collection, got {p.shape[0] - 1}")
+            code, where, val = P.check_rr(p, nd, rt, n)
+            if code:
+                raise ValueError({
+                    1: f"'ptr' must start at 0, got {val}",
+                    2: f"'ptr' must be non-decreasing; ptr[{where + 1}] = "
+                    f"{val} < ptr[{where}]",
+                    3: f"'ptr' must end at len(nodes) = {nd.shape[0]}, got "
+                    f"{val}",
+                    4: f"'nodes' must hold node ids in [0, {n - 1}], got "
+                    f"{val} at position {where}",
+                    5: f"'roots' must hold node ids in [0, {n - 1}], got "
+                    f"{val} at position {where}",
+                    6: f"RR set {where} (in 'nodes') repeats node {val}",
+                }[code])
+        self._n = n
+        self._scale = n if scale is None else check_int(scale, 'scale', 1)
+        self._pbuf, self._nbuf, self._rbuf = p, nd, rt
+        self._len = p.shape[0] - 1
+        self._size = nd.shape[0]
         self._index = None
+
+    num_nodes = property(lambda self: self._n)
+    scale = property(lambda self: self._scale)
+
+    @property
+    def _ptr(self) -> np.ndarray:
+        return self._pbuf[:self._len + 1]
+
+    @property
+    def _nodes(self) -> np.ndarray:
+        return self._nbuf[:self._size]
+
+    @property
+    def _roots(self) -> np.ndarray:
+        return self._rbuf[:self._len]
 
     @property
     def ptr(self) -> torch.Tensor:
-        return torch.from_numpy(self._ptr)
+        return torch.from_numpy(self._ptr.copy())
 
     @property
     def nodes(self) -> torch.Tensor:
-        return torch.from_numpy(self._nodes)
+        return torch.from_numpy(self._nodes.copy())
 
     @property
     def roots(self) -> torch.Tensor:
-        return torch.from_numpy(self._roots)
+        return torch.from_numpy(self._roots.copy())
 
     def __len__(self) -> int:
-        return self._ptr.shape[0] - 1
+        return self._len
 
     def __getitem__(self, i: int) -> torch.Tensor:
-        return torch.from_numpy(
-            self._nodes[self._ptr[i]:self._ptr[i + 1]].astype(np.int64))
+        i = check_int(i, 'i', -self._len, self._len - 1) % max(self._len, 1)
+        p = self._pbuf
+        return torch.from_numpy(self._nbuf[p[i]:p[i + 1]].astype(np.int64))
 
     def sizes(self) -> np.ndarray:
         return np.diff(self._ptr)
 
+    @property
+    def nbytes(self) -> int:
+        r"""Bytes held by the sets (``ptr``, ``nodes``, ``roots``, with
+        their spare capacity) and, once built, by the inverted index."""
+        b = self._pbuf.nbytes + self._nbuf.nbytes + self._rbuf.nbytes
+        if self._index is not None:
+            b += sum(a.nbytes for a in self._index)
+        return b
+
     def index(self) -> Tuple[np.ndarray, np.ndarray]:
-        r"""The inverted index ``(node_ptr, node_rr)``."""
+        r"""The inverted index ``(node_ptr int64, node_rr int32)``."""
         if self._index is None:
             self._index = K.inverted_index(self._ptr, self._nodes,
                                            self.num_nodes)
         return self._index
 
-    def append(self, sizes: np.ndarray, nodes: np.ndarray,
-               roots: np.ndarray) -> None:
-        off = self._ptr[-1]
-        self._ptr = np.concatenate([self._ptr, off + np.cumsum(sizes)])
-        self._nodes = np.concatenate([self._nodes, nodes])
-        self._roots = np.concatenate([self._roots, roots])
+    def _reserve(self, extra_sets: int, extra_nodes: int) -> None:
+        need_p = self._len + 1 + extra_sets
+        if need_p > self._pbuf.shape[0]:
+            cap = max(need_p, 2 * self._pbuf.shape[0])
+            for name in ('_pbuf', '_rbuf'):
+                old = getattr(self, name)
+                new = np.empty(cap - (name == '_rbuf'), dtype=old.dtype)
+                new[:old.shape[0]] = old
+                setattr(self, name, new)
+        need_n = self._size + extra_nodes
+        if need_n > self._nbuf.shape[0]:
+            new = np.empty(max(need_n, self._nbuf.shape[0] * 5 // 4),
+                           dtype=np.int32)
+            new[:self._size] = self._nodes
+            self._nbuf = new
+
+    def _append(self, sizes: np.ndarray, nodes: np.ndarray,
+                roots: np.ndarray) -> None:
+        k, t = sizes.shape[0], nodes.shape[0]
+        self._reserve(k, t)
+        np.cumsum(sizes, out=self._pbuf[self._len + 1:self._len + 1 + k])
+        self._pbuf[self._len + 1:self._len + 1 + k] += self._size
+        self._nbuf[self._size:self._size + t] = nodes
+        self._rbuf[self._len:self._len + k] = roots
+        self._len += k
+        self._size += t
         self._index = None
+
+    def append(self, sizes: Any, nodes: Any, roots: Any) -> None:
+        r"""Appends sets given by their sizes, concatenated nodes and roots
+        (validated like the constructor)."""
+        sizes = np.asarray(sizes)
+        if sizes.dtype == np.bool_ or not np.issubdtype(sizes.dtype,
+                                                        np.integer) or \
+                sizes.ndim != 1 or (sizes.size and sizes.min() < 0):
+            raise ValueError("'sizes' must be a 1-D array of non-negative "
+                             "integers")
+        ptr = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
+        np.cumsum(sizes, out=ptr[1:])
+        other = RRSets(ptr, nodes, roots, self.num_nodes)
+        if self._len + len(other) > MAX_RR_SETS:
+            raise ValueError(f"at most {MAX_RR_SETS} RR sets per collection")
+        self._append(other.sizes(), other._nodes, other._roots)
 
     def coverage(self, seeds: Any) -> int:
         r""":math:`\Lambda(S)`: the number of RR sets hit by :obj:`seeds`."""
@@ -145,6 +287,7 @@ class RRSets:
     def estimate(self, seeds: Any, alpha: float = 0.05) -> SpreadEstimate:
         r"""The unbiased estimate :math:`n\Lambda(S)/\theta` with a normal
         :math:`1-\alpha` interval."""
+        alpha = check_float(alpha, 'alpha', 0.0, 1.0, True, True)
         theta = len(self)
         if theta == 0:
             raise ValueError('the RR collection is empty')
@@ -157,7 +300,7 @@ class RRSets:
 
     def __repr__(self) -> str:
         return (f'RRSets(num_sets={len(self)}, num_entries='
-                f'{self._nodes.shape[0]}, num_nodes={self.num_nodes})')
+                f'{self._size}, num_nodes={self.num_nodes})')
 
 
 _METHODS = {'vanilla': K.VANILLA, 'subsim': K.SUBSIM, 'auto': K.SUBSIM}
@@ -165,76 +308,98 @@ _METHODS = {'vanilla': K.VANILLA, 'subsim': K.SUBSIM, 'auto': K.SUBSIM}
 
 class RRSampler:
     r"""Draws RR sets of one graph from one (seed, stream) pair; successive
-    calls continue the block sequence, so a collection can be grown."""
+    calls continue the block sequence, so a collection can be grown.
+
+    :obj:`max_bytes` bounds the memory of each collection it fills; the
+    check runs after every group of blocks, so a collection never grows
+    past it by more than one group."""
     def __init__(self, graph: DiffusionGraph, seed: int, stream: int = 0,
                  method: str = 'auto', exclude: Optional[np.ndarray] = None,
                  root_pool: Optional[np.ndarray] = None,
-                 num_threads: Optional[int] = None):
-        if method not in _METHODS:
-            raise ValueError(f"'method' must be 'auto', 'vanilla' or "
-                             f"'subsim', got {method!r}")
+                 num_threads: Optional[int] = None,
+                 max_bytes: Optional[int] = None):
+        check_choice(method, 'method', tuple(_METHODS))
         self.graph = graph
         self.seed = seed
         self.stream = stream
         self.method = _METHODS[method]
-        n = graph.num_nodes
-        self.excluded = np.zeros(n, dtype=np.uint8) if exclude is None \
+        self.excluded = _EMPTY_U8 if exclude is None or not exclude.any() \
             else exclude
         self.root_pool = _EMPTY_I32 if root_pool is None else root_pool
         self.next_block = 0
         self.num_threads = num_threads
+        self.max_bytes = max_bytes
+        self._work = queue.SimpleQueue()
 
     def _block(self, size, seed, fixed_roots=_EMPTY_I32, stop=_EMPTY_U8):
         g = self.graph
-        return K.rr_block(g.in_ptr, g.in_src, g.in_p, g.in_cum, g.equal,
-                          g.logq, g.num_nodes, size, seed, g.model == 'LT',
-                          self.method, self.excluded, self.root_pool,
-                          fixed_roots, stop)
+        try:
+            stamp = self._work.get_nowait()
+        except queue.Empty:
+            stamp = np.zeros(g.num_nodes, dtype=np.uint8)
+        try:
+            return K.rr_block(g.in_ptr, g.in_src, g.in_p, g._cum, g.equal,
+                              g.logq, g.num_nodes, size, seed,
+                              g.model == 'LT', self.method, self.excluded,
+                              self.root_pool, fixed_roots, stop, stamp)
+        finally:
+            self._work.put(stamp)
 
-    def draw(self, count: int, stop: np.ndarray = _EMPTY_U8):
-        r"""Returns ``(sizes, nodes, roots, hit)`` of :obj:`count` new sets."""
+    def _groups(self, count: int):
         nb = -(-count // BLOCK_SIZE)
         sizes = [min(BLOCK_SIZE, count - b * BLOCK_SIZE) for b in range(nb)]
-        seeds = [block_seed(self.seed, self.stream, self.next_block + b)
-                 for b in range(nb)]
+        seeds = block_seeds(self.seed, self.stream, self.next_block,
+                            nb).tolist()
         self.next_block += nb
-        outs = run_blocks(lambda s, sd: self._block(s, sd, stop=stop), sizes,
-                          seeds, self.num_threads)
-        if not outs:
-            return (np.zeros(0, np.int64), _EMPTY_I32, _EMPTY_I32, _EMPTY_U8)
-        return tuple(np.concatenate([o[i] for o in outs]) for i in range(4))
+        g = max(4, 4 * (self.num_threads or get_num_threads()))
+        for i in range(0, nb, g):
+            yield sizes[i:i + g], seeds[i:i + g]
+
+    def hits(self, count: int, stop: np.ndarray) -> np.ndarray:
+        r"""Draws :obj:`count` sets that stop at :obj:`stop`; returns only
+        their ``hit`` flags (nothing is stored)."""
+        out = []
+        for sizes, seeds in self._groups(count):
+            outs = run_blocks(lambda s, sd: self._block(s, sd, stop=stop),
+                              sizes, seeds, self.num_threads)
+            out.extend(o[3] for o in outs)
+        return np.concatenate(out) if out else _EMPTY_U8
+
+    def fill(self, rr: 'RRSets', count: int) -> None:
+        if len(rr):  # reserve for sets of the current average size
+            rr._reserve(count, int(count * rr._size / len(rr) * 1.05))
+        for sizes, seeds in self._groups(count):
+            outs = run_blocks(self._block, sizes, seeds, self.num_threads)
+            for o in outs:
+                rr._append(o[0], o[1], o[2])
+            if self.max_bytes is not None and rr.nbytes > self.max_bytes:
+                raise ValueError(
+                    f"the RR collection grew past the memory bound "
+                    f"({fmt_bytes(rr.nbytes)} after {len(rr)} sets, "
+                    f"average size {rr._size / max(len(rr), 1):.1f}); pass "
+                    f"a larger 'max_memory' or relax the accuracy")
 
     def new(self, count: int) -> RRSets:
-        sizes, nodes, roots, _ = self.draw(count)
-        ptr = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(sizes, out=ptr[1:])
         scale = self.root_pool.shape[0] or self.graph.num_nodes
-        return RRSets(ptr, nodes, roots, self.graph.num_nodes, scale)
+        rr = RRSets(np.zeros(1, np.int64), _EMPTY_I32, _EMPTY_I32,
+                    self.graph.num_nodes, scale, _trusted=True)
+        self.fill(rr, count)
+        return rr
 
     def grow(self, rr: RRSets, target: int) -> RRSets:
         r"""Appends sets to :obj:`rr` until it holds :obj:`target`."""
         extra = int(target) - len(rr)
         if extra > 0:
-            sizes, nodes, roots, _ = self.draw(extra)
-            rr.append(sizes, nodes, roots)
+            self.fill(rr, extra)
         return rr
 
 
-def _node_mask(nodes: Any, n: int, name: str) -> np.ndarray:
-    if nodes is None:
-        return np.zeros(n, dtype=np.uint8)
-    if isinstance(nodes, torch.Tensor):
-        nodes = nodes.detach().cpu().numpy()
-    a = np.asarray(nodes).reshape(-1)
-    if a.dtype == bool and a.shape[0] == n:
-        return a.astype(np.uint8)
-    a = a.astype(np.int64)
-    if a.size and (a.min() < 0 or a.max() >= n):
-        raise ValueError(f"'{name}' must hold node ids in [0, {n - 1}], got "
-                         f"min {a.min()} max {a.max()}")
-    mask = np.zeros(n, dtype=np.uint8)
-    mask[a] = 1
-    return mask
+def rr_bytes(count: float, avg_size: float = 1.0, index: bool = True) -> \
+        float:
+    r"""Estimated bytes of :obj:`count` RR sets of :obj:`avg_size` entries
+    (with the inverted index)."""
+    per = RR_SET_BYTES + avg_size * (RR_ENTRY_BYTES if index else 4)
+    return count * per
 
 
 def sample_rr_sets(graph: Any, num_nodes: Optional[int] = None,
@@ -242,7 +407,10 @@ def sample_rr_sets(graph: Any, num_nodes: Optional[int] = None,
                    n: int = 10000, seed: Any = None, method: str = 'auto',
                    exclude: Optional[Any] = None, roots: Optional[Any] = None,
                    num_threads: Optional[int] = None,
-                   **kwargs) -> RRSets:
+                   max_memory: Optional[int] = None,
+                   *, weighting: Optional[str] = None,
+                   p: Optional[float] = None,
+                   self_loops: Optional[str] = None) -> RRSets:
     r"""Samples :obj:`n` random RR sets (Borgs et al.) so that
     :math:`\hat\sigma(S) = n_V \Lambda(S) / \theta` is unbiased.
 
@@ -255,7 +423,7 @@ def sample_rr_sets(graph: Any, num_nodes: Optional[int] = None,
     Args:
         graph (torch.Tensor or DiffusionGraph or networkx.Graph): The graph
             (``edge_index`` is converted by :func:`prepare`).
-        n (int): Number of RR sets.
+        n (int): Number of RR sets (at most :math:`2^{31} - 1`).
         seed (int or numpy.random.Generator, optional): Results are identical
             for a fixed seed whatever the number of threads.
         method (str): ``'auto'``, ``'vanilla'`` or ``'subsim'``.
@@ -263,6 +431,10 @@ def sample_rr_sets(graph: Any, num_nodes: Optional[int] = None,
             there give empty sets); used for CIM's passive graph.
         roots (LongTensor, optional): ``[n]`` fixed roots.
         num_threads (int, optional): Threads for the sampling blocks.
+        max_memory (int, optional): Bytes the collection may take; a
+            request that cannot fit is refused up front, and sampling stops
+            with an error if the sets turn out larger (default: half the
+            physical memory).
 
     Example:
         >>> ei = torch.tensor([[0, 1], [1, 2]])
@@ -270,35 +442,34 @@ def sample_rr_sets(graph: Any, num_nodes: Optional[int] = None,
         >>> len(rr)
         100
     """
-    g = as_graph(graph, num_nodes, model=model, probs=probs, **kwargs)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"'n' (number of RR sets) must be an int >= 0, got "
-                         f"{n!r}")
-    sampler = RRSampler(g, as_seed(seed), 0, method,
-                        _node_mask(exclude, g.num_nodes, 'exclude'),
-                        None, num_threads)
+    g = as_graph(graph, num_nodes, model, probs, weighting, p,
+                 self_loops)
+    n = check_int(n, 'n', 0)
+    check_choice(method, 'method', tuple(_METHODS))
+    max_memory = check_limit(max_memory, 'max_memory')
+    num_threads = check_threads(num_threads)
+    ex = node_mask(exclude, 'exclude', g.num_nodes)
+    root = as_seed(seed)
+    if roots is not None:
+        roots = index_array(roots, 'roots', g.num_nodes)
+        if roots.shape[0] != n:
+            raise ValueError(f"'roots' must hold n={n} node ids, got "
+                             f"{roots.shape[0]}")
+    check_budget('sample_rr_sets', n, rr_bytes(n, index=False), MAX_RR_SETS,
+                 max_memory, count_name='max_rr_sets (the int32 limit)',
+                 arg='n')
+    limit = default_max_memory() if max_memory is None else max_memory
+    sampler = RRSampler(g, root, 0, method, ex, None, num_threads, limit)
     if roots is None:
-        return sampler.new(int(n))
-    if isinstance(roots, torch.Tensor):
-        roots = roots.detach().cpu().numpy()
-    roots = np.asarray(roots, dtype=np.int64).reshape(-1)
-    if roots.shape[0] != n:
-        raise ValueError(f"'roots' must hold n={n} node ids, got "
-                         f"{roots.shape[0]}")
-    if roots.size and (roots.min() < 0 or roots.max() >= g.num_nodes):
-        raise ValueError(f"'roots' must be node ids in [0, "
-                         f"{g.num_nodes - 1}]")
+        return sampler.new(n)
     roots = roots.astype(np.int32)
-    sizes_l, nodes_l, roots_l = [], [], []
+    rr = sampler.new(0)
     for b in range(0, n, BLOCK_SIZE):
         r = np.ascontiguousarray(roots[b:b + BLOCK_SIZE])
         s, nd, rt, _ = sampler._block(
             r.shape[0], block_seed(sampler.seed, 0, b // BLOCK_SIZE), r)
-        sizes_l.append(s)
-        nodes_l.append(nd)
-        roots_l.append(rt)
-    sizes = np.concatenate(sizes_l) if sizes_l else np.zeros(0, np.int64)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(sizes, out=ptr[1:])
-    return RRSets(ptr, np.concatenate(nodes_l) if nodes_l else _EMPTY_I32,
-                  roots, g.num_nodes)
+        rr._append(s, nd, rt)
+        if rr.nbytes > limit:
+            raise ValueError(f"the RR collection grew past max_memory="
+                             f"{fmt_bytes(limit)} after {len(rr)} sets")
+    return rr
