@@ -257,8 +257,8 @@ class NeighborSampler(BaseSampler):
     def _draw(self, node: Tensor, k: int, gen) -> Tuple[Tensor, Tensor]:
         r"""Returns (frontier index, CSR slot) of the edges drawn for every
         node of the frontier, grouped by frontier node."""
-        start = self.rowptr[node]
-        deg = self.rowptr[node + 1] - start
+        start = self.rowptr.index_select(0, node)
+        deg = self.rowptr.index_select(0, node + 1) - start
         if k < 0:
             take = deg
         elif self.replace:
@@ -268,7 +268,7 @@ class NeighborSampler(BaseSampler):
         q = torch.repeat_interleave(
             torch.arange(node.numel(), dtype=torch.long), take)
         if k >= 0 and self.replace:
-            d = deg[q]
+            d = deg.index_select(0, q)
             off = (torch.rand(q.numel(), generator=gen, dtype=torch.float64)
                    * d.double()).long()
             off = torch.minimum(off, d - 1)
@@ -279,8 +279,9 @@ class NeighborSampler(BaseSampler):
                 if bool(big.any()):
                     # the rows of `big` fill k consecutive slots each, in
                     # frontier order: row-major `chosen` lines up with them
-                    off[big[q]] = floyd_sample(deg[big], k, gen).view(-1)
-        return q, start[q] + off
+                    off.masked_scatter_(big.index_select(0, q),
+                                        floyd_sample(deg[big], k, gen))
+        return q, start.index_select(0, q) + off
 
     def _take_map(self) -> Tensor:
         try:
@@ -299,27 +300,27 @@ class NeighborSampler(BaseSampler):
         f_node, f_local, num_local = seed, torch.arange(B), B
         for k in self.num_neighbors:
             q, pos = self._draw(f_node, k, gen)
-            nbr = self.col[pos].long()
-            loc = node_map[nbr]
+            nbr = self.col.index_select(0, pos).long()
+            loc = node_map.index_select(0, nbr)
             cpos = (loc < 0).nonzero().view(-1)
-            cand = nbr[cpos]
+            cand = nbr.index_select(0, cpos)
             # first appearance of every new node, in sampling order
             node_map.scatter_reduce_(0, cand, cpos, 'amin',
                                      include_self=False)
-            fresh = cand[node_map[cand] == cpos]
+            fresh = cand[node_map.index_select(0, cand) == cpos]
             new_local = torch.arange(num_local, num_local + fresh.numel())
-            node_map[fresh] = new_local
-            loc[cpos] = node_map[cand]
+            node_map.index_copy_(0, fresh, new_local)
+            loc.index_copy_(0, cpos, node_map.index_select(0, cand))
             rows.append(loc)
-            cols.append(f_local[q])
-            eids.append(self.e_id[pos].long())
+            cols.append(f_local.index_select(0, q))
+            eids.append(self.e_id.index_select(0, pos).long())
             nodes.append(fresh)
             num_nodes.append(fresh.numel())
             num_edges.append(pos.numel())
             f_node, f_local = fresh, new_local
             num_local += fresh.numel()
         node = torch.cat(nodes)
-        node_map[node] = -1  # reset only what was touched, then reuse
+        node_map.index_fill_(0, node, -1)  # reset what was touched; reuse
         self._maps.append(node_map)
         return SamplerOutput(node=node, row=torch.cat(rows),
                              col=torch.cat(cols), edge=torch.cat(eids),
@@ -336,8 +337,8 @@ class NeighborSampler(BaseSampler):
         f_node, f_tree, f_local, num_local = seed, tree, torch.arange(B), B
         for k in self.num_neighbors:
             q, pos = self._draw(f_node, k, gen)
-            nbr = self.col[pos].long()
-            t = f_tree[q]
+            nbr = self.col.index_select(0, pos).long()
+            t = f_tree.index_select(0, q)
             ck = t * N + nbr
             loc = torch.empty_like(ck)
             if keys.numel():
@@ -361,8 +362,8 @@ class NeighborSampler(BaseSampler):
             key_local = torch.cat([key_local, num_local + rank])[p]
             new_local = torch.arange(num_local, num_local + fresh.numel())
             rows.append(loc)
-            cols.append(f_local[q])
-            eids.append(self.e_id[pos].long())
+            cols.append(f_local.index_select(0, q))
+            eids.append(self.e_id.index_select(0, pos).long())
             nodes.append(fresh)
             batches.append(fresh_tree)
             num_nodes.append(fresh.numel())
