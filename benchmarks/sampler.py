@@ -62,6 +62,11 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def rss_gib() -> float:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**30
+
+
 def make_graph(name: str) -> Data:
     n, e, f, c, n_train = GRAPHS[name]
     g = torch.Generator().manual_seed(0)
@@ -160,13 +165,17 @@ def main():
     data = make_graph(args.graph)
     print(f'{args.graph}: {data.num_nodes:,} nodes, {data.num_edges:,} '
           f'directed edges, generated in {time.perf_counter() - t0:.1f} s, '
-          f'peak RSS {peak_rss_gib():.2f} GiB')
+          f'RSS {rss_gib():.2f} GiB')
 
     t0 = time.perf_counter()
-    sampler = NeighborSampler(data, args.num_neighbors,
-                              generator=torch.Generator().manual_seed(0))
-    print(f'NeighborSampler built in {time.perf_counter() - t0:.1f} s, peak '
-          f'RSS {peak_rss_gib():.2f} GiB')
+    gen = torch.Generator().manual_seed(0)
+    loader = neighbor_loader(data, args.num_neighbors, args.batch_size,
+                             input_nodes=data.train_idx, shuffle=True,
+                             generator=gen, backend='pyg_ext')
+    sampler = loader.node_sampler  # one CSR for every measurement
+    assert isinstance(sampler, NeighborSampler)
+    print(f'NeighborSampler built in {time.perf_counter() - t0:.1f} s, RSS '
+          f'{rss_gib():.2f} GiB (peak {peak_rss_gib():.2f} GiB)')
 
     dt, nodes, edges = sampler_throughput(sampler, data.train_idx,
                                           args.batch_size)
@@ -175,14 +184,10 @@ def main():
           f'sampled nodes/s, {edges / dt:,.0f} sampled edges/s, '
           f'{nodes / nb:,.0f} nodes and {edges / nb:,.0f} edges per batch')
 
-    gen = torch.Generator().manual_seed(0)
-    loader = neighbor_loader(data, args.num_neighbors, args.batch_size,
-                             input_nodes=data.train_idx, shuffle=True,
-                             generator=gen, backend='pyg_ext')
     dt, nodes, edges = loader_throughput(loader)
     print(f'loader (sampling + slicing x, y): {dt:.1f} s per epoch, '
-          f'{nodes / dt:,.0f} sampled nodes/s; peak RSS '
-          f'{peak_rss_gib():.2f} GiB')
+          f'{nodes / dt:,.0f} sampled nodes/s; RSS {rss_gib():.2f} GiB '
+          f'(peak {peak_rss_gib():.2f} GiB)')
     if args.no_train:
         return
 

@@ -9,7 +9,7 @@ from torch_geometric.sampler import (BaseSampler, EdgeSamplerInput,
                                      NodeSamplerInput, SamplerOutput)
 from torch_geometric.sampler.base import NumNeighbors
 
-from pyg_ext.sampler._csr import floyd_sample, segment_arange
+from pyg_ext.sampler._csr import build_csc, floyd_sample, segment_arange
 
 __all__ = ['NeighborSampler', 'check_num_neighbors']
 
@@ -184,16 +184,8 @@ class NeighborSampler(BaseSampler):
     def _build(self, edge_index: Tensor) -> None:
         # int32 columns halve the index memory (ogbn-products: 124M entries)
         small = self.num_nodes <= _INT32_MAX and self.num_edges <= _INT32_MAX
-        dtype = torch.int32 if small else torch.long
-        dst = edge_index[1].to(dtype)
-        dst, perm = torch.sort(dst, stable=True)  # ties keep edge-id order
-        count = torch.bincount(dst, minlength=self.num_nodes)
-        del dst
-        self.rowptr = torch.zeros(self.num_nodes + 1, dtype=torch.long)
-        torch.cumsum(count, 0, out=self.rowptr[1:])
-        del count
-        self.col = edge_index[0].to(dtype)[perm]  # source of every slot
-        self.e_id = perm.to(dtype)
+        self.rowptr, self.col, self.e_id = build_csc(
+            edge_index, self.num_nodes, torch.int32 if small else torch.long)
 
     # Sampling ###############################################################
 

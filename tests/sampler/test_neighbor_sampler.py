@@ -191,6 +191,24 @@ def test_nodeloader_batches_equal_the_reference(disjoint):
 # Sampling properties #######################################################
 
 
+@pytest.mark.parametrize('chunk', [1, 3, 64, 1 << 22])
+@pytest.mark.parametrize('dtype', [torch.int32, torch.long])
+def test_chunked_csc_equals_a_stable_sort_by_target(chunk, dtype):
+    from pyg_ext.sampler._csr import build_csc
+    for s in range(6):
+        g = gen(s)
+        N = int(torch.randint(1, 40, (1, ), generator=g))
+        E = int(torch.randint(0, 300, (1, ), generator=g))
+        ei = torch.randint(0, N, (2, E), generator=g)
+        perm = torch.argsort(ei[1], stable=True)
+        rowptr, col, e_id = build_csc(ei, N, dtype, chunk)
+        assert col.dtype == dtype and e_id.dtype == dtype
+        assert torch.equal(e_id.long(), perm)
+        assert torch.equal(col.long(), ei[0, perm])
+        assert rowptr[0] == 0 and torch.equal(
+            rowptr.diff(), torch.bincount(ei[1], minlength=N))
+
+
 def in_degree(ei, N):
     return torch.bincount(ei[1], minlength=N)
 
