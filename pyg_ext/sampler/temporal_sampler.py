@@ -5,6 +5,8 @@ from typing import List, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
+from pyg_ext.sampler._csr import floyd_sample
+from pyg_ext.sampler._csr import segment_arange as _segment_arange
 from pyg_ext.utils.temporal_heterophily import check_event_stream
 
 __all__ = ['TemporalSubgraph', 'TemporalNeighborSampler']
@@ -93,16 +95,6 @@ class TemporalSubgraph:
         return all(
             getattr(self, f.name).is_pinned() for f in fields(self)
             if isinstance(getattr(self, f.name), Tensor))
-
-
-def _segment_arange(count: Tensor) -> Tensor:
-    r"""``cat([arange(c) for c in count])`` without a Python loop."""
-    total = int(count.sum())
-    if total == 0:
-        return count.new_zeros(0)
-    start = torch.cumsum(count, 0) - count
-    return torch.arange(total, device=count.device) - torch.repeat_interleave(
-        start, count)
 
 
 class TemporalNeighborSampler:
@@ -276,16 +268,7 @@ class TemporalNeighborSampler:
         pos = hi[qidx] - 1 - off
         if big.numel() > 0:
             n = count[big]
-            chosen = torch.empty(big.numel(), k, dtype=torch.long,
-                                 device=dev)
-            for j in range(k):
-                m = n - k + j  # draw from [0, m]
-                r = (torch.rand(big.numel(), generator=generator,
-                                 dtype=torch.float64, device=dev) *
-                     (m + 1).double()).long().clamp(max=m)
-                dup = (chosen[:, :j] == r.view(-1, 1)).any(1) if j else \
-                    torch.zeros_like(r, dtype=torch.bool)
-                chosen[:, j] = torch.where(dup, m, r)
+            chosen = floyd_sample(n, k, generator)
             chosen = chosen.sort(dim=1, descending=True).values
             row_of_big = torch.full((lo.numel(), ), -1, dtype=torch.long,
                                     device=dev)
