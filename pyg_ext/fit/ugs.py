@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.func import functional_call
 
-from pyg_ext.fit.teddy import (Levels, _document, _fresh, _level_row,
+from pyg_ext.fit.teddy import (Levels, _document, _engine, _fresh,
+                               _level_row,
                                _result, _setup, _Split, _split_flat, _stored,
                                _timed, _trainer, graph_sparsity_of,
                                train_sparse)
@@ -131,7 +132,9 @@ def fit_ugs(model: torch.nn.Module, data, levels: Levels, *,
             (default: :obj:`1e-5`, the README's)
     """
     model, data, device, gen, levels = _setup(
-        model, data, device, generator, levels, epochs,
+        model, data, device, generator, levels, epochs, lr, weight_decay,
+        optimizer, _engine(checkpoint_every, progress, desc, on_epoch,
+                           interrupt),
         lambda_edge=lambda_edge, lambda_weight=lambda_weight)
     split = _Split(data)
     _check_edge_weight_used(model, data, split)

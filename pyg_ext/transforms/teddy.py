@@ -6,6 +6,7 @@ from torch_geometric.transforms import BaseTransform
 
 from pyg_ext.utils.sparsify import (_COUNT_RULES, check_sparsity,
                                     teddy_keep_mask)
+from pyg_ext.utils.validation import check_bool, check_choice
 
 __all__ = ['TEDDY']
 
@@ -57,16 +58,17 @@ class TEDDY(BaseTransform):
                  count: str = 'undirected', keep_self_loops: bool = True,
                  store_mask: bool = False, allow_directed: bool = False):
         self.sparsity = check_sparsity(sparsity)
-        if count not in _COUNT_RULES:
-            raise ValueError(f"'count' must be one of {_COUNT_RULES}, got "
-                             f"{count!r}")
-        self.score_self_loops = bool(score_self_loops)
-        self.count = count
-        self.keep_self_loops = bool(keep_self_loops)
-        self.store_mask = bool(store_mask)
-        self.allow_directed = bool(allow_directed)
+        self.count = check_choice('count', count, _COUNT_RULES)
+        self.score_self_loops = check_bool('score_self_loops',
+                                           score_self_loops)
+        self.keep_self_loops = check_bool('keep_self_loops', keep_self_loops)
+        self.store_mask = check_bool('store_mask', store_mask)
+        self.allow_directed = check_bool('allow_directed', allow_directed)
 
     def forward(self, data: Data) -> Data:
+        if not isinstance(data, Data):
+            raise TypeError(f"'data' must be a torch_geometric Data, got "
+                            f"{type(data).__name__}")
         if getattr(data, 'edge_index', None) is None:
             raise ValueError("TEDDY needs 'data.edge_index'")
         data = copy.copy(data)

@@ -17,6 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pyg_ext.utils.validation import (check_bool, check_choice,
+                                      check_edge_values, check_int,
+                                      check_tensor)
+
 __all__ = [
     'teddy_node_score',
     'teddy_edge_score',
@@ -54,16 +58,14 @@ def _check_edge_index(edge_index: Tensor,
         raise TypeError(f"'edge_index' must have an integer dtype (e.g. "
                         f"torch.long), got {edge_index.dtype}")
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        hint = (' (it looks like [E, 2]: pass edge_index.t())'
+                if edge_index.dim() == 2 and edge_index.size(1) == 2 else '')
         raise ValueError(f"'edge_index' must have shape [2, num_edges], got "
-                         f"{list(edge_index.shape)}")
+                         f"{list(edge_index.shape)}{hint}")
     edge_index = edge_index.long()
+    check_int('num_nodes', num_nodes, 0, allow_none=True)
     if num_nodes is None:
         num_nodes = int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
-    else:
-        if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) \
-                or num_nodes < 0:
-            raise ValueError(f"'num_nodes' must be a non-negative int, got "
-                             f"{num_nodes!r}")
     if edge_index.numel() > 0:
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0 or hi >= num_nodes:
@@ -82,16 +84,21 @@ class _Graph:
     def __init__(self, edge_index: Tensor, num_nodes: Optional[int],
                  edge_weight: Optional[Tensor], allow_directed: bool,
                  add_self_loops: bool = False):
+        check_bool('allow_directed', allow_directed)
+        check_bool('add_self_loops', add_self_loops)
         edge_index, N = _check_edge_index(edge_index, num_nodes)
         E = edge_index.size(1)
         if edge_weight is not None:
             if not isinstance(edge_weight, Tensor) or edge_weight.dim() != 1 \
                     or edge_weight.numel() != E:
                 raise ValueError(f"'edge_weight' must be a 1-D tensor with "
-                                 f"{E} entries (one per edge)")
+                                 f"{E} entries (one per edge), got "
+                                 f"{getattr(edge_weight, 'shape', None)}")
             if edge_weight.device != edge_index.device:
                 raise ValueError(f"'edge_weight' is on {edge_weight.device} "
                                  f"but 'edge_index' on {edge_index.device}")
+            check_edge_values('edge_weight', edge_weight, E,
+                              nonnegative=True)
         self.N, self.E = N, E
         self.device = edge_index.device
         self.edge_index = edge_index
@@ -330,9 +337,8 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
         tensor([ True,  True, False, False,  True,  True])
     """
     sparsity = check_sparsity(sparsity)
-    if count not in _COUNT_RULES:
-        raise ValueError(f"'count' must be one of {_COUNT_RULES}, got "
-                         f"{count!r}")
+    check_choice('count', count, _COUNT_RULES)
+    check_bool('keep_self_loops', keep_self_loops)
     g = _Graph(edge_index, num_nodes, edge_weight, allow_directed,
                add_self_loops)
     E = g.E
@@ -343,10 +349,12 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
         if not isinstance(score, Tensor) or score.dim() != 1 \
                 or score.numel() != E:
             raise ValueError(f"'score' must be a 1-D tensor with {E} entries "
-                             f"(one per edge)")
+                             f"(one per edge), got "
+                             f"{getattr(score, 'shape', type(score))}")
         if score.device != g.device:
             raise ValueError(f"'score' is on {score.device} but 'edge_index' "
                              f"on {g.device}")
+        check_edge_values('score', score, E)
         if g.inv is None:
             entry_score = score.double()
         else:
@@ -416,10 +424,7 @@ def teddy_schedule(num_levels: int = 20, graph_rate: float = 0.05,
         >>> [(round(g, 4), round(w, 4)) for g, w in teddy_schedule(2)]
         [(0.05, 0.1), (0.0975, 0.19)]
     """
-    if isinstance(num_levels, bool) or not isinstance(num_levels, int) \
-            or num_levels < 1:
-        raise ValueError(f"'num_levels' must be an int >= 1, got "
-                         f"{num_levels!r}")
+    check_int('num_levels', num_levels, 1)
     a = check_sparsity(graph_rate, 'graph_rate')
     w = check_sparsity(weight_rate, 'weight_rate')
     return [(1.0 - (1.0 - a)**k, 1.0 - (1.0 - w)**k)
@@ -447,6 +452,8 @@ def teddy_distillation_loss(student_logits: Tensor,
         >>> float(teddy_distillation_loss(z, z))
         0.0
     """
+    check_tensor('student_logits', student_logits, kind='float')
+    check_tensor('teacher_logits', teacher_logits, kind='float')
     if student_logits.shape != teacher_logits.shape \
             or student_logits.dim() != 2:
         raise ValueError(f"'student_logits' and 'teacher_logits' must both "
