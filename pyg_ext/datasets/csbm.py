@@ -121,7 +121,7 @@ def _check_csbm(num_nodes, num_features, mu, delta_mu, degree, homophily,
                          f"{DEGREE_DISTRIBUTIONS}, got "
                          f"{degree_distribution!r}")
     check_float('power_law_exponent', power_law_exponent)
-    if degree_distribution == 'powerlaw' and power_law_exponent <= 2:
+    if power_law_exponent <= 2:  # checked even when unused
         raise ValueError(f"'power_law_exponent' must be > 2 (finite mean "
                          f"degree), got {power_law_exponent}")
 

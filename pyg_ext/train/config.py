@@ -101,12 +101,12 @@ def option_error(prefix: str, fields: Sequence[str],
     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
     if msg.startswith(f'{prefix}.') or isinstance(e, ConfigError):
         return ConfigError(msg)
-    m = re.match(r"^'(\w+)' (.*)$", msg)
+    m = re.match(r"^'(\w+)((?:\[\d+\])*)' (.*)$", msg)
     if m and m.group(1) in fields:
-        rest = m.group(2)
+        rest = m.group(3)
         rest = 'expected ' + rest[len('must be '):] if rest.startswith(
             'must be ') else rest
-        return ConfigError(f"{prefix}.{m.group(1)}: {rest}")
+        return ConfigError(f"{prefix}.{m.group(1)}{m.group(2)}: {rest}")
     return ConfigError(f"{prefix}: {msg}")
 
 

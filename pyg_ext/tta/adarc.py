@@ -38,6 +38,10 @@ def resolve_hop_parameters(
     else:
         if isinstance(hop_params, (str, Parameter)):
             hop_params = [hop_params]
+        if not hasattr(hop_params, '__iter__'):
+            raise TypeError(f"'hop_params' must be None, a list of "
+                            f"parameters or a list of name substrings, got "
+                            f"{type(hop_params).__name__}")
         hop_params = list(hop_params)
         if all(isinstance(h, str) for h in hop_params):
             params = [p for n, p in model.named_parameters()

@@ -293,10 +293,12 @@ def _teddy():
     case('TEDDY transform', "count='x'", lambda: TEDDY(0.3, count='x')(
         H.graph()), ("'count'", ))
     for c in H.CORRUPTIONS:
-        if not c.startswith(('ei_', 'data_none', 'empty')):
+        if not c.startswith(('ei_', 'data_none')):
             continue
         case('TEDDY transform', c, lambda c=c: TEDDY(0.3)(H.corrupt(c)[0]),
              H.CORRUPTIONS[c][1])
+    case('TEDDY transform', 'valid: empty graph', lambda: TEDDY(0.3)(
+        H.corrupt('empty_graph')[0]), (), 'valid')
     case('TEDDY transform', 'directed graph', lambda: TEDDY(0.3)(
         _directed()), ("'edge_index'", 'directed'))
     case('TEDDY transform', 'valid: zero edges', lambda: TEDDY(0.3)(
@@ -599,7 +601,7 @@ def _loaders():
                         'num_features': (0, -1, True),
                         'num_classes': (1, 0, 1.5),
                         'mu': (NAN, INF, '1'),
-                        'degree': (NAN, -1.0, 0.0),
+                        'degree': (NAN, -1.0, INF),
                         'homophily': (NAN, -0.1, 1.5),
                         'degree_convention': ('x', None),
                         'degree_distribution': ('x', ),
@@ -614,8 +616,10 @@ def _loaders():
             case('load_csbm', f'{arg}={v!r}', lambda k=kw: load_csbm(**k),
                  (f"'{arg}'", 'train_ratio', 'val_ratio') if arg.endswith(
                      'ratio') else (f"'{arg}'", ))
-    case('load_csbm', 'valid: num_nodes=1', lambda: csbm_graph(
-        num_nodes=2, num_features=3), (), 'valid')
+    case('load_csbm', 'valid: two nodes', lambda: csbm_graph(
+        num_nodes=2, num_features=3, degree=1.0), (), 'valid')
+    case('load_csbm', 'valid: no edges', lambda: load_csbm(
+        num_nodes=10, num_features=3, degree=0.0), (), 'valid')
     for arg, values in {'num_nodes': (0, -1, 2.5), 'num_splits': (0, ),
                         'seed': (-1, 'a')}.items():
         for v in values:

@@ -5,10 +5,10 @@ the methods (e.g. ``adarc``) do the pretraining and adaptation."""
 from typing import Any, Dict, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from pyg_ext.datasets.csbm_shift import GraphShift
+from pyg_ext.fit.supervised import node_forward, node_loss, node_metrics
 from pyg_ext.registry import register_task
 from pyg_ext.train.task import Task
 
@@ -45,22 +45,13 @@ class TestTimeAdaptation(Task):
         return data.num_features, data.num_classes
 
     def forward(self, model: torch.nn.Module, data: Data) -> torch.Tensor:
-        return model(data.x, data.edge_index)
+        return node_forward(model, data)
 
     def loss(self, out: torch.Tensor, data: Data,
              split: str = 'train') -> torch.Tensor:
-        mask = data[f'{split}_mask']
-        return F.cross_entropy(out[mask], data.y[mask])
+        return node_loss(out, data, split)
 
     @torch.no_grad()
     def evaluate(self, out: torch.Tensor, data: Data) -> Dict[str, float]:
         r"""Accuracy on every non-empty mask of one graph."""
-        pred = out.argmax(dim=-1)
-        result = {}
-        for split in ('train', 'val', 'test'):
-            mask = getattr(data, f'{split}_mask', None)
-            if mask is None or int(mask.sum()) == 0:
-                continue
-            result[f'{split}_accuracy'] = float(
-                (pred[mask] == data.y[mask]).float().mean())
-        return result
+        return node_metrics(out, data)
