@@ -42,27 +42,28 @@ def _to_numpy(key: str, value: Any) -> np.ndarray:
                     f"got {type(value).__name__}")
 
 
+def _kind(key: str, a: np.ndarray, kinds: str, what: str) -> np.ndarray:
+    r""":obj:`a` if its NumPy dtype kind is one of :obj:`kinds`."""
+    if a.dtype.kind not in kinds:
+        raise TypeError(f"'{key}': expected {what}, got dtype {a.dtype}")
+    return a
+
+
 def _labels(key: str, value: Any) -> np.ndarray:
     a = _to_numpy(key, value)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
+    a = a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a
     if a.ndim != 1:
         raise ValueError(f"'{key}': expected labels of shape [n] or [n, 1], "
                          f"got shape {tuple(a.shape)}")
-    if a.dtype.kind not in 'iu':
-        raise TypeError(f"'{key}': expected integer class labels, got dtype "
-                        f"{a.dtype}")
+    a = _kind(key, a, 'iu', 'integer class labels').astype(np.int64)
     if a.size and a.min() < 0:
         raise ValueError(f"'{key}': expected class labels >= 0, got "
                          f"{a.min()}")
-    return a.astype(np.int64)
+    return a
 
 
 def _scores(key: str, value: Any) -> np.ndarray:
-    a = _to_numpy(key, value)
-    if a.dtype.kind not in 'fiu':
-        raise TypeError(f"'{key}': expected numeric scores, got dtype "
-                        f"{a.dtype}")
+    a = _kind(key, _to_numpy(key, value), 'fiu', 'numeric scores')
     a = a.astype(np.float64)
     if not np.isfinite(a).all():
         n = int((~np.isfinite(a)).sum())
@@ -207,10 +208,10 @@ class Evaluator:
             raise TypeError(f"input_dict: expected a dict "
                             f"{self.expected_input_format}, got "
                             f"{type(input_dict).__name__}")
-        for k in keys:
-            if k not in input_dict:
-                raise ValueError(f"input_dict is missing '{k}'; expected "
-                                 f"{self.expected_input_format}")
+        missing = [k for k in keys if k not in input_dict]
+        if missing:
+            raise ValueError(f"input_dict is missing '{missing[0]}'; "
+                             f"expected {self.expected_input_format}")
 
     def _pair(self, input_dict: Dict[str, Any], convert_true,
               convert_pred) -> Tuple[np.ndarray, np.ndarray]:
@@ -246,10 +247,8 @@ class Evaluator:
         if y_true.ndim != 2:
             raise ValueError(f"'y_true': expected shape [n] or [n, T], "
                              f"got {tuple(y_true.shape)}")
-        if y_true.dtype.kind not in 'fiub':
-            raise TypeError(f"'y_true': expected binary labels in {{0, 1}}, "
-                            f"got dtype {y_true.dtype}")
-        y_true = y_true.astype(np.float64)
+        y_true = _kind('y_true', y_true, 'fiub',
+                       'binary labels in {0, 1}').astype(np.float64)
         labelled = ~np.isnan(y_true)  # OGB: NaN marks a missing label
         if not np.isin(y_true[labelled], (0, 1)).all():
             raise ValueError("'y_true': expected binary labels in {0, 1} "

@@ -6,8 +6,9 @@ from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
-from pyg_ext.utils.validation import (check_bool, check_edge_index,
-                                      check_int, check_tensor)
+from pyg_ext.utils.validation import (check_attrs, check_bool,
+                                      check_edge_index, check_int,
+                                      check_tensor)
 
 __all__ = ['MatchEdgeHomophily', 'match_edge_homophily_mask']
 
@@ -114,13 +115,7 @@ class MatchEdgeHomophily(BaseTransform):
         self.undirected = check_bool('undirected', undirected)
 
     def forward(self, data: Data) -> Data:
-        if not isinstance(data, Data):
-            raise TypeError(f"'data' must be a torch_geometric Data, got "
-                            f"{type(data).__name__}")
-        if getattr(data, 'y', None) is None:
-            raise ValueError("MatchEdgeHomophily needs node labels 'data.y'")
-        if getattr(data, 'edge_index', None) is None:
-            raise ValueError("MatchEdgeHomophily needs 'data.edge_index'")
+        check_attrs(data, {'y': 'node labels [N]', 'edge_index': 'edges'})
         y = data.y
         n = data.num_nodes
         if isinstance(y, Tensor) and (y.dim() == 0 or y.size(0) != n):

@@ -6,7 +6,7 @@ from torch_geometric.transforms import BaseTransform
 
 from pyg_ext.utils.sparsify import (_COUNT_RULES, check_sparsity,
                                     teddy_keep_mask)
-from pyg_ext.utils.validation import check_bool, check_choice
+from pyg_ext.utils.validation import check_attrs, check_bool, check_choice
 
 __all__ = ['TEDDY']
 
@@ -66,11 +66,7 @@ class TEDDY(BaseTransform):
         self.allow_directed = check_bool('allow_directed', allow_directed)
 
     def forward(self, data: Data) -> Data:
-        if not isinstance(data, Data):
-            raise TypeError(f"'data' must be a torch_geometric Data, got "
-                            f"{type(data).__name__}")
-        if getattr(data, 'edge_index', None) is None:
-            raise ValueError("TEDDY needs 'data.edge_index'")
+        check_attrs(data, {'edge_index': 'the graph TEDDY sparsifies'})
         data = copy.copy(data)
         mask = teddy_keep_mask(data.edge_index, self.sparsity,
                                data.num_nodes, count=self.count,

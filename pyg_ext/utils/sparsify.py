@@ -75,6 +75,20 @@ def _check_edge_index(edge_index: Tensor,
     return edge_index, num_nodes
 
 
+def _check_per_edge(name: str, value, E: int, device: torch.device,
+                    nonnegative: bool = False) -> None:
+    r"""A 1-D tensor with one finite entry per edge on :obj:`device`."""
+    if not isinstance(value, Tensor) or value.dim() != 1 or \
+            value.numel() != E:
+        raise ValueError(f"'{name}' must be a 1-D tensor with {E} entries "
+                         f"(one per edge), got "
+                         f"{getattr(value, 'shape', type(value).__name__)}")
+    if value.device != device:
+        raise ValueError(f"'{name}' is on {value.device} but 'edge_index' "
+                         f"on {device}")
+    check_edge_values(name, value, E, nonnegative=nonnegative)
+
+
 class _Graph:
     r"""The coalesced adjacency of :obj:`edge_index`: unique entries sorted by
     ``(row, col)``, the map :obj:`inv` from every input column to its entry
@@ -89,16 +103,8 @@ class _Graph:
         edge_index, N = _check_edge_index(edge_index, num_nodes)
         E = edge_index.size(1)
         if edge_weight is not None:
-            if not isinstance(edge_weight, Tensor) or edge_weight.dim() != 1 \
-                    or edge_weight.numel() != E:
-                raise ValueError(f"'edge_weight' must be a 1-D tensor with "
-                                 f"{E} entries (one per edge), got "
-                                 f"{getattr(edge_weight, 'shape', None)}")
-            if edge_weight.device != edge_index.device:
-                raise ValueError(f"'edge_weight' is on {edge_weight.device} "
-                                 f"but 'edge_index' on {edge_index.device}")
-            check_edge_values('edge_weight', edge_weight, E,
-                              nonnegative=True)
+            _check_per_edge('edge_weight', edge_weight, E, edge_index.device,
+                            nonnegative=True)
         self.N, self.E = N, E
         self.device = edge_index.device
         self.edge_index = edge_index
@@ -346,15 +352,7 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
         node = g.node_score()
         entry_score = node[g.row] * node[g.col]
     else:
-        if not isinstance(score, Tensor) or score.dim() != 1 \
-                or score.numel() != E:
-            raise ValueError(f"'score' must be a 1-D tensor with {E} entries "
-                             f"(one per edge), got "
-                             f"{getattr(score, 'shape', type(score))}")
-        if score.device != g.device:
-            raise ValueError(f"'score' is on {score.device} but 'edge_index' "
-                             f"on {g.device}")
-        check_edge_values('score', score, E)
+        _check_per_edge('score', score, E, g.device)
         if g.inv is None:
             entry_score = score.double()
         else:

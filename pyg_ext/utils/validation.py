@@ -17,7 +17,7 @@ Example:
     torch.Size([2, 2])
 """
 import math
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Dict, Iterable, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -26,7 +26,7 @@ __all__ = ['check_int', 'check_float', 'check_probability', 'check_choice',
            'check_bool', 'check_tensor', 'check_finite', 'check_index',
            'check_edge_index', 'check_node_mask', 'check_same_device',
            'check_str', 'check_callable', 'check_generator', 'check_mask',
-           'check_labels', 'check_edge_values', 'check_graph',
+           'check_labels', 'check_edge_values', 'check_attrs', 'check_graph',
            'check_optim_args', 'check_engine_args']
 
 
@@ -310,8 +310,20 @@ def check_edge_values(name: str, value: Any, num_edges: int,
 def _attr(data: Any, name: str, key: str, what: str) -> Any:
     value = getattr(data, key, None)
     if value is None:
-        raise ValueError(f"'{name}' has no '{key}' ({what})")
+        raise ValueError(f"'{name}' has no '{key}' ('{name}.{key}': {what})")
     return value
+
+
+def check_attrs(data: Any, keys: Dict[str, str], name: str = 'data') -> Any:
+    r""":obj:`data` is a graph object (not :obj:`None`) holding every
+    attribute of :obj:`keys` (a map attribute -> what it is, for the
+    message); returns :obj:`data`."""
+    if data is None or isinstance(data, (Tensor, str, int, float)):
+        raise TypeError(f"'{name}' must be a graph (e.g. a torch_geometric "
+                        f"Data), got {_got(data)}")
+    for key, what in keys.items():
+        _attr(data, name, key, what)
+    return data
 
 
 def check_graph(data: Any, name: str = 'data', *, edges: bool = True,
@@ -331,11 +343,7 @@ def check_graph(data: Any, name: str = 'data', *, edges: bool = True,
     :obj:`masks` (required) and :obj:`optional_masks` (if present) is a
     bool :math:`[N]` mask, and those in :obj:`nonempty` select a node.
     Messages name the attribute (``'data.x'``)."""
-    if data is None or isinstance(data, (Tensor, str, int, float)):
-        raise TypeError(f"'{name}' must be a graph (e.g. a torch_geometric "
-                        f"Data with 'x' and 'edge_index'), got "
-                        f"{_got(data)}")
-    x = _attr(data, name, 'x', 'node features [N, F]')
+    x = check_attrs(data, {'x': 'node features [N, F]'}, name).x
     check_tensor(f'{name}.x', x, kind='float', dim=2)
     N = x.size(0)
     if N < min_nodes:

@@ -31,49 +31,45 @@ __all__ = [
 
 
 @dataclass
-class GPRGNNOptions(ModelOptions):
-    r"""GPRGNN as in the AdaRC code: hidden 32, K=9, PPR init with alpha=1
-    (gamma starts at (1, 0, ..., 0)), dropout 0.5, dprate 0.5, BatchNorm,
-    bias-free classifier. ``num_layers`` is unused."""
+class HopBackboneOptions(ModelOptions):
+    r"""What the AdaRC backbones share, as in the AdaRC code: hidden size
+    32, BatchNorm, a bias-free classifier."""
     hidden_channels: int = 32
+    batch_norm: bool = True
+    classifier_bias: bool = False
+
+
+@dataclass
+class GPRGNNOptions(HopBackboneOptions):
+    r"""GPRGNN as in the AdaRC code: K=9, PPR init with alpha=1 (gamma
+    starts at (1, 0, ..., 0)), dropout 0.5, dprate 0.5. ``num_layers`` is
+    unused."""
     K: int = 9
     init: str = 'PPR'
     alpha: float = 1.0
     dprate: float = 0.5
-    batch_norm: bool = True
-    classifier_bias: bool = False
     cached: bool = False
 
 
 @dataclass
-class LearnableAPPNPOptions(ModelOptions):
+class LearnableAPPNPOptions(HopBackboneOptions):
     r"""APPNP with a learnable teleport alpha (``num_layers`` unused)."""
-    hidden_channels: int = 32
     K: int = 10
     alpha: float = 0.1
-    batch_norm: bool = True
-    classifier_bias: bool = False
 
 
 @dataclass
-class WeightedJKNetOptions(ModelOptions):
+class WeightedJKNetOptions(HopBackboneOptions):
     r"""JKNet with a learnable weighted sum of the layer outputs."""
-    hidden_channels: int = 32
-    num_layers: int = 2
-    batch_norm: bool = True
     jk_init: str = 'uniform'
-    classifier_bias: bool = False
 
 
 @dataclass
-class LearnableGCNIIOptions(ModelOptions):
+class LearnableGCNIIOptions(HopBackboneOptions):
     r"""GCNII with learnable initial-residual strengths alpha_l."""
-    hidden_channels: int = 32
     num_layers: int = 4
     alpha: float = 0.1
     theta: float = 0.5
-    batch_norm: bool = True
-    classifier_bias: bool = False
 
 
 register_model_class(

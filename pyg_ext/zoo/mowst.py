@@ -214,13 +214,43 @@ def _finish(ctx: RunContext, model: Mowst, data, result: Dict[str, Any],
 
 
 class _Base(Method):
+    r"""One run of either variant: build the mixture from registered models,
+    train it with :func:`pyg_ext.fit.fit_mowst` and report its metrics and
+    one learning curve (``curve``: the history key and its x label)."""
     variant = 'mowst'
+    curve = ('val_accuracy', 'round', 'best val E[acc]',
+             'val_expected_accuracy', 'best_round')
 
-    def _check(self, ctx: RunContext):
+    def fit_options(self, ctx: RunContext) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def run(self, ctx: RunContext) -> Dict[str, Any]:
         if ctx.task.metric != 'accuracy':
             raise ValueError(f"method '{self.variant}' selects and reports "
                              f"accuracy; task.metric is "
                              f"{ctx.task.metric!r}")
+        o, t = self.options, ctx.train
+        data = _data(ctx)
+        model = build_mowst(ctx, o, self.variant)
+        res = fit_mowst(
+            model, data, variant=self.variant,
+            weight_decay=t.weight_decay, pretrain=o.pretrain,
+            pretrain_epochs=_default(o.pretrain_epochs, t.epochs),
+            pretrain_patience=t.patience, optimizer=_optimizer(ctx),
+            dropout_after_pretrain=o.dropout_after_pretrain,
+            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
+            interrupt=ctx.interrupt, **self.fit_options(ctx))
+        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
+        key, xlabel, ylabel, name, best = self.curve
+        h = res['history']
+        return {
+            'metrics': metrics,
+            'num_params': sum(p.numel() for p in model.parameters()),
+            'history': h,
+            'best_epoch': res[best],
+            'curves': {name: {'x': list(range(len(h[key]))), 'y': h[key],
+                              'xlabel': xlabel, 'ylabel': ylabel}},
+        }
 
 
 @register_method('mowst')
@@ -230,36 +260,12 @@ class MowstMethod(_Base):
     Options = MowstOptions
     variant = 'mowst'
 
-    def run(self, ctx: RunContext) -> Dict[str, Any]:
-        self._check(ctx)
+    def fit_options(self, ctx: RunContext) -> Dict[str, Any]:
         o, t = self.options, ctx.train
-        data = _data(ctx)
-        model = build_mowst(ctx, o, 'mowst')
-        res = fit_mowst(
-            model, data, variant='mowst', lr=t.lr,
-            weight_decay=t.weight_decay, pretrain=o.pretrain,
-            pretrain_epochs=_default(o.pretrain_epochs, t.epochs),
-            pretrain_patience=t.patience,
-            max_epochs=_default(o.turn_epochs, t.epochs),
-            patience=_default(o.turn_patience, t.patience),
-            max_rounds=o.max_rounds, big_patience=o.big_patience,
-            optimizer=_optimizer(ctx), checkpoint_gate=o.checkpoint_gate,
-            dropout_after_pretrain=o.dropout_after_pretrain,
-            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
-            interrupt=ctx.interrupt)
-        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
-        rounds = list(range(len(res['history']['val_accuracy'])))
-        return {
-            'metrics': metrics,
-            'num_params': sum(p.numel() for p in model.parameters()),
-            'history': res['history'],
-            'best_epoch': res['best_round'],
-            'curves': {
-                'val_expected_accuracy': {
-                    'x': rounds, 'y': res['history']['val_accuracy'],
-                    'xlabel': 'round', 'ylabel': 'best val E[acc]'},
-            },
-        }
+        return dict(lr=t.lr, max_epochs=_default(o.turn_epochs, t.epochs),
+                    patience=_default(o.turn_patience, t.patience),
+                    max_rounds=o.max_rounds, big_patience=o.big_patience,
+                    checkpoint_gate=o.checkpoint_gate)
 
 
 @register_method('mowst_star')
@@ -268,32 +274,9 @@ class MowstStarMethod(_Base):
     training, early stopping on the validation loss."""
     Options = MowstStarOptions
     variant = 'mowst_star'
+    curve = ('val_loss', 'epoch', 'val loss', 'val_loss', 'best_epoch')
 
-    def run(self, ctx: RunContext) -> Dict[str, Any]:
-        self._check(ctx)
+    def fit_options(self, ctx: RunContext) -> Dict[str, Any]:
         o, t = self.options, ctx.train
-        data = _data(ctx)
-        model = build_mowst(ctx, o, 'mowst_star')
-        res = fit_mowst(
-            model, data, variant='mowst_star', lr=_default(o.lr_gate, t.lr),
-            weight_decay=t.weight_decay, pretrain=o.pretrain,
-            pretrain_lr=t.lr,
-            dropout_after_pretrain=o.dropout_after_pretrain,
-            pretrain_epochs=_default(o.pretrain_epochs, t.epochs),
-            pretrain_patience=t.patience, max_epochs=t.epochs,
-            patience=t.patience, optimizer=_optimizer(ctx),
-            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
-            interrupt=ctx.interrupt)
-        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
-        h = res['history']
-        epochs = list(range(len(h['val_loss'])))
-        return {
-            'metrics': metrics,
-            'num_params': sum(p.numel() for p in model.parameters()),
-            'history': h,
-            'best_epoch': res['best_epoch'],
-            'curves': {
-                'val_loss': {'x': epochs, 'y': h['val_loss'],
-                             'xlabel': 'epoch', 'ylabel': 'val loss'},
-            },
-        }
+        return dict(lr=_default(o.lr_gate, t.lr), pretrain_lr=t.lr,
+                    max_epochs=t.epochs, patience=t.patience)

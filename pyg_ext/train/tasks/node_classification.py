@@ -8,10 +8,9 @@ from typing import Any, Dict, Tuple
 import torch
 from torch_geometric.data import Data
 
-from pyg_ext.fit.supervised import node_forward, node_loss
 from pyg_ext.metrics import Evaluator
 from pyg_ext.registry import register_task
-from pyg_ext.train.task import Task
+from pyg_ext.train.task import NodeTask
 from pyg_ext.utils.validation import check_graph, check_labels
 
 __all__ = ['NodeClassification', 'NodeClassificationOptions']
@@ -65,7 +64,7 @@ def _check_data(data: Any) -> None:
 
 
 @register_task('node_classification')
-class NodeClassification(Task):
+class NodeClassification(NodeTask):
     r"""Transductive node classification with fixed splits."""
     Options = NodeClassificationOptions
 
@@ -98,13 +97,6 @@ class NodeClassification(Task):
 
     def model_channels(self, data: Data) -> Tuple[int, int]:
         return data.num_features, int(data.y.max()) + 1
-
-    def forward(self, model: torch.nn.Module, data: Data) -> torch.Tensor:
-        return node_forward(model, data)
-
-    def loss(self, out: torch.Tensor, data: Data,
-             split: str = 'train') -> torch.Tensor:
-        return node_loss(out, data, split)
 
     @torch.no_grad()
     def evaluate(self, out: torch.Tensor, data: Data) -> Dict[str, float]:

@@ -8,15 +8,15 @@ import torch
 from torch_geometric.data import Data
 
 from pyg_ext.datasets.csbm_shift import GraphShift
-from pyg_ext.fit.supervised import node_forward, node_loss, node_metrics
+from pyg_ext.fit.supervised import node_metrics
 from pyg_ext.registry import register_task
-from pyg_ext.train.task import Task
+from pyg_ext.train.task import NodeTask
 
 __all__ = ['TestTimeAdaptation']
 
 
 @register_task('test_time_adaptation')
-class TestTimeAdaptation(Task):
+class TestTimeAdaptation(NodeTask):
     r"""Train on a source graph, test on a shifted target graph.
 
     The metric is the accuracy on ``target.test_mask``."""
@@ -43,13 +43,6 @@ class TestTimeAdaptation(Task):
 
     def model_channels(self, data: GraphShift) -> Tuple[int, int]:
         return data.num_features, data.num_classes
-
-    def forward(self, model: torch.nn.Module, data: Data) -> torch.Tensor:
-        return node_forward(model, data)
-
-    def loss(self, out: torch.Tensor, data: Data,
-             split: str = 'train') -> torch.Tensor:
-        return node_loss(out, data, split)
 
     @torch.no_grad()
     def evaluate(self, out: torch.Tensor, data: Data) -> Dict[str, float]:
