@@ -165,3 +165,90 @@ BAD_POSITIVE_FLOAT = (0.0, -1.0, float('nan'), float('inf'), True, '1',
 BAD_NONNEG_FLOAT = (-1e-3, float('nan'), float('inf'), True, '1', None)
 BAD_PROBABILITY = (-0.1, 1.5, float('nan'), float('inf'), True, '0.5', None)
 BAD_BOOL = (1, 0, 'yes', None)
+
+
+# Hypothesis strategies of bad inputs, and the assertion every case makes.
+def strategies():
+    r"""Strategies for bad scalars and graph corruptions (imported lazily so
+    that the sweep script runs without hypothesis)."""
+    from hypothesis import strategies as st
+    nan, inf = float('nan'), float('inf')
+    junk = st.one_of(st.booleans(), st.none(), st.text(max_size=3),
+                     st.lists(st.integers(), max_size=2))
+    s = {}
+    s['positive_int'] = st.one_of(st.integers(max_value=0),
+                                  st.floats(allow_nan=True), junk)
+    s['nonneg_int'] = st.one_of(st.integers(max_value=-1),
+                                st.floats(allow_nan=True), junk)
+    s['positive_float'] = st.one_of(st.floats(max_value=0.0),
+                                    st.sampled_from([nan, inf]), junk)
+    s['nonneg_float'] = st.one_of(st.floats(max_value=-1e-12),
+                                  st.sampled_from([nan, inf, -inf]), junk)
+    s['probability'] = st.one_of(st.floats(min_value=1.0, exclude_min=True),
+                                 st.floats(max_value=0.0, exclude_max=True),
+                                 st.sampled_from([nan]), junk)
+    s['sparsity'] = st.one_of(st.floats(min_value=1.0),
+                              st.floats(max_value=0.0, exclude_max=True),
+                              st.sampled_from([nan]), junk)
+    s['positive_int_or_none'] = s['positive_int'].filter(
+        lambda v: v is not None)
+    s['positive_float_or_none'] = s['positive_float'].filter(
+        lambda v: v is not None)
+    s['bool'] = st.one_of(st.integers(), st.none(), st.text(max_size=3))
+    s['name'] = st.one_of(st.text(max_size=6).filter(
+        lambda t: t not in KNOWN_NAMES), st.integers(), st.none())
+    s['corruption'] = st.sampled_from(sorted(CORRUPTIONS))
+    return s
+
+
+KNOWN_NAMES = {'adam', 'adamw', 'sgd', 'metric', 'loss', 'last', 'mowst',
+               'mowst_star', 'none', 'weak', 'strong', 'both', 'undirected',
+               'entries', 'pic', 'entropy', 'pl', 'momentum', 'erm', 'tent',
+               't3a', 'lame', 'node', 'edge', 'event', 'query'}
+
+
+def random_corruption(draw, data: Data = None) -> Tuple[Data, Sequence[str]]:
+    r"""A graph with one drawn defect (inside a ``@composite`` strategy):
+    an out-of-range or negative node id at a drawn position, NaN/inf at a
+    drawn feature, a drawn label outside [0, C), a bool mask of a drawn wrong
+    length, or one of :data:`CORRUPTIONS`."""
+    from hypothesis import strategies as st
+    d = copy.copy(graph() if data is None else data)
+    E = d.edge_index.size(1)
+    kind = draw(st.sampled_from(['ei_id', 'x_value', 'y_label', 'mask_len',
+                                 'named']))
+    if kind == 'ei_id':
+        ei = d.edge_index.clone()
+        bad = draw(st.one_of(st.integers(N, 10**9), st.integers(-10**9, -1)))
+        ei[draw(st.integers(0, 1)), draw(st.integers(0, E - 1))] = bad
+        d.edge_index = ei
+        return d, EI
+    if kind == 'x_value':
+        x = d.x.clone()
+        x[draw(st.integers(0, N - 1)), draw(st.integers(0, F - 1))] = draw(
+            st.sampled_from([float('nan'), float('inf'), -float('inf')]))
+        d.x = x
+        return d, X
+    if kind == 'y_label':
+        y = d.y.clone()
+        labelled = (d.train_mask | d.val_mask).nonzero().view(-1).tolist()
+        y[draw(st.sampled_from(labelled))] = draw(st.one_of(
+            st.integers(C, 10**6), st.integers(-10**6, -1)))
+        d.y = y
+        return d, Y
+    if kind == 'mask_len':
+        key = draw(st.sampled_from(['train_mask', 'val_mask']))
+        n = draw(st.integers(0, 3 * N).filter(lambda k: k != N))
+        d[key] = torch.ones(n, dtype=torch.bool)
+        return d, (f"'{key}'", f'data.{key}')
+    return corrupt(draw(st.sampled_from(sorted(CORRUPTIONS))), d)
+
+
+def assert_clear(fn: Callable, names: Sequence[str]) -> None:
+    r"""``fn()`` raises a ValueError/TypeError whose message names one of
+    :obj:`names` (any other exception, or a return, fails the test)."""
+    import pytest
+    with pytest.raises((ValueError, TypeError)) as info:
+        fn()
+    msg = str(info.value)
+    assert any(n in msg for n in names), f'{names} not in: {msg}'

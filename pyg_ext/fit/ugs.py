@@ -35,8 +35,9 @@ class _UGSMasks(torch.nn.Module):
 def _check_edge_weight_used(model: torch.nn.Module, data,
                             split: _Split) -> None:
     r"""UGS trains its edge mask through ``edge_weight``: a model that
-    ignores it would train no edge mask. One probe at entry (the random
-    state and the model's state are left as they were)."""
+    ignores it would train no edge mask. One probe at entry, on every node's
+    output (a training node may be isolated; dropout is off), leaving the
+    random state and the model's state as they were."""
     ei = data.edge_index
     if ei.size(1) == 0:
         return
@@ -45,11 +46,9 @@ def _check_edge_weight_used(model: torch.nn.Module, data,
     devices = [device] if device.type == 'cuda' else []
     with torch.random.fork_rng(devices=devices):
         was_training = model.training
-        model.train()
+        model.eval()
         w = torch.ones(ei.size(1), device=device, requires_grad=True)
-        out = model(data.x, ei, w)
-        idx = split.idx['train']
-        loss = F.cross_entropy(out[idx], data.y[idx])
+        loss = model(data.x, ei, w).square().sum()
         grad = None
         if loss.requires_grad:
             grad, = torch.autograd.grad(loss, w, allow_unused=True)

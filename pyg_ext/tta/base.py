@@ -87,6 +87,10 @@ class TentBase:
         self.steps = check_int('steps', steps, 0)
 
     def __call__(self, model: torch.nn.Module, data: Any) -> Tensor:
+        if data.x.size(0) < 2:  # metadata: BatchNorm needs a batch
+            raise ValueError(f"TentBase: 'data' has {data.x.size(0)} node(s);"
+                             f" BatchNorm on the test graph's statistics "
+                             f"needs at least 2")
         model.eval()
         model.requires_grad_(False)
         params = []

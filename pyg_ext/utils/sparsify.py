@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_ext.utils.validation import (check_bool, check_choice,
-                                      check_edge_values, check_int,
+                                      check_edge_values,
+                                      check_inferred_num_nodes, check_int,
                                       check_tensor)
 
 __all__ = [
@@ -66,6 +67,7 @@ def _check_edge_index(edge_index: Tensor,
     check_int('num_nodes', num_nodes, 0, allow_none=True)
     if num_nodes is None:
         num_nodes = int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
+        check_inferred_num_nodes('edge_index', num_nodes)
     if edge_index.numel() > 0:
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0 or hi >= num_nodes:

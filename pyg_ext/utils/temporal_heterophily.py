@@ -5,7 +5,8 @@ from typing import NamedTuple, Optional, Union
 import torch
 from torch import Tensor
 
-from pyg_ext.utils.validation import check_bool, check_int
+from pyg_ext.utils.validation import (check_bool, check_inferred_num_nodes,
+                                      check_int)
 
 __all__ = [
     'LabelEvents',
@@ -85,7 +86,7 @@ def check_event_stream(src: Tensor, dst: Tensor, t: Tensor,
                              f"got {lo}")
         max_id = max(int(src.max()), int(dst.max()))
     if num_nodes is None:
-        return max_id + 1
+        return check_inferred_num_nodes("src'/'dst", max_id + 1)
     check_int('num_nodes', num_nodes, 0)
     if max_id >= num_nodes:
         raise ValueError(f"node id {max_id} in 'src'/'dst' is out of range "
@@ -239,6 +240,7 @@ def temporal_edge_heterophily(
     if t_start > t_end:
         raise ValueError(f"'t_start' ({t_start}) must be <= 't_end' "
                          f"({t_end})")
+    given = num_nodes is not None
     num_nodes = check_event_stream(src, dst, t, num_nodes,
                                    require_sorted=False)
     if y is not None:
@@ -250,7 +252,13 @@ def temporal_edge_heterophily(
     else:
         label_events = _check_label_events(label_events)
         if label_events.node.numel():
-            num_nodes = max(num_nodes, int(label_events.node.max()) + 1)
+            top = int(label_events.node.max()) + 1
+            if given and top > num_nodes:
+                raise ValueError(f"'label_events.node' holds node id "
+                                 f"{top - 1}, out of range for "
+                                 f"num_nodes={num_nodes}")
+            num_nodes = max(num_nodes, check_inferred_num_nodes(
+                'label_events.node', top))
 
     src, dst = src.long(), dst.long()
     mask = (t >= t_start) & (t < t_end)

@@ -27,7 +27,8 @@ __all__ = ['check_int', 'check_float', 'check_probability', 'check_choice',
            'check_edge_index', 'check_node_mask', 'check_same_device',
            'check_str', 'check_callable', 'check_generator', 'check_mask',
            'check_labels', 'check_edge_values', 'check_attrs', 'check_graph',
-           'check_optim_args', 'check_engine_args']
+           'check_optim_args', 'check_engine_args',
+           'check_inferred_num_nodes']
 
 
 def _got(value: Any) -> str:
@@ -392,3 +393,18 @@ def check_engine_args(*, checkpoint_every: Any = 10, progress: Any = True,
     check_callable('on_epoch', on_epoch, allow_none=True)
     check_callable('interrupt', interrupt, allow_none=True)
     check_generator('generator', generator)
+
+
+def check_inferred_num_nodes(name: str, num_nodes: int,
+                             bytes_per_node: int = 32,
+                             limit: int = 2 * 1024**3) -> int:
+    r"""A node count read off the largest id in :obj:`name` (no
+    ``num_nodes`` given) whose per-node buffers stay under :obj:`limit`
+    bytes: one stray huge id must not allocate gigabytes. Returns it."""
+    need = num_nodes * bytes_per_node
+    if need > limit:
+        raise ValueError(f"'{name}' holds node id {num_nodes - 1} and no "
+                         f"'num_nodes' was given: {num_nodes} nodes would "
+                         f"need about {need / 1024**3:.1f} GiB; pass "
+                         f"'num_nodes' if the graph has that many nodes")
+    return num_nodes
