@@ -149,6 +149,14 @@ CORRUPTIONS: Dict[str, Tuple[Callable, Sequence[str]]] = {
                                  lambda d: d.val_mask[:-2]), VM),
     'empty_graph': (_empty, ("'x'", 'data.x', 'node', "'data'", 'empty')),
     'data_none': (lambda d: None, DATA),
+    'data_dict': (lambda d: {'x': d.x, 'edge_index': d.edge_index}, DATA),
+    'x_float64': (_set('x', lambda d: d.x.double()), X),
+    'x_no_features': (_set('x', lambda d: d.x[:, :0]), X),
+    'y_2d': (_set('y', lambda d: d.y.view(-1, 1)), Y),
+    'edge_weight_nan': (_set('edge_weight', lambda d: torch.full(
+        (d.edge_index.size(1), ), float('nan'))), ("edge_weight", )),
+    'edge_attr_short': (_set('edge_attr', lambda d: torch.ones(
+        d.edge_index.size(1) - 1, 2)), ("edge_attr", )),
 }
 
 

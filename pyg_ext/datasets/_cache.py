@@ -5,10 +5,9 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Union
+from typing import Dict, Iterable, List, Optional
 
-from pyg_ext.datasets.paths import (PathLike, cache_dir_for, get_cache_dir,
-                                    get_data_root)
+from pyg_ext.datasets.paths import PathLike, cache_dir_for, get_data_root
 
 __all__: List[str] = []
 

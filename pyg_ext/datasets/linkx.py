@@ -15,7 +15,7 @@ from torch_geometric.utils import coalesce, one_hot
 from torch_geometric.utils import to_undirected as _to_undirected
 
 from pyg_ext.datasets._cache import (CachedRawMixin, dataset_doc,
-                                     register_variants, resolve_root)
+                                     register_variants)
 from pyg_ext.datasets.paths import PathLike, require_files
 from pyg_ext.registry import register_dataset
 

@@ -16,7 +16,8 @@ from pyg_ext.nn.models.mowst import Mowst
 from pyg_ext.utils.device import place
 from pyg_ext.utils.validation import (check_bool, check_choice,
                                       check_edge_values, check_float,
-                                      check_graph, check_int)
+                                      check_graph, check_int,
+                                      check_model_input)
 from pyg_ext.utils.training import FitResult, Trainer, state_snapshot
 
 __all__ = ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst',
@@ -145,6 +146,8 @@ def _check_data(model: Mowst, data, strong_kwargs) -> None:
                 masks=('train_mask', 'val_mask'),
                 optional_masks=('test_mask', ),
                 nonempty=('train_mask', 'val_mask'))
+    for expert in (model, model.weak, model.strong):  # dtype, in_channels
+        check_model_input(expert, data.x)
     E = data.edge_index.size(1)
     for key, val in (strong_kwargs or {}).items():
         if isinstance(val, Tensor) and val.dim() > 0 and val.size(0) == E:

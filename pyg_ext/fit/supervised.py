@@ -14,7 +14,8 @@ from pyg_ext.utils.training import FitResult, Trainer
 from pyg_ext.utils.validation import (check_bool, check_callable,
                                       check_choice, check_engine_args,
                                       check_graph, check_int, check_labels,
-                                      check_optim_args, check_str)
+                                      check_model_input, check_optim_args,
+                                      check_str)
 
 __all__ = ['fit_supervised', 'node_forward', 'node_loss', 'node_metrics',
            'check_fit_args', 'check_node_model']
@@ -62,10 +63,7 @@ def check_node_model(model: torch.nn.Module, data, device: torch.device
     evaluation mode (no gradient, the random state left as it was); checks
     ``in_channels`` against ``data.x`` and that the output is ``[N, C]``.
     Part of the entry checks of the ``fit_*`` functions."""
-    F_in = _int_attr(model, 'in_channels')
-    if F_in is not None and F_in != data.x.size(1):
-        raise ValueError(f"'data.x' has {data.x.size(1)} features but the "
-                         f"model has in_channels={F_in}")
+    check_model_input(model, data.x)
     C = _int_attr(model, 'out_channels')
     if C is not None:
         return C

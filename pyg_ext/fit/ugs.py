@@ -32,12 +32,12 @@ class _UGSMasks(torch.nn.Module):
             torch.nn.Parameter(torch.ones(s, device=device)) for s in shapes)
 
 
-def _check_edge_weight_used(model: torch.nn.Module, data,
-                            split: _Split) -> None:
+def _check_edge_weight_used(model: torch.nn.Module, data) -> None:
     r"""UGS trains its edge mask through ``edge_weight``: a model that
-    ignores it would train no edge mask. One probe at entry, on every node's
-    output (a training node may be isolated; dropout is off), leaving the
-    random state and the model's state as they were."""
+    ignores it would train no edge mask. One probe at entry in training
+    mode (TeddyGAT prunes attention with it only there), on every node's
+    output (a training node may be isolated), leaving the random state and
+    the model's state as they were."""
     ei = data.edge_index
     if ei.size(1) == 0:
         return
@@ -46,7 +46,7 @@ def _check_edge_weight_used(model: torch.nn.Module, data,
     devices = [device] if device.type == 'cuda' else []
     with torch.random.fork_rng(devices=devices):
         was_training = model.training
-        model.eval()
+        model.train()
         w = torch.ones(ei.size(1), device=device, requires_grad=True)
         loss = model(data.x, ei, w).square().sum()
         grad = None
@@ -136,7 +136,7 @@ def fit_ugs(model: torch.nn.Module, data, levels: Levels, *,
                            interrupt),
         lambda_edge=lambda_edge, lambda_weight=lambda_weight)
     split = _Split(data)
-    _check_edge_weight_used(model, data, split)
+    _check_edge_weight_used(model, data)
     ei, x, y, train_idx = data.edge_index, data.x, data.y, split.idx['train']
     non_loop = ei[0] != ei[1]
     params = dict(model.named_parameters())

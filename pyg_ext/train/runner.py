@@ -9,6 +9,7 @@ import datetime
 import json
 import math
 import os
+import re
 import time
 import warnings
 from pathlib import Path
@@ -438,7 +439,12 @@ def load_suite(source: Union[PathLike, Dict[str, Any]],
     for i, e in enumerate(exps):
         if not isinstance(e, dict):
             raise ConfigError(f"experiments[{i}]: expected a mapping")
-        cfg = load_config(_deep_merge(defaults, e), overrides)
+        try:
+            cfg = load_config(_deep_merge(defaults, e), overrides)
+        except ConfigError as err:
+            msg = str(err)
+            sep = '.' if re.match(r'^[\w.\[\]]+: ', msg) else ': '
+            raise ConfigError(f"experiments[{i}]{sep}{msg}") from None
         if cfg.name in names:
             raise ConfigError(f"experiments[{i}].name: duplicate name "
                               f"'{cfg.name}'")

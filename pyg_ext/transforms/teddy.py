@@ -1,12 +1,14 @@
 import copy
 
+import torch
 from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
 from pyg_ext.utils.sparsify import (_COUNT_RULES, check_sparsity,
                                     teddy_keep_mask)
-from pyg_ext.utils.validation import check_attrs, check_bool, check_choice
+from pyg_ext.utils.validation import (check_attrs, check_bool, check_choice,
+                                      check_edge_values)
 
 __all__ = ['TEDDY']
 
@@ -67,6 +69,12 @@ class TEDDY(BaseTransform):
 
     def forward(self, data: Data) -> Data:
         check_attrs(data, {'edge_index': 'the graph TEDDY sparsifies'})
+        E = data.edge_index.size(1) if isinstance(data.edge_index,
+                                                  torch.Tensor) else None
+        for key in ('edge_weight', 'edge_attr'):  # kept aligned below
+            val = getattr(data, key, None)
+            if isinstance(val, torch.Tensor) and E is not None:
+                check_edge_values(f'data.{key}', val, E)
         data = copy.copy(data)
         mask = teddy_keep_mask(data.edge_index, self.sparsity,
                                data.num_nodes, count=self.count,

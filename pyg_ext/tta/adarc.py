@@ -11,7 +11,8 @@ from pyg_ext.tta.base import BASES, resolve_base, softmax_entropy
 from pyg_ext.tta.pic import pic_loss
 from pyg_ext.utils.device import place
 from pyg_ext.utils.validation import (check_bool, check_choice, check_float,
-                                      check_graph, check_int)
+                                      check_graph, check_int,
+                                      check_model_input)
 
 __all__ = ['AdaRC', 'resolve_hop_parameters']
 
@@ -257,11 +258,7 @@ class AdaRC(torch.nn.Module):
         if self.featurizer is None or builtin:
             N = check_graph(data)
             place(self.model, data)  # one device (the message names both)
-            f_in = getattr(self.model, 'in_channels', None)
-            if isinstance(f_in, int) and f_in > 0 and \
-                    f_in != data.x.size(1):
-                raise ValueError(f"'data.x' has {data.x.size(1)} features "
-                                 f"but the model has in_channels={f_in}")
+            check_model_input(self.model, data.x)
             return N
         return None
 

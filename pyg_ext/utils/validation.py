@@ -28,7 +28,7 @@ __all__ = ['check_int', 'check_float', 'check_probability', 'check_choice',
            'check_str', 'check_callable', 'check_generator', 'check_mask',
            'check_labels', 'check_edge_values', 'check_attrs', 'check_graph',
            'check_optim_args', 'check_engine_args',
-           'check_inferred_num_nodes']
+           'check_inferred_num_nodes', 'check_model_input']
 
 
 def _got(value: Any) -> str:
@@ -408,3 +408,20 @@ def check_inferred_num_nodes(name: str, num_nodes: int,
                          f"need about {need / 1024**3:.1f} GiB; pass "
                          f"'num_nodes' if the graph has that many nodes")
     return num_nodes
+
+
+def check_model_input(model: Any, x: Tensor, name: str = 'data.x') -> None:
+    r"""Metadata: the features :obj:`x` have the floating-point dtype of the
+    model's parameters and, where the model says (``in_channels > 0``), its
+    number of input channels."""
+    param = next((p for p in model.parameters() if p.is_floating_point()),
+                 None)
+    if param is not None and x.is_floating_point() and \
+            x.dtype != param.dtype:
+        raise TypeError(f"'{name}' is {x.dtype} but the model's parameters "
+                        f"are {param.dtype}; cast one of them")
+    f_in = getattr(model, 'in_channels', None)
+    if isinstance(f_in, int) and not isinstance(f_in, bool) and f_in > 0 \
+            and x.dim() == 2 and f_in != x.size(1):
+        raise ValueError(f"'{name}' has {x.size(1)} features but the model "
+                         f"has in_channels={f_in}")

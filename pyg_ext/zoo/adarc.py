@@ -6,7 +6,7 @@ AdaRC)."""
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import torch
 

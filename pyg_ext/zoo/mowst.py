@@ -2,7 +2,6 @@ r"""Loop plugins for Mowst and Mowst*: the methods ``mowst`` and
 ``mowst_star``. The strong expert is a registered model (``backbone``, by
 default the config's ``model``), the weak expert the registered ``mlp`` with
 the backbone's hidden size, depth and dropout (as in the official code)."""
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 

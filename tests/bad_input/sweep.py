@@ -70,6 +70,8 @@ def _fits():
     scalars = {
         'epochs': H.BAD_POSITIVE_INT, 'lr': H.BAD_POSITIVE_FLOAT,
         'weight_decay': H.BAD_NONNEG_FLOAT, 'optimizer': ('lbfgs', None, 3),
+        'device': ('tpu', 3, 'cuda:x'), 'checkpoint': (3, 2.5),
+        'generator': (3, 'g'), 'on_epoch': (3, ), 'desc': (3, None),
     }
     extra = {
         'fit_supervised': {'patience': (0, -2, 1.5, True),
@@ -211,6 +213,10 @@ def _adarc():
         case('AdaRC.adapt', c, lambda c=c: adapt(H.corrupt(c)[0]),
              H.CORRUPTIONS[c][1])
     case('AdaRC.adapt', 'model=None', lambda: AdaRC(None), ("'model'", ))
+    case('AdaRC.adapt', 'model on meta', lambda: AdaRC(
+        H.gprgnn().to('meta'), steps=1).adapt(H.graph()), ("'data'", ))
+    case('AdaRC.adapt', 'data is a dict', lambda: adapt(
+        {'x': H.graph().x, 'edge_index': H.graph().edge_index}), ("'data'", ))
     case('AdaRC.adapt', 'valid: zero edges', lambda: adapt(_no_edges()), (),
          'valid')
     case('AdaRC.adapt', 'valid: one node', lambda: adapt(H.graph(n=1)), (),
@@ -299,6 +305,9 @@ def _teddy():
              H.CORRUPTIONS[c][1])
     case('TEDDY transform', 'valid: empty graph', lambda: TEDDY(0.3)(
         H.corrupt('empty_graph')[0]), (), 'valid')
+    for c in ('edge_weight_nan', 'edge_attr_short', 'data_dict'):
+        case('TEDDY transform', c, lambda c=c: TEDDY(0.3)(H.corrupt(c)[0]),
+             H.CORRUPTIONS[c][1])
     case('TEDDY transform', 'directed graph', lambda: TEDDY(0.3)(
         _directed()), ("'edge_index'", 'directed'))
     case('TEDDY transform', 'valid: zero edges', lambda: TEDDY(0.3)(
@@ -335,6 +344,8 @@ def _teddy():
                 H.corrupt(c)[0].edge_index, num_nodes=H.N), H.EI)
         case('TEDDY scores', f'{nm} edge_index=None', lambda f=fn: f(None),
              H.EI)
+        case('TEDDY scores', f'{nm} huge id, no num_nodes', lambda f=fn: f(
+            torch.tensor([[0, 10**12], [10**12, 0]])), H.EI)
         case('TEDDY scores', f'valid: {nm} zero edges', lambda f=fn: f(
             torch.zeros(2, 0, dtype=torch.long), num_nodes=3), (), 'valid')
     for label, kw, names in (
@@ -463,6 +474,12 @@ def _heterophily():
              ("'num_nodes'", "'src'")),
             ('num_nodes=True', lambda: teh(src, dst, t, y, num_nodes=True),
              ("'num_nodes'", )),
+            ('huge id, no num_nodes', lambda: teh(
+                src + 10**12, dst, t, torch.zeros(4, dtype=torch.long)),
+             ("'src'", "'y'")),
+            ('label_events beyond num_nodes', lambda: teh(
+                src, dst, t, num_nodes=4, label_events=(
+                    le.node + 5, le.time, le.y)), ("'label_events", )),
             ('label_events 2 fields', lambda: teh(
                 src, dst, t, label_events=(le.node, le.time)),
              ("'label_events'", )),
@@ -563,6 +580,10 @@ def _evaluator():
              names, kind)
     case('Evaluator.eval', 'metric=None', lambda: Evaluator(None),
          ("'metric'", ))
+    case('Evaluator.eval', 'accuracy: logits as y_pred', lambda: ev(
+        'accuracy', y_true=yt, y_pred=torch.randn(4, 3)), YP)
+    case('Evaluator.eval', 'rocauc: y_true strings', lambda: ev(
+        'rocauc', y_true=['a', 'b', 'a', 'b'], y_pred=sc), YT)
     case('Evaluator.eval', 'input list', lambda: Evaluator('ap').eval([1]),
          ("input_dict", ))
 
@@ -801,6 +822,28 @@ def _cli():
     for label, text, overrides, key in CLI_CASES:
         case('pyg-ext run', label, lambda t=text, o=overrides: _run_cli(
             t, o), (key, ), 'cli')
+    from pyg_ext.cli import main
+    for label, args, key in (
+            ('plot a missing run dir', ['plot', '/nonexistent/run'],
+             'nonexistent'),
+            ('resume a missing run dir', ['run', '--resume', '/nonexistent'],
+             'nonexistent'),
+            ('--device tpu', ['main', '--quiet', '--device', 'tpu'],
+             'train.device'),
+            ('main --set train.epochs=0', ['main', '--set',
+                                           'train.epochs=0'], 'train.epochs')):
+        case('pyg-ext run', label, lambda a=args: main(a), (key, ), 'cli')
+    for label, text, key in (
+            ('suite: experiments not a list', 'experiments: 3\n',
+             'experiments'),
+            ('suite: bad key in an experiment',
+             'experiments:\n  - {name: a, train: {epochs: 0}}\n',
+             'experiments[0].train.epochs'),
+            ('suite: duplicate names',
+             'experiments:\n  - {name: a}\n  - {name: a}\n',
+             'experiments[1].name')):
+        case('pyg-ext run', label, lambda t=text: _run_cli(t, []), (key, ),
+             'cli')
 
 
 def _run_cli(text, overrides):

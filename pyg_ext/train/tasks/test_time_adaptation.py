@@ -2,7 +2,7 @@ r"""Test-time adaptation: train on a source graph, evaluate on a shifted
 target graph (with and without adaptation). The data is a
 :class:`~pyg_ext.datasets.GraphShift` (``source``/``target`` PyG graphs);
 the methods (e.g. ``adarc``) do the pretraining and adaptation."""
-from typing import Any, Dict, Tuple
+from typing import Dict, Tuple
 
 import torch
 from torch_geometric.data import Data
