@@ -105,7 +105,7 @@ def option_error(prefix: str, fields: Sequence[str],
     if m and m.group(1) in fields:
         rest = m.group(3)
         rest = 'expected ' + rest[len('must be '):] if rest.startswith(
-            'must be ') else rest
+            'must be ') else msg
         return ConfigError(f"{prefix}.{m.group(1)}{m.group(2)}: {rest}")
     return ConfigError(f"{prefix}: {msg}")
 

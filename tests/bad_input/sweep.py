@@ -658,6 +658,26 @@ def _loaders():
             kw[arg] = v
             case('feature_structure', f'{arg}={v!r}', lambda k=kw:
                  feature_structure_graph(**k), (f"'{arg}'", ))
+    from pyg_ext.datasets.snap import load_im_synthetic
+    from pyg_ext.datasets.temporal import synthetic_event_stream
+    for arg, values in {'num_nodes': (0, 1, 2.5), 'm': (0, -1, 100),
+                        'seed': (-1, 1.5), 'ap_sizes': ([0], [10**6], 'x')
+                        }.items():
+        for v in values:
+            kw = dict(num_nodes=30, m=2)
+            kw[arg] = v
+            case('im_synthetic', f'{arg}={v!r}', lambda k=kw:
+                 load_im_synthetic(**k), (f"'{arg}", ))
+    for arg, values in {'num_nodes': (0, 1.5), 'num_events': (0, ),
+                        'seed': (-1, None), 'time_span': (NAN, 0.0, INF),
+                        'feature_noise': (-1.0, NAN), 'p_cross': (1.5, NAN),
+                        'switch_time': (-0.1, ), 'integer_time': (1, 'no'),
+                        'edge_dim': (-1, )}.items():
+        for v in values:
+            kw = dict(num_nodes=20, num_events=50)
+            kw[arg] = v
+            case('temporal_synthetic', f'{arg}={v!r}', lambda k=kw:
+                 synthetic_event_stream(**k), (f"'{arg}'", ))
     for arg, values in {'setting': ('x', None), 'attribute_shift': (NAN, ),
                         'num_nodes': (0, -3, 2.5),
                         'num_features': (0, -1), 'mu': (NAN, INF),

@@ -79,6 +79,26 @@ def test_csbm_shift_options(seed, shift):
                    ("'attribute_shift'", ))
 
 
+@SETTINGS
+@given(draw=st.data())
+def test_im_and_temporal_synthetic_options(draw):
+    from pyg_ext.datasets.snap import load_im_synthetic
+    from pyg_ext.datasets.temporal import synthetic_event_stream
+    fn, arg, kind = draw.draw(st.sampled_from([
+        (load_im_synthetic, 'm', 'positive_int'),
+        (load_im_synthetic, 'seed', 'nonneg_int'),
+        (synthetic_event_stream, 'num_events', 'positive_int'),
+        (synthetic_event_stream, 'seed', 'nonneg_int'),
+        (synthetic_event_stream, 'time_span', 'positive_float'),
+        (synthetic_event_stream, 'feature_noise', 'nonneg_float'),
+        (synthetic_event_stream, 'p_cross', 'probability'),
+        (synthetic_event_stream, 'integer_time', 'bool')]))
+    value = draw.draw(S[kind])
+    kw = dict(num_nodes=20)
+    kw[arg] = value
+    H.assert_clear(lambda: fn(**kw), (f"'{arg}'", ))
+
+
 @pytest.mark.parametrize('defect', ['x_nan', 'ei_out_of_range', 'y_negative',
                                     'y_float', 'empty_graph'])
 def test_graph_shift_checks_both_graphs(defect):
