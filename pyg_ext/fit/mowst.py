@@ -309,6 +309,9 @@ def fit_mowst(
             random numbers of its own: :obj:`generator` is kept for the
             uniform signature).
 
+    Raises:
+        ValueError, TypeError: As :func:`~pyg_ext.fit.fit_supervised`.
+
     Returns:
         FitResult: ``metrics`` from :func:`evaluate_mowst` for the selected
         model; ``history`` per round (Mowst: ``'val_accuracy'`` best so far,

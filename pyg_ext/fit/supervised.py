@@ -173,6 +173,11 @@ def fit_supervised(
         interrupt (callable, optional): Called after every epoch (test
             hook).
 
+    Raises:
+        ValueError, TypeError: naming the argument, for any bad argument or
+            data value, checked once before any training (see the
+            package's bad-input contract, ``docs/contract.md``).
+
     Returns:
         FitResult: the metrics of the best validation epoch (with
         ``'train_loss'`` and ``'val_loss'``), the history and the best

@@ -351,6 +351,10 @@ _COMMON_ARGS = r"""
         interrupt (callable, optional): Called after every epoch (test
             hook).
 
+    Raises:
+        ValueError, TypeError: For a bad argument or data value, before any
+            training (as :func:`~pyg_ext.fit.fit_supervised`).
+
     Returns:
         FitResult: ``metrics`` with ``val_accuracy`` / ``test_accuracy`` /
         ``graph_sparsity`` / ``weight_sparsity`` of the sparsest level,
