@@ -427,6 +427,12 @@ def teddy_schedule(num_levels: int = 20, graph_rate: float = 0.05,
     check_int('num_levels', num_levels, 1)
     a = check_sparsity(graph_rate, 'graph_rate')
     w = check_sparsity(weight_rate, 'weight_rate')
+    for name, r in (('graph_rate', a), ('weight_rate', w)):
+        # the last level bounds the list (and a level must stay < 1)
+        if 1.0 - (1.0 - r)**num_levels >= 1.0:
+            raise ValueError(f"'num_levels' ({num_levels}) is too large for "
+                             f"{name}={r}: the sparsity of the last levels "
+                             f"rounds to 1 (nothing left to train)")
     return [(1.0 - (1.0 - a)**k, 1.0 - (1.0 - w)**k)
             for k in range(1, num_levels + 1)]
 

@@ -395,6 +395,8 @@ def _teddy():
                 [torch.ones(3)], 0.5, eps=INF), ("'eps'", )),
             ('schedule num_levels=0', lambda: teddy_schedule(0),
              ("'num_levels'", )),
+            ('schedule num_levels=10**9', lambda: teddy_schedule(10**9),
+             ("'num_levels'", )),
             ('schedule graph_rate NaN', lambda: teddy_schedule(
                 2, graph_rate=NAN), ("'graph_rate'", )),
             ('distill list', lambda: teddy_distillation_loss(
@@ -889,8 +891,24 @@ def _classify(exc, names):
     return 'unclear'
 
 
+def _limit_memory(extra_gib: float = 4.0) -> None:
+    r"""Caps the child's address space at its current size + a few GiB, so
+    that an unbounded allocation fails in the child (a MemoryError, counted
+    as unclear) instead of exhausting a shared machine."""
+    import resource
+    try:
+        with open('/proc/self/status') as f:
+            kb = next(int(ln.split()[1]) for ln in f
+                      if ln.startswith('VmSize:'))
+        cap = kb * 1024 + int(extra_gib * 1024**3)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    except (OSError, StopIteration, ValueError):
+        pass
+
+
 def _child(fn, names, kind, wfd):
     import io
+    _limit_memory()
     status, detail = 'unclear', ''
     try:
         if kind == 'cli':
