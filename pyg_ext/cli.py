@@ -6,11 +6,17 @@ r"""The ``pyg-ext`` command.
 * ``pyg-ext run --resume RUN_DIR``: continue an interrupted run.
 * ``pyg-ext main``: the main job on embedded synthetic data (offline).
 * ``pyg-ext plot RUN_DIR``: PNG plots of a run directory.
+
+A config error (an unknown key, a value of the wrong type or out of its
+range, malformed YAML, an empty section) ends the command with exit code 2
+and one line on stderr naming the dotted key; ``--debug`` also prints the
+traceback. Any other error exits with code 1, in one line as well.
 """
 import argparse
 import os
 import shlex
 import sys
+import traceback
 from importlib import resources
 from typing import List, Optional
 
@@ -24,10 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='pyg-ext', description='pyg_ext: one loop for THeGCN, AdaRC, '
         'Mowst, TEDDY and RR-set influence maximisation.')
+    parser.add_argument('--debug', action='store_true',
+                        help='print the traceback of an error')
     sub = parser.add_subparsers(dest='command', required=True)
+
+    def debug(p):  # also accepted after the command
+        p.add_argument('--debug', action='store_true',
+                       default=argparse.SUPPRESS,
+                       help='print the traceback of an error')
 
     p = sub.add_parser('list', help='list registered names by kind')
     p.add_argument('kind', nargs='?', choices=[k for k, _ in KIND_TITLES])
+    debug(p)
 
     def common(p):
         p.add_argument('--set', dest='overrides', action='append', default=[],
@@ -43,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="device for every run: 'auto' (CUDA when "
                        "available), 'cpu', 'cuda', 'cuda:N' (sets "
                        "train.device)")
+        debug(p)
 
     p = sub.add_parser('run', help='run an experiment or suite config')
     p.add_argument('config', nargs='?', help='YAML config or suite')
@@ -60,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser('plot', help='write PNG plots of a run directory')
     p.add_argument('run_dir')
     p.add_argument('--out', default=None, help='output folder')
+    debug(p)
     return parser
 
 
@@ -86,64 +102,81 @@ def _print_table(table: str, run_dir: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    from pyg_ext.train.config import ConfigError
     device = getattr(args, 'device', None)
-    if device is not None:
-        args.overrides = list(args.overrides) + [f'train.device={device}']
     try:
-        if args.command == 'list':
-            _cmd_list(args.kind)
-            return 0
-        if args.command == 'plot':
-            from pyg_ext.train.plots import plot_run
-            for path in plot_run(args.run_dir, args.out):
-                print(path)
-            return 0
-
-        from pyg_ext.train import runner
-        if args.command == 'main':
-            cfg = resources.files('pyg_ext') / 'configs' / 'main.yaml'
-            with resources.as_file(cfg) as path:
-                out = runner.run_suite(path, args.overrides, args.run_dir,
-                                       args.quiet, args.data_root,
-                                       only=args.only)
-            _print_table(out['table'], out['run_dir'])
-            return 0
-
-        # run
-        if args.resume:
-            extra = [o for o in args.overrides
-                     if not o.startswith('train.device=')]
-            if args.config or extra or args.run_dir or args.only:
-                raise ConfigError('--resume takes no CONFIG, --set, --run-dir '
-                                  "or --only: the run directory's saved "
-                                  'config is used (only --device may change)')
-            out = runner.resume(args.resume, args.quiet, args.data_root,
-                                device=device)
-        elif args.config is None:
-            raise ConfigError('run: give a CONFIG file or --resume RUN_DIR')
-        elif not os.path.exists(args.config):
-            raise FileNotFoundError(f"config file '{args.config}' not found")
-        elif runner.is_suite(args.config):
-            out = runner.run_suite(args.config, args.overrides, args.run_dir,
-                                   args.quiet, args.data_root, only=args.only)
-        else:
-            out = runner.run(args.config, args.overrides, args.run_dir,
-                             args.quiet, args.data_root,
-                             command=shlex.join(['pyg-ext'] + list(
-                                 sys.argv[1:] if argv is None else argv)))
-        if 'table' in out:
-            _print_table(out['table'], out['run_dir'])
-        else:
-            _print_table(runner.results_table([out]), out['run_dir'])
-        return 0
-    except (ConfigError, FileNotFoundError, FileExistsError, ValueError,
-            TypeError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        return _main(args, argv, device)
+    except KeyboardInterrupt:
+        print('pyg-ext: interrupted', file=sys.stderr)
+        return 130
+    except Exception as e:
+        from pyg_ext.train.config import ConfigError
+        usage = isinstance(e, (ConfigError, FileNotFoundError,
+                               FileExistsError, ValueError, TypeError))
+        if args.debug:
+            traceback.print_exc()
+        msg = str(e).splitlines()[0] if str(e).strip() else ''
+        if not usage:
+            msg = f'{type(e).__name__}: {msg}' if msg else type(e).__name__
+            if not args.debug:
+                msg += ' (run with --debug for the traceback)'
+        elif not msg:
+            msg = type(e).__name__
         if device is not None and 'train.device' in msg:
             msg = msg.replace('train.device', 'train.device (--device)', 1)
         print(f'pyg-ext: error: {msg}', file=sys.stderr)
-        return 2
+        return 2 if usage else 1
+
+
+def _main(args, argv, device) -> int:
+    from pyg_ext.train.config import ConfigError
+    if device is not None:
+        args.overrides = list(args.overrides) + [f'train.device={device}']
+    if args.command == 'list':
+        _cmd_list(args.kind)
+        return 0
+    if args.command == 'plot':
+        from pyg_ext.train.plots import plot_run
+        for path in plot_run(args.run_dir, args.out):
+            print(path)
+        return 0
+
+    from pyg_ext.train import runner
+    if args.command == 'main':
+        cfg = resources.files('pyg_ext') / 'configs' / 'main.yaml'
+        with resources.as_file(cfg) as path:
+            out = runner.run_suite(path, args.overrides, args.run_dir,
+                                   args.quiet, args.data_root,
+                                   only=args.only)
+        _print_table(out['table'], out['run_dir'])
+        return 0
+
+    # run
+    if args.resume:
+        extra = [o for o in args.overrides
+                 if not o.startswith('train.device=')]
+        if args.config or extra or args.run_dir or args.only:
+            raise ConfigError('--resume takes no CONFIG, --set, --run-dir '
+                              "or --only: the run directory's saved "
+                              'config is used (only --device may change)')
+        out = runner.resume(args.resume, args.quiet, args.data_root,
+                            device=device)
+    elif args.config is None:
+        raise ConfigError('run: give a CONFIG file or --resume RUN_DIR')
+    elif not os.path.exists(args.config):
+        raise FileNotFoundError(f"config file '{args.config}' not found")
+    elif runner.is_suite(args.config):
+        out = runner.run_suite(args.config, args.overrides, args.run_dir,
+                               args.quiet, args.data_root, only=args.only)
+    else:
+        out = runner.run(args.config, args.overrides, args.run_dir,
+                         args.quiet, args.data_root,
+                         command=shlex.join(['pyg-ext'] + list(
+                             sys.argv[1:] if argv is None else argv)))
+    if 'table' in out:
+        _print_table(out['table'], out['run_dir'])
+    else:
+        _print_table(runner.results_table([out]), out['run_dir'])
+    return 0
 
 
 if __name__ == '__main__':

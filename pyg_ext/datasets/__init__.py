@@ -4,13 +4,7 @@ from pyg_ext.datasets.paths import (DatasetNotFoundError, get_data_root,
                                     get_cache_dir, cache_dir_for,
                                     require_files)
 
-__all__ = [
-    'DatasetNotFoundError',
-    'get_data_root',
-    'get_cache_dir',
-    'cache_dir_for',
-    'require_files',
-]
+__all__ = ['DatasetNotFoundError', 'get_data_root', 'get_cache_dir', 'cache_dir_for', 'require_files']  # noqa: E501
 from pyg_ext.datasets.csbm import csbm_graph, random_split_masks, CSBMOptions, load_csbm  # noqa: E501
 __all__ += ['csbm_graph', 'random_split_masks', 'CSBMOptions', 'load_csbm']
 from pyg_ext.datasets.planetoid import PlanetoidDataset, load_planetoid

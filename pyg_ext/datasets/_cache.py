@@ -5,10 +5,9 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Union
+from typing import Dict, Iterable, List, Optional
 
-from pyg_ext.datasets.paths import (PathLike, cache_dir_for, get_cache_dir,
-                                    get_data_root)
+from pyg_ext.datasets.paths import PathLike, cache_dir_for, get_data_root
 
 __all__: List[str] = []
 
@@ -169,3 +168,73 @@ class CachedRawMixin:
 
     def _mark_done(self) -> None:
         mark_cache(self._processed_dir, self._raw_files, self._cache_tag())
+
+    def _build(self, transform, pre_transform, force_reload: bool) -> None:
+        r"""The PyG ``InMemoryDataset`` constructor (it processes when
+        needed) under the cache lock, then the processed data is loaded."""
+        with self._locked():
+            super().__init__(str(self._raw_dir), transform, pre_transform,
+                             force_reload=force_reload)
+            self._mark_done()
+        self.load(self.processed_paths[0])
+
+    def _save_processed(self, data) -> None:
+        r"""Applies ``pre_transform`` and saves the processed graph."""
+        if self.pre_transform is not None:
+            data = self.pre_transform(data)
+        self.save([data], self.processed_paths[0])
+
+
+_PYG_ARGS = """\
+        transform (callable, optional): Applied on every access.
+        pre_transform (callable, optional): Applied before saving.
+        force_reload (bool, optional): Re-process. (default: :obj:`False`)
+"""
+
+
+def dataset_doc(table: str, note: str = '', pyg_args: bool = True,
+                columns=('#nodes', '#edges', '#features', '#classes')):
+    r"""Decorator completing a loader's docstring (which ends with its
+    ``Args:``) the way PyG documents datasets: the arguments every PyG
+    dataset takes (:obj:`pyg_args`) and a ``**STATS:**`` table. The rows of
+    :obj:`table` are separated by ``;``, each a name (may hold spaces)
+    followed by one integer per column (printed with thousands
+    separators)."""
+    rows = []
+    for row in table.split(';'):
+        parts = row.split()
+        k = len(columns)
+        rows.append([' '.join(parts[:-k])] +
+                    [f'{int(v):,}' for v in parts[-k:]])
+
+    def decorate(obj):
+        doc = obj.__doc__.rstrip() + '\n'
+        if pyg_args:
+            doc += _PYG_ARGS
+        doc += '\n    **STATS:**' + (f' {note}' if note else '') + '\n\n'
+        doc += ('    .. list-table::\n        :widths: ' +
+                ' '.join(['10'] * (len(columns) + 1)) +
+                '\n        :header-rows: 1\n\n')
+        for row in [['Name', *columns]] + rows:
+            doc += f'        * - {row[0]}\n' + ''.join(
+                f'          - {v}\n' for v in row[1:])
+        obj.__doc__ = doc + '    '
+        return obj
+    return decorate
+
+
+def register_variants(loader, variants, options=None) -> None:
+    r"""Registers one dataset per entry ``name: (argument, description)`` of
+    :obj:`variants`, loading ``loader(root, argument, **opts)`` where
+    ``opts`` are the fields of the :obj:`options` dataclass (passed by name,
+    so the loader refuses any it does not take)."""
+    from pyg_ext.registry import register_dataset
+
+    for name, (arg, description) in variants.items():
+        def load(root, _loader=loader, _arg=arg, **opts):
+            return _loader(root, _arg, **opts)
+
+        load.__name__ = load.__qualname__ = \
+            'load_' + name.replace('-', '_')
+        register_dataset(name, load, options=options,
+                         description=description)

@@ -14,6 +14,7 @@ from torch_geometric.data import Data
 from torch_geometric.utils import coalesce
 
 from pyg_ext.registry import register_dataset
+from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = [
     'csbm_graph',
@@ -24,25 +25,6 @@ __all__ = [
 
 DEGREE_CONVENTIONS = ('adarc', 'expected')
 DEGREE_DISTRIBUTIONS = ('poisson', 'powerlaw')
-
-
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"'{name}' must be an int, got "
-                        f"{type(value).__name__} ({value!r})")
-    if value < low:
-        raise ValueError(f"'{name}' must be an int >= {low}, got {value}")
-    return value
-
-
-def _check_float(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"'{name}' must be a float, got "
-                        f"{type(value).__name__} ({value!r})")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"'{name}' must be finite, got {value}")
-    return value
 
 
 def _class_blocks(num_nodes: int, num_classes: int) -> Tensor:
@@ -104,6 +86,54 @@ def _sample_block_dc(rows: Tensor, cols: Tensor, theta: Tensor, p: float,
                           generator=generator)
     edges = torch.stack([rows[r], cols[c]], dim=0)
     return edges[:, edges[0] != edges[1]]
+
+
+def _check_csbm(num_nodes, num_features, mu, delta_mu, degree, homophily,
+                degree_convention, num_classes, degree_distribution,
+                power_law_exponent, seed) -> Tuple[float, float]:
+    r"""The argument checks of :func:`csbm_graph` (also run by
+    :class:`CSBMOptions`, so that a config fails before any work); returns
+    the within- and between-class edge probabilities."""
+    check_int('num_nodes', num_nodes, 1)
+    check_int('seed', seed, 0, allow_none=True)
+    check_int('num_features', num_features, 1)
+    check_int('num_classes', num_classes, 2)
+    check_float('mu', mu)
+    check_float('delta_mu', delta_mu)
+    check_float('degree', degree)
+    check_float('homophily', homophily)
+    if num_nodes < num_classes:
+        raise ValueError(f"'num_nodes' ({num_nodes}) must be >= "
+                         f"'num_classes' ({num_classes})")
+    if num_classes > 2 and num_features < num_classes:
+        raise ValueError(f"'num_features' ({num_features}) must be >= "
+                         f"'num_classes' ({num_classes}) for more than two "
+                         f"classes (one feature direction per class)")
+    if degree < 0:
+        raise ValueError(f"'degree' must be >= 0, got {degree}")
+    if not 0.0 <= homophily <= 1.0:
+        raise ValueError(f"'homophily' must be in [0, 1], got {homophily}")
+    if degree_convention not in DEGREE_CONVENTIONS:
+        raise ValueError(f"'degree_convention' must be one of "
+                         f"{DEGREE_CONVENTIONS}, got {degree_convention!r}")
+    if degree_distribution not in DEGREE_DISTRIBUTIONS:
+        raise ValueError(f"'degree_distribution' must be one of "
+                         f"{DEGREE_DISTRIBUTIONS}, got "
+                         f"{degree_distribution!r}")
+    check_float('power_law_exponent', power_law_exponent)
+    if power_law_exponent <= 2:  # checked even when unused
+        raise ValueError(f"'power_law_exponent' must be > 2 (finite mean "
+                         f"degree), got {power_law_exponent}")
+
+    n, C = num_nodes, num_classes
+    d_eff = degree / 2 if degree_convention == 'adarc' else degree
+    p_in = C * d_eff * homophily / n
+    p_out = C * d_eff * (1 - homophily) / ((C - 1) * n)
+    if degree_distribution == 'poisson' and max(p_in, p_out) > 1:
+        raise ValueError(
+            f"'degree' ({degree}) is too large for {n} nodes: the edge "
+            f"probabilities (p_in={p_in:.3g}, p_out={p_out:.3g}) exceed 1")
+    return p_in, p_out
 
 
 def csbm_graph(
@@ -202,45 +232,10 @@ def csbm_graph(
         >>> data.x.shape, int(data.y.sum())
         (torch.Size([200, 20]), 100)
     """
-    num_nodes = _check_int('num_nodes', num_nodes, 1)
-    num_features = _check_int('num_features', num_features, 1)
-    num_classes = _check_int('num_classes', num_classes, 2)
-    mu = _check_float('mu', mu)
-    delta_mu = _check_float('delta_mu', delta_mu)
-    degree = _check_float('degree', degree)
-    homophily = _check_float('homophily', homophily)
-    if num_nodes < num_classes:
-        raise ValueError(f"'num_nodes' ({num_nodes}) must be >= "
-                         f"'num_classes' ({num_classes})")
-    if num_classes > 2 and num_features < num_classes:
-        raise ValueError(f"'num_features' ({num_features}) must be >= "
-                         f"'num_classes' ({num_classes}) for more than two "
-                         f"classes (one feature direction per class)")
-    if degree < 0:
-        raise ValueError(f"'degree' must be >= 0, got {degree}")
-    if not 0.0 <= homophily <= 1.0:
-        raise ValueError(f"'homophily' must be in [0, 1], got {homophily}")
-    if degree_convention not in DEGREE_CONVENTIONS:
-        raise ValueError(f"'degree_convention' must be one of "
-                         f"{DEGREE_CONVENTIONS}, got {degree_convention!r}")
-    if degree_distribution not in DEGREE_DISTRIBUTIONS:
-        raise ValueError(f"'degree_distribution' must be one of "
-                         f"{DEGREE_DISTRIBUTIONS}, got "
-                         f"{degree_distribution!r}")
-    power_law_exponent = _check_float('power_law_exponent',
-                                      power_law_exponent)
-    if degree_distribution == 'powerlaw' and power_law_exponent <= 2:
-        raise ValueError(f"'power_law_exponent' must be > 2 (finite mean "
-                         f"degree), got {power_law_exponent}")
-
+    p_in, p_out = _check_csbm(num_nodes, num_features, mu, delta_mu, degree,
+                              homophily, degree_convention, num_classes,
+                              degree_distribution, power_law_exponent, seed)
     n, C = num_nodes, num_classes
-    d_eff = degree / 2 if degree_convention == 'adarc' else degree
-    p_in = C * d_eff * homophily / n
-    p_out = C * d_eff * (1 - homophily) / ((C - 1) * n)
-    if degree_distribution == 'poisson' and max(p_in, p_out) > 1:
-        raise ValueError(
-            f"'degree' ({degree}) is too large for {n} nodes: the edge "
-            f"probabilities (p_in={p_in:.3g}, p_out={p_out:.3g}) exceed 1")
 
     gen = None
     if seed is not None:
@@ -290,6 +285,21 @@ def csbm_graph(
     return Data(x=x, edge_index=edge_index, y=y, num_nodes=n)
 
 
+def _check_splits(num_nodes, num_splits, train_ratio, val_ratio,
+                  seed) -> None:
+    r"""The argument checks of :func:`random_split_masks`."""
+    check_int('num_nodes', num_nodes, 1)
+    check_int('num_splits', num_splits, 1)
+    check_int('seed', seed, 0)
+    check_float('train_ratio', train_ratio)
+    check_float('val_ratio', val_ratio)
+    if not (0 < train_ratio < 1 and 0 <= val_ratio < 1
+            and train_ratio + val_ratio < 1):
+        raise ValueError(f"'train_ratio' ({train_ratio}) and 'val_ratio' "
+                         f"({val_ratio}) must be in (0, 1) / [0, 1) with a "
+                         f"sum < 1 (the rest is the test set)")
+
+
 def random_split_masks(num_nodes: int, num_splits: int = 1,
                        train_ratio: float = 0.5, val_ratio: float = 0.25,
                        seed: int = 0) -> Tuple[Tensor, Tensor, Tensor]:
@@ -303,15 +313,7 @@ def random_split_masks(num_nodes: int, num_splits: int = 1,
         ``(train_mask, val_mask, test_mask)``, each a bool tensor of shape
         [num_nodes, num_splits].
     """
-    num_nodes = _check_int('num_nodes', num_nodes, 1)
-    num_splits = _check_int('num_splits', num_splits, 1)
-    train_ratio = _check_float('train_ratio', train_ratio)
-    val_ratio = _check_float('val_ratio', val_ratio)
-    if not (0 < train_ratio < 1 and 0 <= val_ratio < 1
-            and train_ratio + val_ratio < 1):
-        raise ValueError(f"'train_ratio' ({train_ratio}) and 'val_ratio' "
-                         f"({val_ratio}) must be in (0, 1) / [0, 1) with a "
-                         f"sum < 1 (the rest is the test set)")
+    _check_splits(num_nodes, num_splits, train_ratio, val_ratio, seed)
     n_train = int(round(train_ratio * num_nodes))
     n_val = int(round(val_ratio * num_nodes))
     masks = torch.zeros(3, num_nodes, num_splits, dtype=torch.bool)
@@ -348,6 +350,15 @@ class CSBMOptions:
     train_ratio: float = 0.5
     val_ratio: float = 0.25
     seed: int = 0
+
+    def __post_init__(self):
+        _check_csbm(self.num_nodes, self.num_features, self.mu,
+                    self.delta_mu, self.degree, self.homophily,
+                    self.degree_convention, self.num_classes,
+                    self.degree_distribution, self.power_law_exponent,
+                    self.seed)
+        _check_splits(self.num_nodes, self.num_splits, self.train_ratio,
+                      self.val_ratio, self.seed)
 
 
 @register_dataset('csbm', options=CSBMOptions,

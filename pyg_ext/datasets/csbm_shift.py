@@ -8,6 +8,7 @@ from torch_geometric.data import Data, InMemoryDataset
 
 from pyg_ext.datasets.csbm import csbm_graph
 from pyg_ext.registry import register_dataset
+from pyg_ext.utils.validation import check_float, check_graph, check_int
 
 __all__ = [
     'GraphShift',
@@ -39,6 +40,8 @@ class GraphShift:
             for attr in ('x', 'edge_index', 'y'):
                 if getattr(g, attr, None) is None:
                     raise ValueError(f"the {key} graph has no '{attr}'")
+        for key, g in (('source', source), ('target', target)):
+            check_graph(g, key, labels=True)  # values, once
         if source.num_features != target.num_features:
             raise ValueError(f"source and target must share the feature "
                              f"space, got {source.num_features} and "
@@ -142,7 +145,9 @@ class CSBMStructureShift(InMemoryDataset):
                              f"{sorted(CSBM_SHIFT_SETTINGS)}, got "
                              f"{setting!r}")
         self.setting = setting
-        self.attribute_shift = attribute_shift
+        self.attribute_shift = check_float('attribute_shift',
+                                           attribute_shift)
+        check_int('seed', seed, 0)
         s, t = CSBM_SHIFT_SETTINGS[setting]
         s = tuple(source) if source is not None else s
         t = tuple(target) if target is not None else t

@@ -12,32 +12,39 @@ other half only from their neighbours.
 So an MLP suits the feature nodes, a GNN suits the structure nodes, and a
 mixture of the two (Mowst) should beat both.
 """
-import math
 from dataclasses import dataclass
 
 import torch
 from torch_geometric.data import Data
 
 from pyg_ext.registry import register_dataset
+from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['feature_structure_graph', 'FeatureStructureOptions',
            'load_feature_structure']
 
 
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"'{name}' must be an int, got "
-                        f"{type(value).__name__} ({value!r})")
-    if value < low:
-        raise ValueError(f"'{name}' must be an int >= {low}, got {value}")
+def _check_fraction(name, value):
+    return check_float(name, value, 0.0, 1.0, low_open=True, high_open=True)
 
 
-def _check_fraction(name, value, open_low=True):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"'{name}' must be a float, got "
-                        f"{type(value).__name__} ({value!r})")
-    if not (0 < value < 1 if open_low else 0 <= value < 1):
-        raise ValueError(f"'{name}' must lie in (0, 1), got {value!r}")
+def _check_args(num_nodes, num_classes, num_features, degree, signal, noise,
+                feature_fraction, train_ratio, val_ratio, seed) -> None:
+    r"""The argument checks of :func:`feature_structure_graph` (also run by
+    :class:`FeatureStructureOptions`)."""
+    check_int('num_nodes', num_nodes, 4)
+    check_int('num_classes', num_classes, 2)
+    check_int('num_features', num_features, 1)
+    check_int('degree', degree, 1)
+    check_int('seed', seed, 0)
+    _check_fraction('feature_fraction', feature_fraction)
+    _check_fraction('train_ratio', train_ratio)
+    _check_fraction('val_ratio', val_ratio)
+    if train_ratio + val_ratio >= 1:
+        raise ValueError(f"'train_ratio' + 'val_ratio' must be < 1, got "
+                         f"{train_ratio} + {val_ratio}")
+    check_float('signal', signal)
+    check_float('noise', noise, 0.0)
 
 
 def feature_structure_graph(num_nodes: int = 2000, num_classes: int = 4,
@@ -73,19 +80,8 @@ def feature_structure_graph(num_nodes: int = 2000, num_classes: int = 4,
         >>> data.num_nodes, int(data.node_type.sum())
         (100, 50)
     """
-    _check_int('num_nodes', num_nodes, 4)
-    _check_int('num_classes', num_classes, 2)
-    _check_int('num_features', num_features, 1)
-    _check_int('degree', degree, 1)
-    _check_fraction('feature_fraction', feature_fraction)
-    _check_fraction('train_ratio', train_ratio)
-    _check_fraction('val_ratio', val_ratio)
-    if train_ratio + val_ratio >= 1:
-        raise ValueError(f"'train_ratio' + 'val_ratio' must be < 1, got "
-                         f"{train_ratio} + {val_ratio}")
-    if not math.isfinite(signal) or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"'signal' must be finite and 'noise' finite and "
-                         f">= 0, got {signal!r}, {noise!r}")
+    _check_args(num_nodes, num_classes, num_features, degree, signal, noise,
+                feature_fraction, train_ratio, val_ratio, seed)
     g = torch.Generator().manual_seed(int(seed))
     N, C = num_nodes, num_classes
     y = torch.randint(0, C, (N, ), generator=g)
@@ -134,6 +130,11 @@ class FeatureStructureOptions:
     noise: float = 1.0
     feature_fraction: float = 0.5
     seed: int = 0
+
+    def __post_init__(self):
+        _check_args(self.num_nodes, self.num_classes, self.num_features,
+                    self.degree, self.signal, self.noise,
+                    self.feature_fraction, 0.5, 0.25, self.seed)
 
 
 @register_dataset('feature_structure', options=FeatureStructureOptions,

@@ -9,15 +9,17 @@ from typing import Callable, List, Optional
 from torch_geometric.data import Data, InMemoryDataset, download_url
 from torch_geometric.datasets import Actor, WebKB
 
-from pyg_ext.datasets._cache import CachedRawMixin
+from pyg_ext.datasets._cache import (CachedRawMixin, dataset_doc,
+                                     register_variants)
 from pyg_ext.datasets.paths import PathLike
-from pyg_ext.registry import register_dataset
 
 __all__ = ['GeomGCNDataset', 'GEOMGCN_NAMES', 'load_geomgcn']
 
 GEOMGCN_NAMES = ('texas', 'cornell', 'wisconsin', 'film')
 
 
+@dataset_doc('texas 183 325 1703 5; cornell 183 298 1703 5; '
+             'wisconsin 251 515 1703 5; film (Actor) 7600 30019 932 5')
 class GeomGCNDataset(CachedRawMixin, InMemoryDataset):
     r"""The WebKB graphs :obj:`"texas"`, :obj:`"cornell"`,
     :obj:`"wisconsin"` and the actor co-occurrence graph :obj:`"film"` with
@@ -41,41 +43,6 @@ class GeomGCNDataset(CachedRawMixin, InMemoryDataset):
             GitHub repository into the data root instead of raising
             :class:`~pyg_ext.datasets.DatasetNotFoundError`.
             (default: :obj:`False`)
-        transform (callable, optional): Applied on every access.
-        pre_transform (callable, optional): Applied before saving.
-        force_reload (bool, optional): Re-process. (default: :obj:`False`)
-
-    **STATS:**
-
-    .. list-table::
-        :widths: 10 10 10 10 10
-        :header-rows: 1
-
-        * - Name
-          - #nodes
-          - #edges
-          - #features
-          - #classes
-        * - texas
-          - 183
-          - 325
-          - 1,703
-          - 5
-        * - cornell
-          - 183
-          - 298
-          - 1,703
-          - 5
-        * - wisconsin
-          - 251
-          - 515
-          - 1,703
-          - 5
-        * - film (Actor)
-          - 7,600
-          - 30,019
-          - 932
-          - 5
     """
     # https://raw.githubusercontent.com/graphdml-uiuc-jlu/geom-gcn/master
     url = WebKB.url
@@ -96,11 +63,7 @@ class GeomGCNDataset(CachedRawMixin, InMemoryDataset):
             dataset=f'geomgcn_{key}',
             url=f'{self.url}/new_data/{key}/ and {self.url}/splits/',
             download=download, force_reload=force_reload, cache=cache_dir)
-        with self._locked():
-            super().__init__(str(self._raw_dir), transform, pre_transform,
-                             force_reload=force_reload)
-            self._mark_done()
-        self.load(self.processed_paths[0])
+        self._build(transform, pre_transform, force_reload)
 
     @property
     def raw_file_names(self) -> List[str]:
@@ -134,17 +97,8 @@ def load_geomgcn(root: Optional[PathLike], name: str) -> Data:
     return GeomGCNDataset(root, name)[0]
 
 
-def _register(key: str) -> None:
-    def load(root: str) -> Data:
-        return load_geomgcn(root, key)
-
-    load.__name__ = f'load_geomgcn_{key}'
-    pretty = 'Actor (film)' if key == 'film' else key
-    register_dataset(
-        f'geomgcn_{key}', load, options=None,
-        description=f'Geom-GCN {pretty}, 10 fixed 60/20/20 splits (PyG '
-        f'{"Actor" if key == "film" else "WebKB"} processing; <root>/geomgcn)')
-
-
-for _key in GEOMGCN_NAMES:
-    _register(_key)
+register_variants(load_geomgcn, {
+    f'geomgcn_{k}': (k, f'Geom-GCN {"Actor (film)" if k == "film" else k}, '
+                     f'10 fixed 60/20/20 splits (PyG '
+                     f'{"Actor" if k == "film" else "WebKB"} processing; '
+                     f'<root>/geomgcn)') for k in GEOMGCN_NAMES})

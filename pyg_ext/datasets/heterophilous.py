@@ -10,7 +10,8 @@ import torch
 from torch_geometric.data import Data, InMemoryDataset, download_url
 from torch_geometric.utils import to_undirected as _to_undirected
 
-from pyg_ext.datasets._cache import CachedRawMixin
+from pyg_ext.datasets._cache import (CachedRawMixin, dataset_doc,
+                                     register_variants)
 from pyg_ext.datasets.paths import PathLike
 from pyg_ext.registry import register_dataset
 
@@ -35,6 +36,13 @@ NPZ_KEYS = ('node_features', 'node_labels', 'edges', 'train_masks',
             'val_masks', 'test_masks')
 
 
+@dataset_doc('chameleon 2277 62742 2325 5; '
+             'chameleon_filtered 890 17708 2325 5; '
+             'squirrel 5201 396706 2089 5; '
+             'squirrel_filtered 2223 93996 2089 5; '
+             'actor 7600 53318 932 5; texas 183 558 1703 5; '
+             'cornell 183 554 1703 5; wisconsin 251 900 1703 5',
+             note='(edges after symmetrisation, directed variants as stored)')
 class HeterophilousNPZDataset(CachedRawMixin, InMemoryDataset):
     r"""A graph in the ``.npz`` format of the `"A Critical Look at the
     Evaluation of GNNs under Heterophily: Are We Really Making Progress?"
@@ -63,61 +71,6 @@ class HeterophilousNPZDataset(CachedRawMixin, InMemoryDataset):
             Yandex GitHub repository into the data root instead of raising
             :class:`~pyg_ext.datasets.DatasetNotFoundError`.
             (default: :obj:`False`)
-        transform (callable, optional): Applied on every access.
-        pre_transform (callable, optional): Applied before saving.
-        force_reload (bool, optional): Re-process. (default: :obj:`False`)
-
-    **STATS:** (edges after symmetrisation, directed variants as stored)
-
-    .. list-table::
-        :widths: 10 10 10 10 10
-        :header-rows: 1
-
-        * - Name
-          - #nodes
-          - #edges
-          - #features
-          - #classes
-        * - chameleon
-          - 2,277
-          - 62,742
-          - 2,325
-          - 5
-        * - chameleon_filtered
-          - 890
-          - 17,708
-          - 2,325
-          - 5
-        * - squirrel
-          - 5,201
-          - 396,706
-          - 2,089
-          - 5
-        * - squirrel_filtered
-          - 2,223
-          - 93,996
-          - 2,089
-          - 5
-        * - actor
-          - 7,600
-          - 53,318
-          - 932
-          - 5
-        * - texas
-          - 183
-          - 558
-          - 1,703
-          - 5
-        * - cornell
-          - 183
-          - 554
-          - 1,703
-          - 5
-        * - wisconsin
-          - 251
-          - 900
-          - 1,703
-          - 5
     """
     url = HETEROPHILOUS_URL
 
@@ -158,11 +111,7 @@ class HeterophilousNPZDataset(CachedRawMixin, InMemoryDataset):
             raw_root, raw_rel, f'heterophilous-{stem}', [f'{stem}.npz'],
             dataset=stem, url=f'{self.url}/{stem}.npz', download=download,
             force_reload=force_reload, cache=cache_dir)
-        with self._locked():
-            super().__init__(str(self._raw_dir), transform, pre_transform,
-                             force_reload=force_reload)
-            self._mark_done()
-        self.load(self.processed_paths[0])
+        self._build(transform, pre_transform, force_reload)
 
     @property
     def raw_file_names(self) -> str:
@@ -192,9 +141,7 @@ class HeterophilousNPZDataset(CachedRawMixin, InMemoryDataset):
 
         data = Data(x=x, y=y, edge_index=edge_index, train_mask=train_mask,
                     val_mask=val_mask, test_mask=test_mask)
-        if self.pre_transform is not None:
-            data = self.pre_transform(data)
-        self.save([data], self.processed_paths[0])
+        self._save_processed(data)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(name={self.name})'
@@ -234,19 +181,10 @@ class HeterophilousNPZOptions:
     to_undirected: Optional[bool] = None
 
 
-def _register(key: str) -> None:
-    def load(root: str, to_undirected: Optional[bool] = None) -> Data:
-        return load_heterophilous(root, name=key, to_undirected=to_undirected)
-
-    load.__name__ = f'load_{key}'
-    register_dataset(
-        key, load, options=HeterophilousOptions,
-        description=f'Yandex heterophilous npz {key!r}, 10 fixed splits '
-        f'(<root>/heterophilous/{key}.npz)')
-
-
-for _key in HETEROPHILOUS_NAMES:
-    _register(_key)
+register_variants(load_heterophilous, {
+    k: (k, f'Yandex heterophilous npz {k!r}, 10 fixed splits '
+           f'(<root>/heterophilous/{k}.npz)') for k in HETEROPHILOUS_NAMES},
+    HeterophilousOptions)
 
 
 @register_dataset('heterophilous_npz', options=HeterophilousNPZOptions)

@@ -14,7 +14,8 @@ from torch_geometric.data import Data, InMemoryDataset, download_url
 from torch_geometric.utils import coalesce, one_hot
 from torch_geometric.utils import to_undirected as _to_undirected
 
-from pyg_ext.datasets._cache import CachedRawMixin, resolve_root
+from pyg_ext.datasets._cache import (CachedRawMixin, dataset_doc,
+                                     register_variants)
 from pyg_ext.datasets.paths import PathLike, require_files
 from pyg_ext.registry import register_dataset
 
@@ -178,6 +179,9 @@ class SplitOptions:
 
 
 # Facebook100 ---------------------------------------------------------------
+@dataset_doc('Reed98 962 37624 745 2; Amherst41 2235 181908 1193 2; '
+             'JohnsHopkins55 5180 373172 2406 2; '
+             'Cornell5 18660 1581554 4735 2')
 class Facebook100Dataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
     r"""A Facebook100 college graph (Penn94 ``.mat`` format: ``A``,
     ``local_info``) from the `"Large Scale Learning on Non-Homophilous
@@ -209,41 +213,6 @@ class Facebook100Dataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
         cache_dir (str, optional): Cache root.
         download (bool, optional): Download a missing file from the LINKX
             GitHub repository into the data root. (default: :obj:`False`)
-        transform (callable, optional): Applied on every access.
-        pre_transform (callable, optional): Applied before saving.
-        force_reload (bool, optional): Re-process. (default: :obj:`False`)
-
-    **STATS:**
-
-    .. list-table::
-        :widths: 10 10 10 10 10
-        :header-rows: 1
-
-        * - Name
-          - #nodes
-          - #edges
-          - #features
-          - #classes
-        * - Reed98
-          - 962
-          - 37,624
-          - 745
-          - 2
-        * - Amherst41
-          - 2,235
-          - 181,908
-          - 1,193
-          - 2
-        * - JohnsHopkins55
-          - 5,180
-          - 373,172
-          - 2,406
-          - 2
-        * - Cornell5
-          - 18,660
-          - 1,581,554
-          - 4,735
-          - 2
     """
     url = LINKX_URL
 
@@ -266,11 +235,7 @@ class Facebook100Dataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
             [f'{self.name}.mat'], dataset=f'facebook100 {self.name}',
             url=f'{self.url}/facebook100/{remote}.mat', download=download,
             force_reload=force_reload, cache=cache_dir)
-        with self._locked():
-            super().__init__(str(self._raw_dir), transform, pre_transform,
-                             force_reload=force_reload)
-            self._mark_done()
-        self.load(self.processed_paths[0])
+        self._build(transform, pre_transform, force_reload)
         self._attach_splits(f'fb100-{self.name}-splits.npy', split,
                             num_splits, train_ratio, val_ratio, seed)
 
@@ -306,9 +271,7 @@ class Facebook100Dataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
         x = torch.cat(xs, dim=-1)
 
         data = Data(x=x, edge_index=edge_index, y=y)
-        if self.pre_transform is not None:
-            data = self.pre_transform(data)
-        self.save([data], self.processed_paths[0])
+        self._save_processed(data)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(college={self.name})'
@@ -344,22 +307,18 @@ def _load_facebook100(root: str, college: str = 'Reed98', **split) -> Data:
     return load_facebook100(root, college, **split)
 
 
-def _register_fb100(key: str, stem: str) -> None:
-    def load(root: str, **split) -> Data:
-        return load_facebook100(root, stem, **split)
-
-    load.__name__ = f'load_fb100_{key}'
-    register_dataset(
-        f'fb100_{key}', load, options=SplitOptions,
-        description=f'LINKX Facebook100 {stem} (gender labels, 5 random '
-        f'50/25/25 splits; <root>/linkx/facebook100/{stem}.mat)')
-
-
-for _key, _stem in FB100_COLLEGES.items():
-    _register_fb100(_key, _stem)
+register_variants(load_facebook100, {
+    f'fb100_{k}': (stem, f'LINKX Facebook100 {stem} (gender labels, 5 random '
+                         f'50/25/25 splits; <root>/linkx/facebook100/'
+                         f'{stem}.mat)')
+    for k, stem in FB100_COLLEGES.items()}, SplitOptions)
 
 
 # Twitch-E -------------------------------------------------------------
+@dataset_doc('DE 9498 306276 3170 2; ENGB 7126 70648 3170 2; '
+             'ES 4648 118764 3170 2; FR 6549 225332 3170 2; '
+             'PTBR 1912 62598 3170 2',
+             note='(#edges with :obj:`to_undirected=True`; half as listed)')
 class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
     r"""A Twitch-Explicit graph of one language from the `"Multi-scale
     Attributed Node Embedding" <https://arxiv.org/abs/1909.13021>`_ paper as
@@ -391,46 +350,6 @@ class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
         cache_dir (str, optional): Cache root.
         download (bool, optional): Download missing files from the LINKX
             GitHub repository into the data root. (default: :obj:`False`)
-        transform (callable, optional): Applied on every access.
-        pre_transform (callable, optional): Applied before saving.
-        force_reload (bool, optional): Re-process. (default: :obj:`False`)
-
-    **STATS:** (#edges with :obj:`to_undirected=True`; half as listed)
-
-    .. list-table::
-        :widths: 10 10 10 10 10
-        :header-rows: 1
-
-        * - Name
-          - #nodes
-          - #edges
-          - #features
-          - #classes
-        * - DE
-          - 9,498
-          - 306,276
-          - 3,170
-          - 2
-        * - ENGB
-          - 7,126
-          - 70,648
-          - 3,170
-          - 2
-        * - ES
-          - 4,648
-          - 118,764
-          - 3,170
-          - 2
-        * - FR
-          - 6,549
-          - 225,332
-          - 3,170
-          - 2
-        * - PTBR
-          - 1,912
-          - 62,598
-          - 3,170
-          - 2
     """
     url = LINKX_URL
 
@@ -459,11 +378,7 @@ class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
             url=(f'{self.url}/twitch/{lang}/ '
                  f'({", ".join(self.raw_file_names)})'),
             download=download, force_reload=force_reload, cache=cache_dir)
-        with self._locked():
-            super().__init__(str(self._raw_dir), transform, pre_transform,
-                             force_reload=force_reload)
-            self._mark_done()
-        self.load(self.processed_paths[0])
+        self._build(transform, pre_transform, force_reload)
         self._attach_splits(f'twitch-e-{lang}-splits.npy', split, num_splits,
                             train_ratio, val_ratio, seed)
 
@@ -529,9 +444,7 @@ class TwitchDataset(_SplitMixin, CachedRawMixin, InMemoryDataset):
         x[row, col] = 1.
 
         data = Data(x=x, edge_index=edge_index, y=y)
-        if self.pre_transform is not None:
-            data = self.pre_transform(data)
-        self.save([data], self.processed_paths[0])
+        self._save_processed(data)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(language={self.language})'
@@ -581,16 +494,8 @@ def _load_twitch(root: str, language: str = 'DE', **kwargs) -> Data:
     return load_twitch(root, language, **kwargs)
 
 
-def _register_twitch(lang: str) -> None:
-    def load(root: str, **kwargs) -> Data:
-        return load_twitch(root, lang, **kwargs)
-
-    load.__name__ = f'load_twitch_{lang.lower()}'
-    register_dataset(
-        f'twitch_{lang.lower()}', load, options=TwitchLanguageOptions,
-        description=f'Twitch-E {lang} (binary mature label, 3170-dim shared '
-        f'features; <root>/linkx/twitch/{lang})')
-
-
-for _lang in TWITCH_LANGUAGES:
-    _register_twitch(_lang)
+register_variants(load_twitch, {
+    f'twitch_{lang.lower()}': (lang, f'Twitch-E {lang} (binary mature label, '
+                                     f'3170-dim shared features; '
+                                     f'<root>/linkx/twitch/{lang})')
+    for lang in TWITCH_LANGUAGES}, TwitchLanguageOptions)

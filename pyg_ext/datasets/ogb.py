@@ -18,10 +18,10 @@ from torch_geometric.data import Data
 from torch_geometric.utils import to_undirected as _to_undirected
 
 from pyg_ext.datasets._cache import (cache_is_stale, cache_lock,
-                                     dataset_cache, link_file, mark_cache,
+                                     dataset_cache, dataset_doc, link_file,
+                                     mark_cache, register_variants,
                                      resolve_root)
 from pyg_ext.datasets.paths import PathLike, require_files
-from pyg_ext.registry import register_dataset
 
 __all__ = [
     'OGB_NODE_NAMES',
@@ -71,6 +71,9 @@ def _required_files(name: str, meta: Dict[str, str]) -> List[str]:
     return out
 
 
+@dataset_doc('ogbn-arxiv 169343 1166243 128 40; '
+             'ogbn-products 2449029 123718280 100 47',
+             note='(#edges as returned by ``ogb``)', pyg_args=False)
 def ogbn_dataset(root: Optional[PathLike], name: str,
                  cache_dir: Optional[PathLike] = None,
                  force_reload: bool = False):
@@ -84,28 +87,6 @@ def ogbn_dataset(root: Optional[PathLike], name: str,
         name (str): :obj:`"ogbn-arxiv"` or :obj:`"ogbn-products"`.
         cache_dir (str, optional): Cache root.
         force_reload (bool, optional): Re-process. (default: :obj:`False`)
-
-    **STATS:** (#edges as returned by ``ogb``)
-
-    .. list-table::
-        :widths: 10 10 10 10 10
-        :header-rows: 1
-
-        * - Name
-          - #nodes
-          - #edges
-          - #features
-          - #classes
-        * - ogbn-arxiv
-          - 169,343
-          - 1,166,243
-          - 128
-          - 40
-        * - ogbn-products
-          - 2,449,029
-          - 123,718,280
-          - 100
-          - 47
     """
     if name not in OGB_NODE_NAMES:
         raise ValueError(f"'name' must be one of {list(OGB_NODE_NAMES)}, got "
@@ -191,16 +172,7 @@ class OGBOptions:
     to_undirected: bool = False
 
 
-def _register(name: str) -> None:
-    def load(root: str, to_undirected: bool = False) -> Data:
-        return load_ogbn(root, name, to_undirected=to_undirected)
-
-    load.__name__ = f'load_{name.replace("-", "_")}'
-    register_dataset(
-        name, load, options=OGBOptions,
-        description=f'{name} through ogb PygNodePropPredDataset, official '
-        f'split, ogb Evaluator (<root>/{name.replace("-", "_")})')
-
-
-for _name in OGB_NODE_NAMES:
-    _register(_name)
+register_variants(load_ogbn, {
+    n: (n, f'{n} through ogb PygNodePropPredDataset, official split, ogb '
+           f'Evaluator (<root>/{n.replace("-", "_")})')
+    for n in OGB_NODE_NAMES}, OGBOptions)

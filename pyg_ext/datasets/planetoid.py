@@ -8,15 +8,17 @@ from typing import Callable, Literal, Optional
 from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid
 
-from pyg_ext.datasets._cache import CachedRawMixin
+from pyg_ext.datasets._cache import (CachedRawMixin, dataset_doc,
+                                     register_variants)
 from pyg_ext.datasets.paths import PathLike
-from pyg_ext.registry import register_dataset
 
 __all__ = ['PlanetoidDataset', 'PlanetoidOptions', 'load_planetoid']
 
 PLANETOID_NAMES = {'cora': 'Cora', 'citeseer': 'CiteSeer', 'pubmed': 'PubMed'}
 
 
+@dataset_doc('Cora 2708 10556 1433 7; CiteSeer 3327 9104 3703 6; '
+             'PubMed 19717 88648 500 3')
 class PlanetoidDataset(CachedRawMixin, Planetoid):
     r"""The citation network datasets :obj:`"Cora"`, :obj:`"CiteSeer"` and
     :obj:`"PubMed"` from the `"Revisiting Semi-Supervised Learning with Graph
@@ -43,36 +45,6 @@ class PlanetoidDataset(CachedRawMixin, Planetoid):
             repository; otherwise they raise
             :class:`~pyg_ext.datasets.DatasetNotFoundError` at once.
             (default: :obj:`False`)
-        transform (callable, optional): Applied on every access.
-        pre_transform (callable, optional): Applied before saving.
-        force_reload (bool, optional): Re-process. (default: :obj:`False`)
-
-    **STATS:**
-
-    .. list-table::
-        :widths: 10 10 10 10 10
-        :header-rows: 1
-
-        * - Name
-          - #nodes
-          - #edges
-          - #features
-          - #classes
-        * - Cora
-          - 2,708
-          - 10,556
-          - 1,433
-          - 7
-        * - CiteSeer
-          - 3,327
-          - 9,104
-          - 3,703
-          - 6
-        * - PubMed
-          - 19,717
-          - 88,648
-          - 500
-          - 3
     """
     # https://github.com/kimiyoung/planetoid/raw/master/data
     url = Planetoid.url
@@ -126,16 +98,7 @@ def load_planetoid(root: Optional[PathLike], name: str,
     return PlanetoidDataset(root, name, split=split)[0]
 
 
-def _register(key: str, pretty: str) -> None:
-    def load(root: str, split: str = 'public') -> Data:
-        return load_planetoid(root, key, split=split)
-
-    load.__name__ = f'load_{key}'
-    register_dataset(
-        key, load, options=PlanetoidOptions,
-        description=f'Planetoid {pretty} citation graph, public split '
-        f'(PyG Planetoid; <root>/planetoid/{pretty}/raw)')
-
-
-for _key, _pretty in PLANETOID_NAMES.items():
-    _register(_key, _pretty)
+register_variants(load_planetoid, {
+    k: (k, f'Planetoid {pretty} citation graph, public split (PyG '
+           f'Planetoid; <root>/planetoid/{pretty}/raw)')
+    for k, pretty in PLANETOID_NAMES.items()}, PlanetoidOptions)

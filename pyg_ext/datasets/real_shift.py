@@ -239,14 +239,21 @@ def arxiv_time_shift(root: Optional[str], source_year: int = 2011,
 
 
 @dataclass
-class TwitchShiftOptions:
+class _MatchOptions:
+    r"""Where the target's edge homophily is pushed (``null``: the natural
+    shift) and the edge draw's seed (see
+    :class:`~pyg_ext.transforms.MatchEdgeHomophily`)."""
+    target_homophily: Optional[float] = 0.2
+    match_seed: int = 42
+    to_undirected: bool = False
+
+
+@dataclass
+class TwitchShiftOptions(_MatchOptions):
     r"""Options of ``twitch_shift`` (see :func:`twitch_shift`);
     ``target_homophily: null`` keeps the natural shift."""
     source: str = 'DE'
     target: str = 'ENGB'
-    target_homophily: Optional[float] = 0.2
-    match_seed: int = 42
-    to_undirected: bool = False
 
 
 @dataclass
@@ -260,14 +267,11 @@ class SynCoraShiftOptions:
 
 
 @dataclass
-class ArxivTimeShiftOptions:
+class ArxivTimeShiftOptions(_MatchOptions):
     r"""Options of ``arxiv_time_shift`` (see :func:`arxiv_time_shift`)."""
     source_year: int = 2011
     target_year_low: int = 2014
     target_year_high: int = 2020
-    target_homophily: Optional[float] = 0.2
-    match_seed: int = 42
-    to_undirected: bool = False
 
 
 @register_dataset('twitch_shift', options=TwitchShiftOptions,

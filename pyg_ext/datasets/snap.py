@@ -19,6 +19,7 @@ from torch_geometric.data import Data
 
 from pyg_ext.datasets.paths import get_data_root, require_files
 from pyg_ext.registry import register_dataset
+from pyg_ext.utils.validation import check_int
 
 __all__ = [
     'read_edge_list', 'read_ap_sets', 'load_nethept', 'load_email_eu',
@@ -244,9 +245,17 @@ def load_im_synthetic(root: Optional[str] = None, num_nodes: int = 2000,
                       ap_sizes: Optional[List[int]] = None) -> Data:
     r"""An offline Barabási–Albert graph (both arc directions) with random
     nested active-participant sets, for quick IM/CIM runs."""
-    if num_nodes < 2 or m < 1 or m >= num_nodes:
-        raise ValueError(f"im_synthetic: need num_nodes >= 2 and 1 <= m < "
-                         f"num_nodes, got num_nodes={num_nodes}, m={m}")
+    check_int('num_nodes', num_nodes, 2)
+    check_int('m', m, 1)
+    if m >= num_nodes:
+        raise ValueError(f"'m' must be < 'num_nodes' ({num_nodes}), got {m}")
+    check_int('seed', seed, 0)
+    if ap_sizes is not None:
+        if not isinstance(ap_sizes, (list, tuple)):
+            raise TypeError(f"'ap_sizes' must be a list of ints, got "
+                            f"{type(ap_sizes).__name__}")
+        for i, s in enumerate(ap_sizes):
+            check_int(f'ap_sizes[{i}]', s, 1, num_nodes)
     rng = np.random.default_rng(seed)
     # preferential attachment by repeated-node sampling
     targets = list(range(m))
@@ -268,6 +277,6 @@ def load_im_synthetic(root: Optional[str] = None, num_nodes: int = 2000,
     perm = rng.permutation(num_nodes)
     data = Data(edge_index=ei, num_nodes=num_nodes)
     data.ap_sets = [torch.from_numpy(np.sort(perm[:s]).astype(np.int64))
-                    for s in sizes if 0 < s <= num_nodes]
+                    for s in sizes if s <= num_nodes]
     data.name = 'im_synthetic'
     return data

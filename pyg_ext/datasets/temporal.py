@@ -24,6 +24,8 @@ from pyg_ext.datasets._cache import CachedRawMixin, mark_cache, \
     cache_is_stale, dataset_cache, resolve_root
 from pyg_ext.datasets.paths import PathLike, require_files
 from pyg_ext.registry import register_dataset
+from pyg_ext.utils.validation import (check_bool, check_float, check_int,
+                                      check_probability)
 from pyg_ext.utils.temporal_heterophily import LabelEvents, \
     check_event_stream
 
@@ -266,14 +268,6 @@ def load_tgn_format(root: Optional[str] = None, prefix: str = 'UCI-Msg',
 
 
 # Synthetic stream ----------------------------------------------------------
-def _check_prob(name, v):
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or \
-            not 0.0 <= v <= 1.0:
-        raise ValueError(f"'{name}' must be a probability in [0, 1], got "
-                         f"{v!r}")
-    return float(v)
-
-
 def synthetic_event_stream(num_nodes: int = 200, num_events: int = 4000,
                            num_classes: int = 2, num_features: int = 8,
                            feature_signal: float = 1.0,
@@ -322,18 +316,19 @@ def synthetic_event_stream(num_nodes: int = 200, num_events: int = 4000,
                         ('num_events', num_events, 1),
                         ('num_classes', num_classes, 2),
                         ('num_features', num_features, 1),
-                        ('edge_dim', edge_dim, 0)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            raise ValueError(f"'{name}' must be an int >= {lo}, got {v!r}")
+                        ('edge_dim', edge_dim, 0), ('seed', seed, 0)):
+        check_int(name, v, lo)
     if num_nodes < num_classes:
         raise ValueError(f"'num_nodes' ({num_nodes}) must be >= "
                          f"'num_classes' ({num_classes})")
-    p_cross = _check_prob('p_cross', p_cross)
-    if p_cross_after is not None:
-        p_cross_after = _check_prob('p_cross_after', p_cross_after)
-    switch_time = _check_prob('switch_time', switch_time)
-    if not time_span > 0:
-        raise ValueError(f"'time_span' must be > 0, got {time_span!r}")
+    p_cross = check_probability('p_cross', p_cross)
+    p_cross_after = check_probability('p_cross_after', p_cross_after,
+                                      allow_none=True)
+    switch_time = check_probability('switch_time', switch_time)
+    check_float('time_span', time_span, 0.0, low_open=True)
+    check_float('feature_signal', feature_signal)
+    check_float('feature_noise', feature_noise, 0.0)
+    check_bool('integer_time', integer_time)
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(num_nodes) % num_classes
     y = y[torch.randperm(num_nodes, generator=g)]

@@ -11,8 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pyg_ext.fit.supervised import check_fit_args, check_model
 from pyg_ext.nn.models.mowst import Mowst
 from pyg_ext.utils.device import place
+from pyg_ext.utils.validation import (check_bool, check_choice,
+                                      check_edge_values, check_float,
+                                      check_graph, check_int,
+                                      check_model_input)
 from pyg_ext.utils.training import FitResult, Trainer, state_snapshot
 
 __all__ = ['fit_mowst', 'fit_mowst_star', 'evaluate_mowst',
@@ -99,29 +104,54 @@ def _dropout_sites(model: Mowst) -> list:
     return sites
 
 
-def _check_data(model: Mowst, data) -> None:
-    if not isinstance(model, Mowst):
-        raise TypeError(f"'model' must be a Mowst, got "
-                        f"{type(model).__name__}")
-    for key in ('x', 'edge_index', 'y', 'train_mask', 'val_mask'):
-        if getattr(data, key, None) is None:
-            raise ValueError(f"'data' must have '{key}'")
-    n = data.x.size(0)
-    for key in ('train_mask', 'val_mask', 'test_mask'):
-        m = getattr(data, key, None)
-        if m is None:
-            continue
-        if m.dim() != 1:
-            raise ValueError(f"'data.{key}' must be 1-D (select one split "
-                             f"first), got shape {tuple(m.shape)}")
-        if m.dtype != torch.bool or m.numel() != n:
-            raise ValueError(f"'data.{key}' must be a bool tensor of shape "
-                             f"[{n}], got {m.dtype} {tuple(m.shape)}")
-    if data.y.dim() != 1 or data.y.numel() != n:
-        raise ValueError(f"'data.y' must have shape [{n}], got "
-                         f"{tuple(data.y.shape)}")
-    if int(data.train_mask.sum()) == 0:
-        raise ValueError("'data.train_mask' selects no nodes")
+def _check_args(model, data, variant, lr, weight_decay, optimizer, pretrain,
+                pretrain_epochs, pretrain_patience, pretrain_lr, max_epochs,
+                patience, max_rounds, big_patience, checkpoint_gate,
+                dropout_after_pretrain, strong_kwargs, engine) -> None:
+    r"""Every argument check of :func:`fit_mowst`, once, before any work
+    (the data's values are checked after the placement)."""
+    check_model(model, Mowst)
+    check_choice('variant', variant, VARIANTS)
+    if model.variant != variant:
+        other = 'fit_mowst_star' if model.variant == 'mowst_star' else \
+            'fit_mowst'
+        raise ValueError(f"'variant' is {variant!r} but the model is "
+                         f"variant={model.variant!r}; use {other} for "
+                         f"variant={model.variant!r}")
+    check_fit_args(max_epochs, lr, weight_decay, optimizer,
+                   optimizers=('adam', 'adamw'), epochs_name='max_epochs',
+                   **engine)
+    check_choice('pretrain', pretrain, PRETRAIN)
+    check_int('pretrain_epochs', pretrain_epochs, 0)
+    check_int('max_rounds', max_rounds, 1)
+    for name, val in (('pretrain_patience', pretrain_patience),
+                      ('patience', patience),
+                      ('big_patience', big_patience)):
+        check_int(name, val, 1, allow_none=True)
+    check_float('pretrain_lr', pretrain_lr, 0.0, low_open=True,
+                allow_none=True)
+    check_bool('checkpoint_gate', checkpoint_gate)
+    if dropout_after_pretrain is not None:
+        _check_dropout(dropout_after_pretrain)
+        _dropout_sites(model)
+    if strong_kwargs is not None and not isinstance(strong_kwargs, dict):
+        raise TypeError(f"'strong_kwargs' must be a dict or None, got "
+                        f"{type(strong_kwargs).__name__}")
+    if data is None:
+        raise TypeError("'data' must be a graph, got None")
+
+
+def _check_data(model: Mowst, data, strong_kwargs) -> None:
+    check_graph(data, labels=True, num_classes=model.num_classes,
+                masks=('train_mask', 'val_mask'),
+                optional_masks=('test_mask', ),
+                nonempty=('train_mask', 'val_mask'))
+    for expert in (model, model.weak, model.strong):  # dtype, in_channels
+        check_model_input(expert, data.x)
+    E = data.edge_index.size(1)
+    for key, val in (strong_kwargs or {}).items():
+        if isinstance(val, Tensor) and val.dim() > 0 and val.size(0) == E:
+            check_edge_values(f'strong_kwargs[{key!r}]', val, E)
 
 
 def _masks(data) -> Dict[str, Tensor]:
@@ -279,6 +309,9 @@ def fit_mowst(
             random numbers of its own: :obj:`generator` is kept for the
             uniform signature).
 
+    Raises:
+        ValueError, TypeError: As :func:`~pyg_ext.fit.fit_supervised`.
+
     Returns:
         FitResult: ``metrics`` from :func:`evaluate_mowst` for the selected
         model; ``history`` per round (Mowst: ``'val_accuracy'`` best so far,
@@ -289,38 +322,15 @@ def fit_mowst(
     """
     variant = model.variant if variant is None and isinstance(
         model, Mowst) else variant
-    _check_data(model, data)
-    if variant not in VARIANTS:
-        raise ValueError(f"'variant' must be one of {VARIANTS}, got "
-                         f"{variant!r}")
-    if model.variant != variant:
-        other = 'fit_mowst_star' if model.variant == 'mowst_star' else \
-            'fit_mowst'
-        raise ValueError(f"'variant' is {variant!r} but the model is "
-                         f"variant={model.variant!r}; use {other} for "
-                         f"variant={model.variant!r}")
-    if pretrain not in PRETRAIN:
-        raise ValueError(f"'pretrain' must be one of {PRETRAIN}, got "
-                         f"{pretrain!r}")
-    for name, val, low in (('max_epochs', max_epochs, 1),
-                           ('max_rounds', max_rounds, 1),
-                           ('pretrain_epochs', pretrain_epochs, 0)):
-        if isinstance(val, bool) or not isinstance(val, int) or val < low:
-            raise ValueError(f"'{name}' must be an int >= {low}, got "
-                             f"{val!r}")
-    if pretrain_lr is not None and (
-            isinstance(pretrain_lr, bool)
-            or not isinstance(pretrain_lr, (int, float)) or
-            not pretrain_lr > 0):
-        raise ValueError(f"'pretrain_lr' must be None or a positive float, "
-                         f"got {pretrain_lr!r}")
-    if optimizer not in ('adam', 'adamw'):
-        raise ValueError(f"'optimizer' must be 'adam' or 'adamw', got "
-                         f"{optimizer!r}")
-    if dropout_after_pretrain is not None:
-        _check_dropout(dropout_after_pretrain)
-        _dropout_sites(model)
+    _check_args(model, data, variant, lr, weight_decay, optimizer, pretrain,
+                pretrain_epochs, pretrain_patience, pretrain_lr, max_epochs,
+                patience, max_rounds, big_patience, checkpoint_gate,
+                dropout_after_pretrain, strong_kwargs,
+                dict(checkpoint_every=checkpoint_every, progress=progress,
+                     desc=desc, on_epoch=on_epoch, interrupt=interrupt,
+                     generator=generator))
     model, data, device = place(model, data, device)
+    _check_data(model, data, strong_kwargs)
     kw = dict(strong_kwargs or {})
     # every value check once, here: the training steps read nothing back
     model.validate_inputs(data.x, data.edge_index, data.y,

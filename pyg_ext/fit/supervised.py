@@ -11,8 +11,14 @@ from torch import Tensor
 
 from pyg_ext.utils.device import place
 from pyg_ext.utils.training import FitResult, Trainer
+from pyg_ext.utils.validation import (check_bool, check_callable,
+                                      check_choice, check_engine_args,
+                                      check_graph, check_int, check_labels,
+                                      check_model_input, check_optim_args,
+                                      check_str)
 
-__all__ = ['fit_supervised', 'node_forward', 'node_loss', 'node_metrics']
+__all__ = ['fit_supervised', 'node_forward', 'node_loss', 'node_metrics',
+           'check_fit_args', 'check_node_model']
 
 SPLITS = ('train', 'val', 'test')
 
@@ -44,22 +50,55 @@ def node_metrics(out: Tensor, data) -> Dict[str, float]:
     return res
 
 
-def _check_data(data) -> None:
-    for key in ('x', 'y', 'train_mask', 'val_mask'):
-        if getattr(data, key, None) is None:
-            raise ValueError(f"'data' has no '{key}'")
-    n = data.x.size(0)
-    for key in ('train_mask', 'val_mask', 'test_mask'):
-        m = getattr(data, key, None)
-        if m is None:
-            continue
-        if not isinstance(m, Tensor) or m.dtype != torch.bool or \
-                m.dim() != 1 or m.numel() != n:
-            raise ValueError(
-                f"'data.{key}' must be a bool tensor of shape [{n}] (select "
-                f"one split first), got "
-                f"{getattr(m, 'dtype', type(m).__name__)} "
-                f"{tuple(getattr(m, 'shape', ()))}")
+def _int_attr(model: torch.nn.Module, key: str) -> Optional[int]:
+    val = getattr(model, key, None)
+    return val if isinstance(val, int) and not isinstance(val, bool) and \
+        val > 0 else None
+
+
+def check_node_model(model: torch.nn.Module, data, device: torch.device
+                     ) -> int:
+    r"""The number of classes :math:`C` a node classifier outputs, read from
+    its ``out_channels`` or, without one, from one forward pass in
+    evaluation mode (no gradient, the random state left as it was); checks
+    ``in_channels`` against ``data.x`` and that the output is ``[N, C]``.
+    Part of the entry checks of the ``fit_*`` functions."""
+    check_model_input(model, data.x)
+    C = _int_attr(model, 'out_channels')
+    if C is not None:
+        return C
+    was = model.training
+    devices = [device] if device.type == 'cuda' else []
+    with torch.no_grad(), torch.random.fork_rng(devices=devices):
+        model.eval()
+        try:
+            out = node_forward(model, data)
+        finally:
+            model.train(was)
+    if not isinstance(out, Tensor) or out.dim() != 2 or \
+            out.size(0) != data.x.size(0):
+        raise ValueError(f"'model' must return logits [N={data.x.size(0)}, "
+                         f"C], got {getattr(out, 'shape', type(out))}")
+    return out.size(1)
+
+
+def check_fit_args(epochs, lr, weight_decay, optimizer, checkpoint_every,
+                   progress, desc, on_epoch, interrupt, generator,
+                   optimizers=('adam', 'adamw', 'sgd'),
+                   epochs_name: str = 'epochs') -> None:
+    r"""The arguments every ``fit_*`` entry point shares (see
+    :func:`fit_supervised`), checked once before any work."""
+    check_int(epochs_name, epochs, 1)
+    check_optim_args(lr, weight_decay, optimizer, optimizers)
+    check_engine_args(checkpoint_every=checkpoint_every, progress=progress,
+                      desc=desc, on_epoch=on_epoch, interrupt=interrupt,
+                      generator=generator)
+
+
+def check_model(model, cls=torch.nn.Module) -> None:
+    if not isinstance(model, cls):
+        raise TypeError(f"'model' must be a {cls.__name__}, got "
+                        f"{type(model).__name__}")
 
 
 def fit_supervised(
@@ -134,17 +173,39 @@ def fit_supervised(
         interrupt (callable, optional): Called after every epoch (test
             hook).
 
+    Raises:
+        ValueError, TypeError: naming the argument, for any bad argument or
+            data value, checked once before any training (see the
+            package's bad-input contract, ``docs/contract.md``).
+
     Returns:
         FitResult: the metrics of the best validation epoch (with
         ``'train_loss'`` and ``'val_loss'``), the history and the best
         epoch; :obj:`model` holds the selected weights.
     """
-    if select_on not in ('metric', 'loss', 'last'):
-        raise ValueError(f"'select_on' must be 'metric', 'loss' or 'last', "
-                         f"got {select_on!r}")
+    check_model(model)
+    check_fit_args(epochs, lr, weight_decay, optimizer, checkpoint_every,
+                   progress, desc, on_epoch, interrupt, generator)
+    check_int('patience', patience, 1, allow_none=True)
+    check_int('eval_every', eval_every, 1)
+    check_str('metric', metric)
+    check_bool('higher_is_better', higher_is_better)
+    check_choice('select_on', select_on, ('metric', 'loss', 'last'))
+    for name, fn in (('forward', forward), ('loss', loss),
+                     ('metrics', metrics)):
+        check_callable(name, fn, allow_none=True)
+    if data is None:
+        raise TypeError("'data' must be a graph, got None")
     model, data, device = place(model, data, device)
     if forward is None and loss is None and metrics is None:
-        _check_data(data)
+        # node classification: every value check once, here
+        check_graph(data, labels=True, masks=('train_mask', 'val_mask'),
+                    optional_masks=('test_mask', ),
+                    nonempty=('train_mask', ) if select_on == 'last' else
+                    ('train_mask', 'val_mask'))
+        check_labels('data.y', data.y, data.x.size(0),
+                     check_node_model(model, data, device),
+                     data.train_mask | data.val_mask)
     forward = forward or node_forward
     loss_fn = loss or node_loss
     metrics_fn = metrics or node_metrics
@@ -172,7 +233,7 @@ def fit_supervised(
 
     if select_on == 'last':
         ph = trainer.phase('train', step, None, epochs=epochs)
-        best = evaluate(epochs - 1) if epochs > 0 else {}
+        best = evaluate(epochs - 1)
         return trainer.result(best, ph.history, ph.best_epoch)
     if select_on == 'metric':
         monitor, mode = f'val_{metric}', 'max' if higher_is_better else 'min'

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pyg_ext.fit.supervised import (check_fit_args, check_model,
+                                    check_node_model)
 from pyg_ext.utils.device import place
 from pyg_ext.utils.l0 import (L0ProjectedOptimizer, l0_keep_count,
                               weight_sparsity)
@@ -29,42 +31,20 @@ from pyg_ext.utils.sparsify import (check_sparsity, teddy_distillation_loss,
                                     teddy_edge_score, teddy_keep_mask)
 from pyg_ext.utils.training import FitResult, PhaseResult, Trainer, \
     state_snapshot
+from pyg_ext.utils.validation import (check_bool, check_choice,
+                                      check_edge_values, check_float,
+                                      check_graph, check_labels)
 
 __all__ = ['fit_teddy', 'fit_random_prune', 'fit_ugs', 'train_sparse',
            'graph_sparsity_of', 'prepare_sweep_data']
 
 Levels = Sequence[Tuple[float, float]]
 SPLITS = ('train', 'val', 'test')
+SPLIT_MASKS = ('train_mask', 'val_mask', 'test_mask')
 COUNT_RULES = ('undirected', 'entries')
 
 
 # Entry checks (once, never in a step) -----------------------------------
-def _check_data(data) -> None:
-    for key in ('x', 'edge_index', 'y', 'train_mask', 'val_mask',
-                'test_mask'):
-        if getattr(data, key, None) is None:
-            raise ValueError(f"'data' has no '{key}'")
-    N, ei = data.x.size(0), data.edge_index
-    if not isinstance(ei, Tensor) or ei.dim() != 2 or ei.size(0) != 2 or \
-            ei.dtype.is_floating_point or ei.dtype == torch.bool:
-        raise ValueError(f"'data.edge_index' must be an integer tensor of "
-                         f"shape [2, num_edges], got "
-                         f"{getattr(ei, 'dtype', type(ei).__name__)} "
-                         f"{tuple(getattr(ei, 'shape', ()))}")
-    if data.y.dim() != 1 or data.y.numel() != N:
-        raise ValueError(f"'data.y' must have shape [{N}], got "
-                         f"{tuple(data.y.shape)}")
-    for key in ('train_mask', 'val_mask', 'test_mask'):
-        m = data[key]
-        if m.dtype != torch.bool or m.dim() != 1 or m.numel() != N:
-            raise ValueError(f"'{key}' must be a 1-D bool tensor of shape "
-                             f"[{N}] (select one split first), got {m.dtype} "
-                             f"of shape {tuple(m.shape)}")
-    for key in ('train_mask', 'val_mask'):
-        if not bool(data[key].any()):
-            raise ValueError(f"'{key}' selects no node")
-
-
 def _check_levels(levels: Levels) -> List[Tuple[float, float]]:
     if isinstance(levels, (str, bytes)) or not hasattr(levels, '__len__'):
         raise TypeError(f"'levels' must be a list of (graph_sparsity, "
@@ -83,34 +63,31 @@ def _check_levels(levels: Levels) -> List[Tuple[float, float]]:
     return out
 
 
-def _check_number(value, name: str, low: float = 0.0,
-                  integer: bool = False) -> None:
-    types = (int, ) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, types) or \
-            not value >= low:
-        kind = 'an int' if integer else 'a float'
-        raise ValueError(f"'{name}' must be {kind} >= {low:g}, got "
-                         f"{value!r}")
-
-
 def _generator(generator: Optional[torch.Generator],
                device: torch.device) -> torch.Generator:
     if generator is None:  # the documented default: seed 0
         return torch.Generator(device=device).manual_seed(0)
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"'generator' must be a torch.Generator, got "
-                        f"{type(generator).__name__}")
     return generator
 
 
-def _setup(model, data, device, generator, levels, epochs, **numbers):
-    r"""The shared entry: checks, placement, generator and base seed."""
+def _setup(model, data, device, generator, levels, epochs, lr, weight_decay,
+           optimizer, engine, **numbers):
+    r"""The shared entry of the sweeps: every argument and data check once,
+    before any work; placement, generator and base seed."""
+    check_model(model)
     levels = _check_levels(levels)
-    _check_number(epochs, 'epochs', 1, integer=True)
+    check_fit_args(epochs, lr, weight_decay, optimizer, generator=generator,
+                   **engine)
     for name, value in numbers.items():
-        _check_number(value, name)
+        check_float(name, value, 0.0)
+    if data is None:
+        raise TypeError("'data' must be a graph, got None")
     model, data, device = place(model, data, device)
-    _check_data(data)
+    check_graph(data, labels=True, masks=SPLIT_MASKS,
+                nonempty=('train_mask', 'val_mask'))
+    check_labels('data.y', data.y, data.num_nodes,
+                 check_node_model(model, data, device),
+                 data.train_mask | data.val_mask | data.test_mask)
     gen = _generator(generator, device)
     return model, data, device, gen, levels
 
@@ -374,6 +351,10 @@ _COMMON_ARGS = r"""
         interrupt (callable, optional): Called after every epoch (test
             hook).
 
+    Raises:
+        ValueError, TypeError: For a bad argument or data value, before any
+            training (as :func:`~pyg_ext.fit.fit_supervised`).
+
     Returns:
         FitResult: ``metrics`` with ``val_accuracy`` / ``test_accuracy`` /
         ``graph_sparsity`` / ``weight_sparsity`` of the sparsest level,
@@ -387,6 +368,11 @@ _COMMON_ARGS = r"""
         ``[num_edges]``). :obj:`model` ends with the sparsest ticket's
         best-validation weights.
 """
+
+
+def _engine(checkpoint_every, progress, desc, on_epoch, interrupt):
+    return dict(checkpoint_every=checkpoint_every, progress=progress,
+                desc=desc, on_epoch=on_epoch, interrupt=interrupt)
 
 
 def _document(fn: Callable, returns_extra: str) -> None:
@@ -450,24 +436,28 @@ def fit_teddy(model: torch.nn.Module, data, levels: Levels, *,
             per-edge score (equal in both directions), e.g. a random one for
             an ablation of the edge criterion. (default: :obj:`None`)
     """
-    if count not in COUNT_RULES:
-        raise ValueError(f"'count' must be one of {COUNT_RULES}, got "
-                         f"{count!r}")
+    check_choice('count', count, COUNT_RULES)
+    check_bool('distill', distill)
+    check_bool('score_self_loops', score_self_loops)
     moved = device is not None
     model, data, device, gen, levels = _setup(
-        model, data, device, generator, levels, epochs, lamb=lamb)
+        model, data, device, generator, levels, epochs, lr, weight_decay,
+        optimizer, _engine(checkpoint_every, progress, desc, on_epoch,
+                           interrupt), lamb=lamb)
     ei, N = data.edge_index, data.num_nodes
     if edge_score is not None:
-        if not isinstance(edge_score, Tensor) or edge_score.dim() != 1 or \
-                edge_score.numel() != ei.size(1):
+        if not isinstance(edge_score, Tensor) or edge_score.dim() != 1:
             raise ValueError(f"'edge_score' must be a 1-D tensor with "
-                             f"{ei.size(1)} entries (one per edge)")
+                             f"{ei.size(1)} entries (one per edge), got "
+                             f"{getattr(edge_score, 'shape', edge_score)!r}")
         if moved:
             edge_score = edge_score.to(device)
         elif edge_score.device != ei.device:
             raise ValueError(f"'edge_score' is on {edge_score.device} but "
                              f"the data is on {ei.device}")
-        score = edge_score
+        score = check_edge_values('edge_score', edge_score, ei.size(1))
+        # the graph checks of the keep mask (undirected input), once here
+        teddy_keep_mask(ei, 0.0, N, score=score, count=count)
     else:
         score = teddy_edge_score(ei, N, add_self_loops=score_self_loops)
     seed, split = gen.initial_seed(), _Split(data)
@@ -544,9 +534,12 @@ def fit_random_prune(model: torch.nn.Module, data, levels: Levels, *,
         model, data, levels, epochs, lr, weight_decay, optimizer: As in
             :func:`fit_teddy`.
     """
-    model, data, device, gen, levels = _setup(model, data, device,
-                                              generator, levels, epochs)
+    model, data, device, gen, levels = _setup(
+        model, data, device, generator, levels, epochs, lr, weight_decay,
+        optimizer, _engine(checkpoint_every, progress, desc, on_epoch,
+                           interrupt))
     ei, N = data.edge_index, data.num_nodes
+    teddy_keep_mask(ei, 0.0, N)  # the graph checks (undirected), once here
     params = [p for p in model.parameters() if p.requires_grad]
     numel = sum(p.numel() for p in params)
     sweep = dict(fit='fit_random_prune', levels=levels, epochs=epochs, lr=lr,

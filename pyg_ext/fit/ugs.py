@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.func import functional_call
 
-from pyg_ext.fit.teddy import (Levels, _document, _fresh, _level_row,
+from pyg_ext.fit.teddy import (Levels, _document, _engine, _fresh,
+                               _level_row,
                                _result, _setup, _Split, _split_flat, _stored,
                                _timed, _trainer, graph_sparsity_of,
                                train_sparse)
@@ -31,11 +32,12 @@ class _UGSMasks(torch.nn.Module):
             torch.nn.Parameter(torch.ones(s, device=device)) for s in shapes)
 
 
-def _check_edge_weight_used(model: torch.nn.Module, data,
-                            split: _Split) -> None:
+def _check_edge_weight_used(model: torch.nn.Module, data) -> None:
     r"""UGS trains its edge mask through ``edge_weight``: a model that
-    ignores it would train no edge mask. One probe at entry (the random
-    state and the model's state are left as they were)."""
+    ignores it would train no edge mask. One probe at entry in training
+    mode (TeddyGAT prunes attention with it only there), on every node's
+    output (a training node may be isolated), leaving the random state and
+    the model's state as they were."""
     ei = data.edge_index
     if ei.size(1) == 0:
         return
@@ -46,9 +48,7 @@ def _check_edge_weight_used(model: torch.nn.Module, data,
         was_training = model.training
         model.train()
         w = torch.ones(ei.size(1), device=device, requires_grad=True)
-        out = model(data.x, ei, w)
-        idx = split.idx['train']
-        loss = F.cross_entropy(out[idx], data.y[idx])
+        loss = model(data.x, ei, w).square().sum()
         grad = None
         if loss.requires_grad:
             grad, = torch.autograd.grad(loss, w, allow_unused=True)
@@ -131,10 +131,12 @@ def fit_ugs(model: torch.nn.Module, data, levels: Levels, *,
             (default: :obj:`1e-5`, the README's)
     """
     model, data, device, gen, levels = _setup(
-        model, data, device, generator, levels, epochs,
+        model, data, device, generator, levels, epochs, lr, weight_decay,
+        optimizer, _engine(checkpoint_every, progress, desc, on_epoch,
+                           interrupt),
         lambda_edge=lambda_edge, lambda_weight=lambda_weight)
     split = _Split(data)
-    _check_edge_weight_used(model, data, split)
+    _check_edge_weight_used(model, data)
     ei, x, y, train_idx = data.edge_index, data.x, data.y, split.idx['train']
     non_loop = ei[0] != ei[1]
     params = dict(model.named_parameters())

@@ -8,7 +8,7 @@ Example:
     ...          'y_pred': torch.tensor([0, 1, 0])})['accuracy']
     0.6666666666666666
 """
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -42,17 +42,34 @@ def _to_numpy(key: str, value: Any) -> np.ndarray:
                     f"got {type(value).__name__}")
 
 
+def _kind(key: str, a: np.ndarray, kinds: str, what: str) -> np.ndarray:
+    r""":obj:`a` if its NumPy dtype kind is one of :obj:`kinds`."""
+    if a.dtype.kind not in kinds:
+        raise TypeError(f"'{key}': expected {what}, got dtype {a.dtype}")
+    return a
+
+
 def _labels(key: str, value: Any) -> np.ndarray:
     a = _to_numpy(key, value)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
+    a = a[:, 0] if a.ndim == 2 and a.shape[1] == 1 else a
     if a.ndim != 1:
         raise ValueError(f"'{key}': expected labels of shape [n] or [n, 1], "
                          f"got shape {tuple(a.shape)}")
-    if a.dtype.kind not in 'iub':
-        raise TypeError(f"'{key}': expected integer class labels, got dtype "
-                        f"{a.dtype}")
-    return a.astype(np.int64)
+    a = _kind(key, a, 'iu', 'integer class labels').astype(np.int64)
+    if a.size and a.min() < 0:
+        raise ValueError(f"'{key}': expected class labels >= 0, got "
+                         f"{a.min()}")
+    return a
+
+
+def _scores(key: str, value: Any) -> np.ndarray:
+    a = _kind(key, _to_numpy(key, value), 'fiu', 'numeric scores')
+    a = a.astype(np.float64)
+    if not np.isfinite(a).all():
+        n = int((~np.isfinite(a)).sum())
+        raise ValueError(f"'{key}': expected finite scores, got {n} NaN or "
+                         f"infinite value(s)")
+    return a
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
@@ -191,75 +208,76 @@ class Evaluator:
             raise TypeError(f"input_dict: expected a dict "
                             f"{self.expected_input_format}, got "
                             f"{type(input_dict).__name__}")
-        for k in keys:
-            if k not in input_dict:
-                raise ValueError(f"input_dict is missing '{k}'; expected "
-                                 f"{self.expected_input_format}")
+        missing = [k for k in keys if k not in input_dict]
+        if missing:
+            raise ValueError(f"input_dict is missing '{missing[0]}'; "
+                             f"expected {self.expected_input_format}")
+
+    def _pair(self, input_dict: Dict[str, Any], convert_true,
+              convert_pred) -> Tuple[np.ndarray, np.ndarray]:
+        r"""``y_true`` and ``y_pred``, converted, of one shape, non-empty."""
+        self._require(input_dict, 'y_true', 'y_pred')
+        y_true = convert_true('y_true', input_dict['y_true'])
+        y_pred = convert_pred('y_pred', input_dict['y_pred'])
+        if y_true.shape != y_pred.shape:
+            raise ValueError(f"'y_true' and 'y_pred' must have the same "
+                             f"shape, got {tuple(y_true.shape)} and "
+                             f"{tuple(y_pred.shape)}")
+        if y_true.ndim == 0 or y_true.shape[0] == 0:
+            raise ValueError("'y_true': expected at least one item")
+        return y_true, y_pred
 
     def eval(self, input_dict: Dict[str, Any]) -> Dict[str, float]:
+        r"""Checks :obj:`input_dict` (see :attr:`expected_input_format`) and
+        returns the metric: every key named in an error, no NaN/inf score
+        accepted."""
         if self.metric in ('accuracy', 'macro_f1'):
-            self._require(input_dict, 'y_true', 'y_pred')
-            y_true = _labels('y_true', input_dict['y_true'])
-            y_pred = _labels('y_pred', input_dict['y_pred'])
-            if y_true.shape != y_pred.shape:
-                raise ValueError(f"'y_true' and 'y_pred' must have the same "
-                                 f"shape, got {tuple(y_true.shape)} and "
-                                 f"{tuple(y_pred.shape)}")
-            if len(y_true) == 0:
-                raise ValueError("'y_true': expected at least one item")
+            y_true, y_pred = self._pair(input_dict, _labels, _labels)
             if self.metric == 'accuracy':
                 return {'accuracy': accuracy(y_true, y_pred)}
             return {'macro_f1': macro_f1(y_true, y_pred)}
-
         if self.metric in ('rocauc', 'ap'):
-            self._require(input_dict, 'y_true', 'y_pred')
-            y_true = _to_numpy('y_true', input_dict['y_true'])
-            y_pred = _to_numpy('y_pred', input_dict['y_pred'])
-            if y_true.shape != y_pred.shape:
-                raise ValueError(f"'y_true' and 'y_pred' must have the same "
-                                 f"shape, got {tuple(y_true.shape)} and "
-                                 f"{tuple(y_pred.shape)}")
-            if y_true.ndim == 1:
-                y_true, y_pred = y_true[:, None], y_pred[:, None]
-            if y_true.ndim != 2:
-                raise ValueError(f"'y_true': expected shape [n] or [n, T], "
-                                 f"got {tuple(y_true.shape)}")
-            if y_true.shape[0] == 0:
-                raise ValueError("'y_true': expected at least one item")
-            y_true = y_true.astype(np.float64)
-            labelled = ~np.isnan(y_true)  # OGB: NaN marks a missing label
-            if not np.isin(y_true[labelled], (0, 1)).all():
-                raise ValueError("'y_true': expected binary labels in {0, 1} "
-                                 "(NaN for missing)")
-            if y_pred.dtype.kind not in 'fiub':
-                raise TypeError(f"'y_pred': expected numeric scores, got "
-                                f"dtype {y_pred.dtype}")
-            if np.isnan(y_pred.astype(np.float64)).any():
-                raise ValueError("'y_pred': contains NaN")
-            fn = roc_auc if self.metric == 'rocauc' else average_precision
-            scores = []
-            for t in range(y_true.shape[1]):
-                keep = labelled[:, t]
-                yt = y_true[keep, t].astype(np.int64)
-                # As OGB: only tasks with both a positive and a negative.
-                if yt.size == 0 or yt.min() == yt.max():
-                    continue
-                scores.append(fn(yt, y_pred[keep, t]))
-            if not scores:
-                raise ValueError(f"'y_true': no task has both positive and "
-                                 f"negative labels; {self.metric} is "
-                                 f"undefined")
-            return {self.metric: float(np.mean(scores))}
+            return self._ranking(input_dict)
+        return self._mrr(input_dict)
 
+    def _ranking(self, input_dict: Dict[str, Any]) -> Dict[str, float]:
+        y_true, y_pred = self._pair(input_dict, _to_numpy, _scores)
+        if y_true.ndim == 1:
+            y_true, y_pred = y_true[:, None], y_pred[:, None]
+        if y_true.ndim != 2:
+            raise ValueError(f"'y_true': expected shape [n] or [n, T], "
+                             f"got {tuple(y_true.shape)}")
+        y_true = _kind('y_true', y_true, 'fiub',
+                       'binary labels in {0, 1}').astype(np.float64)
+        labelled = ~np.isnan(y_true)  # OGB: NaN marks a missing label
+        if not np.isin(y_true[labelled], (0, 1)).all():
+            raise ValueError("'y_true': expected binary labels in {0, 1} "
+                             "(NaN for missing)")
+        fn = roc_auc if self.metric == 'rocauc' else average_precision
+        scores = []
+        for t in range(y_true.shape[1]):
+            keep = labelled[:, t]
+            yt = y_true[keep, t].astype(np.int64)
+            # As OGB: only tasks with both a positive and a negative.
+            if yt.size == 0 or yt.min() == yt.max():
+                continue
+            scores.append(fn(yt, y_pred[keep, t]))
+        if not scores:
+            raise ValueError(f"'y_true': no task has both positive and "
+                             f"negative labels; {self.metric} is "
+                             f"undefined")
+        return {self.metric: float(np.mean(scores))}
+
+    def _mrr(self, input_dict: Dict[str, Any]) -> Dict[str, float]:
         self._require(input_dict, 'y_pred_pos', 'y_pred_neg')
-        pos = _to_numpy('y_pred_pos', input_dict['y_pred_pos'])
-        neg = _to_numpy('y_pred_neg', input_dict['y_pred_neg'])
-        if pos.ndim != 1:
-            raise ValueError(f"'y_pred_pos': expected shape [n], got "
-                             f"{tuple(pos.shape)}")
-        if neg.ndim != 2 or neg.shape[0] != pos.shape[0]:
+        pos = _scores('y_pred_pos', input_dict['y_pred_pos'])
+        neg = _scores('y_pred_neg', input_dict['y_pred_neg'])
+        if pos.ndim != 1 or pos.shape[0] == 0:
+            raise ValueError(f"'y_pred_pos': expected shape [n] with n >= 1, "
+                             f"got {tuple(pos.shape)}")
+        if neg.ndim != 2 or neg.shape[0] != pos.shape[0] or neg.shape[1] == 0:
             raise ValueError(f"'y_pred_neg': expected shape [n={len(pos)}, "
-                             f"K], got {tuple(neg.shape)}")
+                             f"K] with K >= 1, got {tuple(neg.shape)}")
         return mrr(pos, neg)
 
     def __repr__(self) -> str:

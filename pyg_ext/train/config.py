@@ -24,6 +24,7 @@ import torch
 import yaml
 
 from pyg_ext.registry import REGISTRIES
+from pyg_ext.utils.validation import check_choice, check_float, check_int
 
 __all__ = [
     'ConfigError',
@@ -38,6 +39,8 @@ __all__ = [
     'config_to_dict',
     'save_config',
     'yaml_load',
+    'read_yaml',
+    'option_error',
 ]
 
 
@@ -63,13 +66,68 @@ class ConfigError(ValueError):
     r"""A config key is unknown or has a value of the wrong type."""
 
 
+def _yaml_error(where: str, e: 'yaml.YAMLError') -> ConfigError:
+    r"""A :class:`ConfigError` with the line and column of a YAML error."""
+    mark = getattr(e, 'problem_mark', None) or getattr(e, 'context_mark',
+                                                       None)
+    pos = (f' at line {mark.line + 1}, column {mark.column + 1}'
+           if mark is not None else '')
+    what = getattr(e, 'problem', None) or str(e).splitlines()[0]
+    return ConfigError(f"{where}: malformed YAML{pos}: {what}")
+
+
+def read_yaml(path: Union[str, os.PathLike], what: str = 'config') -> Any:
+    r"""Reads a YAML file; a syntax error becomes a :class:`ConfigError`
+    naming the file, line and column, and an empty file is refused."""
+    with open(path) as f:
+        try:
+            raw = yaml_load(f)
+        except yaml.YAMLError as e:
+            raise _yaml_error(str(path), e) from None
+    if raw is None:
+        raise ConfigError(f"{path}: the {what} file is empty; expected a "
+                          f"mapping of sections (e.g. 'dataset', 'model', "
+                          f"'train')")
+    return raw
+
+
+def option_error(prefix: str, fields: Sequence[str],
+                 e: Exception) -> ConfigError:
+    r"""The :class:`ConfigError` of an option check that failed with
+    :obj:`e`: a message about one option (``'lr' must be a finite float,
+    got nan``) becomes ``<prefix>.lr: expected a finite float, got nan``;
+    a message that already names a dotted key is kept; any other gets
+    ``<prefix>:`` in front."""
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if msg.startswith(f'{prefix}.') or isinstance(e, ConfigError):
+        return ConfigError(msg)
+    m = re.match(r"^'(\w+)((?:\[\d+\])*)' (.*)$", msg)
+    if m and m.group(1) in fields:
+        rest = m.group(3)
+        rest = 'expected ' + rest[len('must be '):] if rest.startswith(
+            'must be ') else msg
+        return ConfigError(f"{prefix}.{m.group(1)}{m.group(2)}: {rest}")
+    return ConfigError(f"{prefix}: {msg}")
+
+
 @dataclass
 class ModelOptions:
     r"""Options every registered model accepts. Model builders may subclass
-    this dataclass to add their own options."""
+    this dataclass to add their own options (a subclass with its own
+    ``__post_init__`` calls ``super().__post_init__()``; the config checks
+    these three either way)."""
     hidden_channels: int = 64
     num_layers: int = 2
     dropout: float = 0.5
+
+    def __post_init__(self):
+        ModelOptions.check(self)
+
+    def check(self) -> None:
+        r"""Sizes >= 1 and a dropout probability in [0, 1)."""
+        check_int('hidden_channels', self.hidden_channels, 1)
+        check_int('num_layers', self.num_layers, 1)
+        check_float('dropout', self.dropout, 0.0, 1.0, high_open=True)
 
 
 @dataclass
@@ -111,22 +169,24 @@ class TrainConfig:
     num_threads: Optional[int] = None
 
     def __post_init__(self):
-        if self.runs is not None and self.runs < 1:
-            raise ConfigError(f"train.runs: expected None or an int >= 1, "
-                              f"got {self.runs!r}")
-        for key in ('epochs', 'eval_every'):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"train.{key}: expected an int >= 1, got "
-                                  f"{getattr(self, key)!r}")
-        if self.checkpoint_every < 0:
-            raise ConfigError(f"train.checkpoint_every: expected an int >= 0,"
-                              f" got {self.checkpoint_every!r}")
-        if self.patience is not None and self.patience < 1:
-            raise ConfigError(f"train.patience: expected None or an int >= 1,"
-                              f" got {self.patience!r}")
-        if self.lr <= 0:
-            raise ConfigError(f"train.lr: expected a float > 0, got "
-                              f"{self.lr!r}")
+        check_int('runs', self.runs, 1, allow_none=True)
+        check_int('seed', self.seed, 0)
+        check_int('epochs', self.epochs, 1)
+        check_int('eval_every', self.eval_every, 1)
+        check_int('checkpoint_every', self.checkpoint_every, 0)
+        check_int('patience', self.patience, 1, allow_none=True)
+        check_int('num_threads', self.num_threads, 1, allow_none=True)
+        check_float('lr', self.lr, 0.0, low_open=True)
+        check_float('weight_decay', self.weight_decay, 0.0)
+        if self.splits is not None:
+            if not isinstance(self.splits, (list, tuple)):
+                raise ConfigError(f"train.splits: expected a list of ints "
+                                  f"or None, got {self.splits!r}")
+            for i, s in enumerate(self.splits):
+                check_int(f'splits[{i}]', s, 0)
+            if len(set(self.splits)) != len(self.splits):
+                raise ConfigError(f"train.splits: duplicate split in "
+                                  f"{self.splits}")
         if self.device != 'auto':
             try:
                 torch.device(self.device)
@@ -135,9 +195,7 @@ class TrainConfig:
                     f"train.device: unknown device {self.device!r}; "
                     f"expected 'auto', 'cpu', 'cuda' or 'cuda:<index>'"
                 ) from None
-        if self.optimizer not in ('adam', 'adamw', 'sgd'):
-            raise ConfigError(f"train.optimizer: expected one of 'adam', "
-                              f"'adamw', 'sgd', got {self.optimizer!r}")
+        check_choice('optimizer', self.optimizer, ('adam', 'adamw', 'sgd'))
 
 
 @dataclass
@@ -199,6 +257,7 @@ class ExperimentConfig:
 
 
 NAMED_SECTIONS = ('task', 'dataset', 'model', 'method')
+SECTIONS = NAMED_SECTIONS + ('train', 'output')
 REGISTRY_OF = {
     'task': 'task',
     'dataset': 'dataset',
@@ -321,10 +380,8 @@ def from_dict(cls: type, data: Optional[Dict[str, Any]], prefix: str = ''):
         kwargs[key] = _check_value(dotted, value, hints[key])
     try:
         return cls(**kwargs)
-    except ConfigError:
-        raise
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{prefix or cls.__name__}: {e}") from e
+        raise option_error(prefix or cls.__name__, list(fields), e) from e
 
 
 _INHERITED = '__inherited_options__'
@@ -360,11 +417,23 @@ def _resolve_section(kind: str, section: Any) -> NamedSection:
                               f"{next(iter(section))}': {kind} '{name}' "
                               f"takes no options")
         return NamedSection(name, None)
-    return NamedSection(name, from_dict(opts_cls, section, prefix=kind))
+    opts = from_dict(opts_cls, section, prefix=kind)
+    if isinstance(opts, ModelOptions):  # also when a subclass skips it
+        try:
+            ModelOptions.check(opts)
+        except (TypeError, ValueError) as e:
+            raise option_error(kind, ('hidden_channels', 'num_layers',
+                                      'dropout'), e) from None
+    return NamedSection(name, opts)
 
 
-def _parse_scalar(text: str) -> Any:
-    return yaml_load(text) if text.strip() != '' else ''
+def _parse_scalar(key: str, text: str) -> Any:
+    if text.strip() == '':
+        return ''
+    try:
+        return yaml_load(text)
+    except yaml.YAMLError as e:
+        raise _yaml_error(f"{key} (--set {key}={text})", e) from None
 
 
 def apply_override(raw: Dict[str, Any], override: str) -> None:
@@ -389,7 +458,7 @@ def apply_override(raw: Dict[str, Any], override: str) -> None:
                               f"section")
         node[p] = child
         node = child
-    value = _parse_scalar(value)
+    value = _parse_scalar(key, value)
     if (len(parts) == 2 and parts[0] in NAMED_SECTIONS and parts[1] == 'name'
             and node.get('name') not in (None, value)):
         # Switching the entry: options written for the old entry are kept
@@ -419,11 +488,10 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
     elif isinstance(source, dict):
         raw = copy.deepcopy(source)
     else:
-        with open(source) as f:
-            raw = yaml_load(f) or {}
+        raw = read_yaml(source)
         if not isinstance(raw, dict):
-            raise ConfigError(f"{source}: expected a YAML mapping at the top "
-                              f"level, got {type(raw).__name__}")
+            raise ConfigError(f"{source}: expected a config mapping at the "
+                              f"top level, got {type(raw).__name__}")
     for o in overrides:
         apply_override(raw, o)
 
@@ -432,6 +500,9 @@ def load_config(source: Union[str, os.PathLike, Dict[str, Any], None] = None,
         if key not in known:
             raise ConfigError(f"unknown config key '{key}'; known keys: "
                               f"{', '.join(sorted(known))}")
+        if raw[key] is None and key in SECTIONS:
+            raise ConfigError(f"{key}: the section is empty; give its keys "
+                              f"or remove it")
     cfg = ExperimentConfig()
     if 'name' in raw:
         cfg.name = _check_value('name', raw['name'], str)

@@ -2,12 +2,14 @@ r"""The runner: R seeds x the dataset's fixed splits, one fresh model and
 optimizer per run, per-run JSON, a summary (mean ± std) and a Markdown
 results table, all written atomically into a run directory that is never
 silently overwritten; ``resume`` continues an interrupted run directory."""
+import contextlib
 import copy
 import dataclasses
 import datetime
 import json
 import math
 import os
+import re
 import time
 import warnings
 from pathlib import Path
@@ -24,7 +26,8 @@ from pyg_ext.train.checkpoint import (Checkpointer, atomic_write_json,
                                       atomic_write_text, seed_everything)
 from pyg_ext.train import config as _config
 from pyg_ext.train.config import (ConfigError, ExperimentConfig,
-                                  config_to_dict, save_config, yaml_load)
+                                  config_to_dict, option_error, read_yaml,
+                                  save_config, yaml_load)
 from pyg_ext.train.method import RunContext
 from pyg_ext.train.leaderboard import (OGB_RUNS, count_parameters,
                                        leaderboard_markdown, leaderboard_row)
@@ -163,8 +166,9 @@ class _Session:
         if cfg.train.num_threads is not None:
             torch.set_num_threads(cfg.train.num_threads)
         t0 = time.perf_counter()
-        data = task.load(DATASETS.get(cfg.dataset.name), cfg.dataset.options,
-                         self.root)
+        with _options_named('dataset', cfg.dataset.options):
+            data = task.load(DATASETS.get(cfg.dataset.name),
+                             cfg.dataset.options, self.root)
         num_splits = task.num_splits(data)
         splits = cfg.train.splits
         if splits is None:
@@ -276,13 +280,32 @@ class _Session:
                     raise ValueError(f"model '{entry.name}' takes no options")
                 options = dataclasses.replace(options, **overrides)
             in_channels, out_channels = channels
-            model = entry.obj(in_channels, out_channels, options)
+            with _options_named('model', options):
+                model = entry.obj(in_channels, out_channels, options)
             if hasattr(model, 'reset_parameters'):
                 model.reset_parameters()
             self._built.append(model)
             return model.to(device)
 
         return build_model
+
+
+@contextlib.contextmanager
+def _options_named(prefix: str, options: Any):
+    r"""A :class:`ValueError`/:class:`TypeError` about one option of a
+    section (raised by the loader or the model builder) becomes a
+    :class:`ConfigError` naming its dotted key (``dataset.num_nodes``)."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as e:
+        fields = [f.name for f in dataclasses.fields(options)] \
+            if dataclasses.is_dataclass(options) else []
+        err = option_error(prefix, fields, e)
+        if str(err).startswith(f'{prefix}.'):
+            raise err from e
+        raise
 
 
 def _is_ogbn(cfg: ExperimentConfig) -> bool:
@@ -399,8 +422,10 @@ def load_suite(source: Union[PathLike, Dict[str, Any]],
     if isinstance(source, dict):
         raw = source
     else:
-        with open(source) as f:
-            raw = yaml_load(f) or {}
+        raw = read_yaml(source, 'suite')
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a suite mapping at the top "
+                          f"level, got {type(raw).__name__}")
     unknown = set(raw) - {'name', 'defaults', 'experiments'}
     if unknown:
         raise ConfigError(f"unknown suite key '{sorted(unknown)[0]}'; known "
@@ -414,7 +439,12 @@ def load_suite(source: Union[PathLike, Dict[str, Any]],
     for i, e in enumerate(exps):
         if not isinstance(e, dict):
             raise ConfigError(f"experiments[{i}]: expected a mapping")
-        cfg = load_config(_deep_merge(defaults, e), overrides)
+        try:
+            cfg = load_config(_deep_merge(defaults, e), overrides)
+        except ConfigError as err:
+            msg = str(err)
+            sep = '.' if re.match(r'^[\w.\[\]]+: ', msg) else ': '
+            raise ConfigError(f"experiments[{i}]{sep}{msg}") from None
         if cfg.name in names:
             raise ConfigError(f"experiments[{i}].name: duplicate name "
                               f"'{cfg.name}'")
@@ -424,8 +454,7 @@ def load_suite(source: Union[PathLike, Dict[str, Any]],
 
 
 def is_suite(path: PathLike) -> bool:
-    with open(path) as f:
-        raw = yaml_load(f) or {}
+    raw = read_yaml(path)
     return isinstance(raw, dict) and 'experiments' in raw
 
 
@@ -451,8 +480,7 @@ def run_suite(source: Union[PathLike, Dict[str, Any]],
         if isinstance(source, dict):
             raw = copy.deepcopy(source)
         else:
-            with open(source) as f:
-                raw = yaml_load(f) or {}
+            raw = read_yaml(source, 'suite')
         if only:
             keep = set(only)
             raw['experiments'] = [

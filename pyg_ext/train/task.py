@@ -6,9 +6,10 @@ from typing import Any, Dict, Tuple
 
 import torch
 
+from pyg_ext.fit.supervised import node_forward, node_loss
 from pyg_ext.utils.device import move_to
 
-__all__ = ['Task', 'TaskOptions']
+__all__ = ['Task', 'TaskOptions', 'NodeTask']
 
 
 @dataclass
@@ -82,3 +83,15 @@ class Task:
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}({self.options})'
+
+
+class NodeTask(Task):
+    r"""A node-level task on one graph: ``model(x, edge_index)`` and
+    cross-entropy on ``<split>_mask`` (see
+    :func:`pyg_ext.fit.supervised.node_forward` /
+    :func:`~pyg_ext.fit.supervised.node_loss`)."""
+    def forward(self, model: torch.nn.Module, data: Any) -> Any:
+        return node_forward(model, data)
+
+    def loss(self, out: Any, data: Any, split: str = 'train') -> torch.Tensor:
+        return node_loss(out, data, split)

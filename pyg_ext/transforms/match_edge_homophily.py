@@ -6,6 +6,10 @@ from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
+from pyg_ext.utils.validation import (check_attrs, check_bool,
+                                      check_edge_index, check_int,
+                                      check_tensor)
+
 __all__ = ['MatchEdgeHomophily', 'match_edge_homophily_mask']
 
 
@@ -33,17 +37,15 @@ def match_edge_homophily_mask(edge_index: Tensor, y: Tensor, target: float,
         >>> match_edge_homophily_mask(ei, y, 0.0)  # drop all homophilic
         tensor([False,  True,  True, False])
     """
-    if not isinstance(target, (int, float)) or isinstance(target, bool) or \
-            not 0.0 <= target <= 1.0:
-        raise ValueError(f"'target' edge homophily must be in [0, 1], got "
-                         f"{target!r}")
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"'edge_index' must have shape [2, E], got "
-                         f"{tuple(edge_index.shape)}")
+    target = _check_target(target)
+    check_int('seed', seed, 0)
+    check_bool('undirected', undirected)
+    check_tensor('y', y, kind='int')
     y = y.view(-1) if y.dim() == 2 and y.size(1) == 1 else y
     if y.dim() != 1:
         raise ValueError(f"'y' must hold one label per node [N], got shape "
                          f"{tuple(y.shape)}")
+    check_edge_index('edge_index', edge_index, y.numel())
     E = edge_index.size(1)
     if undirected:
         lo = torch.minimum(edge_index[0], edge_index[1])
@@ -79,6 +81,16 @@ def match_edge_homophily_mask(edge_index: Tensor, y: Tensor, target: float,
     return keep_unit if inverse is None else keep_unit[inverse]
 
 
+def _check_target(target) -> float:
+    if isinstance(target, bool) or not isinstance(target, (int, float)):
+        raise TypeError(f"'target' edge homophily must be a float in "
+                        f"[0, 1], got {target!r}")
+    if not 0.0 <= target <= 1.0:  # also NaN
+        raise ValueError(f"'target' edge homophily must be in [0, 1], got "
+                         f"{target!r}")
+    return float(target)
+
+
 @functional_transform('match_edge_homophily')
 class MatchEdgeHomophily(BaseTransform):
     r"""Drops edges so that the edge homophily of the graph becomes
@@ -98,21 +110,17 @@ class MatchEdgeHomophily(BaseTransform):
     """
     def __init__(self, target: float = 0.2, seed: int = 42,
                  undirected: bool = False):
-        if isinstance(target, bool) or not isinstance(
-                target, (int, float)) or not 0.0 <= target <= 1.0:
-            raise ValueError(f"'target' edge homophily must be in [0, 1], "
-                             f"got {target!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"'seed' must be an int, got {seed!r}")
-        self.target = float(target)
-        self.seed = seed
-        self.undirected = undirected
+        self.target = _check_target(target)
+        self.seed = check_int('seed', seed, 0)
+        self.undirected = check_bool('undirected', undirected)
 
     def forward(self, data: Data) -> Data:
-        if getattr(data, 'y', None) is None:
-            raise ValueError("MatchEdgeHomophily needs node labels 'data.y'")
-        if getattr(data, 'edge_index', None) is None:
-            raise ValueError("MatchEdgeHomophily needs 'data.edge_index'")
+        check_attrs(data, {'y': 'node labels [N]', 'edge_index': 'edges'})
+        y = data.y
+        n = data.num_nodes
+        if isinstance(y, Tensor) and (y.dim() == 0 or y.size(0) != n):
+            raise ValueError(f"'data.y' must hold one label per node "
+                             f"({n}), got shape {tuple(y.shape)}")
         mask = match_edge_homophily_mask(data.edge_index, data.y,
                                          self.target, self.seed,
                                          self.undirected)

@@ -1,11 +1,14 @@
 import copy
 
+import torch
 from torch_geometric.data import Data
 from torch_geometric.data.datapipes import functional_transform
 from torch_geometric.transforms import BaseTransform
 
 from pyg_ext.utils.sparsify import (_COUNT_RULES, check_sparsity,
                                     teddy_keep_mask)
+from pyg_ext.utils.validation import (check_attrs, check_bool, check_choice,
+                                      check_edge_values)
 
 __all__ = ['TEDDY']
 
@@ -57,18 +60,21 @@ class TEDDY(BaseTransform):
                  count: str = 'undirected', keep_self_loops: bool = True,
                  store_mask: bool = False, allow_directed: bool = False):
         self.sparsity = check_sparsity(sparsity)
-        if count not in _COUNT_RULES:
-            raise ValueError(f"'count' must be one of {_COUNT_RULES}, got "
-                             f"{count!r}")
-        self.score_self_loops = bool(score_self_loops)
-        self.count = count
-        self.keep_self_loops = bool(keep_self_loops)
-        self.store_mask = bool(store_mask)
-        self.allow_directed = bool(allow_directed)
+        self.count = check_choice('count', count, _COUNT_RULES)
+        self.score_self_loops = check_bool('score_self_loops',
+                                           score_self_loops)
+        self.keep_self_loops = check_bool('keep_self_loops', keep_self_loops)
+        self.store_mask = check_bool('store_mask', store_mask)
+        self.allow_directed = check_bool('allow_directed', allow_directed)
 
     def forward(self, data: Data) -> Data:
-        if getattr(data, 'edge_index', None) is None:
-            raise ValueError("TEDDY needs 'data.edge_index'")
+        check_attrs(data, {'edge_index': 'the graph TEDDY sparsifies'})
+        E = data.edge_index.size(1) if isinstance(data.edge_index,
+                                                  torch.Tensor) else None
+        for key in ('edge_weight', 'edge_attr'):  # kept aligned below
+            val = getattr(data, key, None)
+            if isinstance(val, torch.Tensor) and E is not None:
+                check_edge_values(f'data.{key}', val, E)
         data = copy.copy(data)
         mask = teddy_keep_mask(data.edge_index, self.sparsity,
                                data.num_nodes, count=self.count,

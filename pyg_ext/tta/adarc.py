@@ -7,8 +7,12 @@ from torch import Tensor
 from torch.nn import Parameter
 from tqdm.auto import tqdm
 
-from pyg_ext.tta.base import resolve_base, softmax_entropy
+from pyg_ext.tta.base import BASES, resolve_base, softmax_entropy
 from pyg_ext.tta.pic import pic_loss
+from pyg_ext.utils.device import place
+from pyg_ext.utils.validation import (check_bool, check_choice, check_float,
+                                      check_graph, check_int,
+                                      check_model_input)
 
 __all__ = ['AdaRC', 'resolve_hop_parameters']
 
@@ -35,6 +39,10 @@ def resolve_hop_parameters(
     else:
         if isinstance(hop_params, (str, Parameter)):
             hop_params = [hop_params]
+        if not hasattr(hop_params, '__iter__'):
+            raise TypeError(f"'hop_params' must be None, a list of "
+                            f"parameters or a list of name substrings, got "
+                            f"{type(hop_params).__name__}")
         hop_params = list(hop_params)
         if all(isinstance(h, str) for h in hop_params):
             params = [p for n, p in model.named_parameters()
@@ -151,16 +159,13 @@ class AdaRC(torch.nn.Module):
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"'model' must be a torch.nn.Module, got "
                             f"{type(model).__name__}")
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or \
-                not lr > 0:
-            raise ValueError(f"'lr' must be a float > 0, got {lr!r}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(f"'steps' must be an int >= 1, got {steps!r}")
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"'optimizer' must be one of {OPTIMIZERS}, got "
-                             f"{optimizer!r}")
-        if loss not in LOSSES:
-            raise ValueError(f"'loss' must be one of {LOSSES}, got {loss!r}")
+        check_float('lr', lr, 0.0, low_open=True)
+        check_int('steps', steps, 1)
+        check_choice('optimizer', optimizer, OPTIMIZERS)
+        check_choice('loss', loss, LOSSES)
+        for name, flag in (('final_pass', final_pass),
+                           ('episodic', episodic), ('progress', progress)):
+            check_bool(name, flag)
         if featurizer is None and not callable(getattr(model, 'featurize',
                                                        None)):
             raise TypeError(f"{type(model).__name__} has no featurize() "
@@ -211,17 +216,17 @@ class AdaRC(torch.nn.Module):
                             f"{getattr(logits, 'shape', type(logits))}")
         return logits.detach()
 
-    def _prepare_mask(self, z: Tensor) -> Optional[Tensor]:
-        r"""Checks :attr:`mask` against the first representation and turns
-        it into an index on :obj:`z`'s device (once per :meth:`adapt`)."""
+    def _prepare_mask(self, N: int, device: torch.device
+                      ) -> Optional[Tensor]:
+        r"""Checks :attr:`mask` against the graph's :obj:`N` nodes and turns
+        it into an index on :obj:`device` (once per :meth:`adapt`)."""
         mask = self.mask
         if mask is None:
             return None
         if not isinstance(mask, Tensor):
             raise TypeError(f"'mask' must be a tensor, got "
                             f"{type(mask).__name__}")
-        N = z.size(0)
-        mask = mask.to(z.device)
+        mask = mask.to(device)
         if mask.dtype == torch.bool:
             if mask.shape != (N, ):
                 raise ValueError(f"a bool 'mask' must have shape [N] = "
@@ -231,12 +236,31 @@ class AdaRC(torch.nn.Module):
             raise TypeError(f"'mask' must be a bool [N] mask or a 1-D index "
                             f"tensor, got {mask.dtype} of shape "
                             f"{tuple(mask.shape)}")
-        elif mask.numel() > 0 and not bool(
-                ((mask >= -N) & (mask < N)).all()):
-            raise ValueError(f"'mask' holds node indices outside [0, {N})")
+        elif mask.numel() > 0:
+            lo, hi = (int(v) for v in torch.aminmax(mask))
+            if lo < 0 or hi >= N:
+                raise ValueError(f"'mask' holds node indices outside [0, "
+                                 f"{N}): got values in [{lo}, {hi}]")
         if mask.numel() == 0:
-            raise ValueError("'z' has no rows (empty graph or empty mask)")
+            raise ValueError("'mask' selects no rows (empty graph or empty "
+                             "mask)")
         return mask
+
+    def _check_data(self, data: Any) -> Optional[int]:
+        r"""The entry checks of :meth:`adapt`, once: the graph the built-in
+        featurizer and bases read (``data.x``, ``data.edge_index``); returns
+        its number of nodes (:obj:`None` when a custom featurizer and base
+        read something else)."""
+        if data is None:
+            raise TypeError("'data' must be a graph (e.g. a torch_geometric "
+                            "Data with 'x' and 'edge_index'), got None")
+        builtin = isinstance(self.base_tta, tuple(BASES.values()))
+        if self.featurizer is None or builtin:
+            N = check_graph(data)
+            place(self.model, data)  # one device (the message names both)
+            check_model_input(self.model, data.x)
+            return N
+        return None
 
     def _objective(self, z: Tensor, prob: Tensor,
                    mask: Optional[Tensor]) -> Tensor:
@@ -255,6 +279,8 @@ class AdaRC(torch.nn.Module):
         r"""Adapts the hop parameters on :obj:`data` (no labels used) and
         returns the base-TTA logits on all nodes."""
         model = self.model
+        N = self._check_data(data)
+        mask = None if N is None else self._prepare_mask(N, data.x.device)
         if self.episodic:
             self.reset()
         was_training = model.training
@@ -269,7 +295,6 @@ class AdaRC(torch.nn.Module):
             opt = self._make_optimizer()
             prev = None
             logits = None
-            mask = None
             for step in tqdm(range(self.steps), desc='AdaRC', leave=False,
                              disable=not self.progress):
                 opt.zero_grad()
@@ -278,8 +303,8 @@ class AdaRC(torch.nn.Module):
                 pred = prob.argmax(dim=-1)
                 with torch.enable_grad():
                     z = self._featurize(data)
-                    if step == 0:
-                        mask = self._prepare_mask(z)
+                    if step == 0 and N is None:
+                        mask = self._prepare_mask(z.size(0), z.device)
                     loss = self._objective(z, prob, mask)
                     if not loss.requires_grad:
                         raise ValueError(

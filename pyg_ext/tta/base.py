@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pyg_ext.utils.validation import check_float, check_int
+
 __all__ = [
     'ERMBase',
     'TentBase',
@@ -81,15 +83,14 @@ class TentBase:
         steps (int, optional): Number of entropy steps. (default: :obj:`10`)
     """
     def __init__(self, lr: float = 0.1, steps: int = 10):
-        if not lr > 0:
-            raise ValueError(f"TentBase 'lr' must be > 0, got {lr}")
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"TentBase 'steps' must be an int >= 0, got "
-                             f"{steps!r}")
-        self.lr = lr
-        self.steps = steps
+        self.lr = check_float('lr', lr, 0.0, low_open=True)
+        self.steps = check_int('steps', steps, 0)
 
     def __call__(self, model: torch.nn.Module, data: Any) -> Tensor:
+        if data.x.size(0) < 2:  # metadata: BatchNorm needs a batch
+            raise ValueError(f"TentBase: 'data' has {data.x.size(0)} node(s);"
+                             f" BatchNorm on the test graph's statistics "
+                             f"needs at least 2")
         model.eval()
         model.requires_grad_(False)
         params = []
@@ -134,10 +135,10 @@ class T3ABase:
             (default: :obj:`-1`; the official CSBM script uses :obj:`2000`)
     """
     def __init__(self, filter_k: int = -1):
-        if isinstance(filter_k, bool) or not isinstance(
-                filter_k, int) or (filter_k < 1 and filter_k != -1):
-            raise ValueError(f"T3ABase 'filter_k' must be -1 or an int >= 1, "
-                             f"got {filter_k!r}")
+        check_int('filter_k', filter_k, -1)
+        if filter_k == 0:
+            raise ValueError("'filter_k' must be -1 (all) or an int >= 1, "
+                             "got 0")
         self.filter_k = filter_k
 
     @torch.no_grad()
@@ -196,15 +197,10 @@ class LAMEBase:
     """
     def __init__(self, k: int = 5, steps: int = 50, bound_lambda: float = 1.0,
                  chunk_size: int = 2048):
-        for name, v in (('k', k), ('steps', steps), ('chunk_size',
-                                                     chunk_size)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"LAMEBase '{name}' must be an int >= 1, "
-                                 f"got {v!r}")
-        self.k = k
-        self.steps = steps
-        self.bound_lambda = bound_lambda
-        self.chunk_size = chunk_size
+        self.k = check_int('k', k, 1)
+        self.steps = check_int('steps', steps, 1)
+        self.bound_lambda = check_float('bound_lambda', bound_lambda, 0.0)
+        self.chunk_size = check_int('chunk_size', chunk_size, 1)
 
     def knn(self, feats: Tensor) -> Tensor:
         r"""Indices [N, k] of the k nearest other nodes (cosine)."""

@@ -3,16 +3,22 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from pyg_ext.utils.validation import (check_bool, check_finite, check_float,
+                                      check_index)
+
 __all__ = ['pic_loss', 'pic_terms', 'PICLoss']
 
 
 def _check_inputs(z: Tensor, prob: Tensor, mask: Optional[Tensor],
-                  atol: float, validate: bool
+                  atol: float, validate: bool, eps: float = 0.0
                   ) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
     r"""Checks the metadata (always) and the values (if :obj:`validate`);
     returns ``(z, prob, row_weight)``: an index :obj:`mask` selects rows, a
     boolean one becomes 0/1 row weights (a selection would have a
     value-dependent size, i.e. a host synchronisation)."""
+    check_bool('validate', validate)
+    check_float('eps', eps, 0.0)
+    check_float('atol', atol, 0.0)
     if not isinstance(z, Tensor) or not isinstance(prob, Tensor):
         raise TypeError(f"'z' and 'prob' must be tensors, got "
                         f"{type(z).__name__} and {type(prob).__name__}")
@@ -45,15 +51,27 @@ def _check_inputs(z: Tensor, prob: Tensor, mask: Optional[Tensor],
                 raise ValueError(f"a bool 'mask' must have shape [N] = "
                                  f"[{z.size(0)}], got {tuple(mask.shape)}")
             if validate and not bool(mask.any()):
-                raise ValueError("'z' has no rows (empty graph or empty "
-                                 "mask)")
+                raise ValueError("'mask' selects no rows of 'z' (empty "
+                                 "graph or empty mask)")
             row_weight = mask.to(z.dtype)
         else:
+            if mask.is_floating_point() or mask.is_complex() or \
+                    mask.dim() != 1:
+                raise TypeError(f"'mask' must be a bool [N] mask or a 1-D "
+                                f"integer index tensor, got {mask.dtype} "
+                                f"of shape {tuple(mask.shape)}")
+            if validate:
+                check_index('mask', mask, z.size(0))
+                if mask.numel() == 0:
+                    raise ValueError("'mask' selects no rows of 'z' (empty "
+                                     "graph or empty mask)")
             z, prob = z[mask], prob[mask]
     if z.size(0) == 0:
         raise ValueError("'z' has no rows (empty graph or empty mask)")
     if validate:
         with torch.no_grad():
+            check_finite('z', z)
+            check_finite('prob', prob)
             p = prob if row_weight is None else prob[mask]
             if bool((p < -atol).any()):
                 raise ValueError("'prob' must be non-negative (soft "
@@ -72,7 +90,7 @@ def pic_terms(z: Tensor, prob: Tensor, mask: Optional[Tensor] = None,
     r"""The intra- and inter-class variances of :func:`pic_loss`:
     :math:`(\sigma^2_\mathrm{intra}, \sigma^2_\mathrm{inter})`; the
     arguments are those of :func:`pic_loss`."""
-    z, prob, row_weight = _check_inputs(z, prob, mask, atol, validate)
+    z, prob, row_weight = _check_inputs(z, prob, mask, atol, validate, eps)
     if row_weight is None:
         z = z - z.mean(dim=0, keepdim=True)  # global centroid mu_* = 0
     else:  # masked-out rows weigh 0 in every sum below
@@ -175,8 +193,9 @@ class PICLoss(torch.nn.Module):
     def __init__(self, eps: float = 1e-8, atol: float = 1e-4,
                  validate: bool = True):
         super().__init__()
-        if eps < 0:
-            raise ValueError(f"'eps' must be >= 0, got {eps}")
+        check_float('eps', eps, 0.0)
+        check_float('atol', atol, 0.0)
+        check_bool('validate', validate)
         self.eps = eps
         self.atol = atol
         self.validate = validate

@@ -13,8 +13,9 @@ from pyg_ext.utils.mixture import dispersion_features, mixture_log_probs, mowst_
 __all__ += ['dispersion_features', 'mixture_log_probs', 'mowst_loss', 'mowst_star_loss', 'expected_accuracy']
 from pyg_ext.utils.khop import khop_distance, induced_subgraph, khop_in_subgraph
 __all__ += ['khop_distance', 'induced_subgraph', 'khop_in_subgraph']
-from pyg_ext.utils.validation import (check_int, check_float, check_probability, check_choice, check_bool, check_tensor, check_finite, check_index, check_edge_index, check_node_mask, check_same_device)
-__all__ += ['check_int', 'check_float', 'check_probability', 'check_choice', 'check_bool', 'check_tensor', 'check_finite', 'check_index', 'check_edge_index', 'check_node_mask', 'check_same_device']
+from pyg_ext.utils.validation import *  # noqa: F401,F403 (its __all__)
+from pyg_ext.utils import validation as _validation
+__all__ += _validation.__all__
 from pyg_ext.utils.checkpoint import seed_everything, get_rng_state, set_rng_state, Checkpointer
 __all__ += ['seed_everything', 'get_rng_state', 'set_rng_state', 'Checkpointer']
 from pyg_ext.utils.device import resolve_device, move_to, place

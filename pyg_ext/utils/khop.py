@@ -17,6 +17,8 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
+from pyg_ext.utils.validation import check_index, check_tensor
+
 __all__ = [
     'khop_distance',
     'induced_subgraph',
@@ -38,7 +40,12 @@ def _check_edge_index(edge_index: Tensor) -> None:
     shape = getattr(edge_index, 'shape', type(edge_index).__name__)
     if not isinstance(edge_index, Tensor) or tuple(shape)[:1] != (2, ) or \
             edge_index.dim() != 2:
-        raise ValueError(f"'edge_index' must be a [2, E] tensor, got {shape}")
+        hint = (' (it looks like [E, 2]: pass edge_index.t())'
+                if isinstance(edge_index, Tensor) and edge_index.dim() == 2
+                and edge_index.size(1) == 2 else '')
+        raise ValueError(f"'edge_index' must be a [2, E] tensor, got "
+                         f"{shape}{hint}")
+    check_tensor('edge_index', edge_index, kind='int')
 
 
 def _check(index: Tensor, num_hops: int, edge_index: Tensor,
@@ -58,6 +65,9 @@ def _check(index: Tensor, num_hops: int, edge_index: Tensor,
     if index.device != edge_index.device:
         raise ValueError(f"'index' is on {index.device} but 'edge_index' is "
                          f"on {edge_index.device}; move both to one device")
+    if not edge_index.is_meta:  # ids in range (an inference-time read)
+        check_index('index', index, num_nodes)
+        check_index('edge_index', edge_index, num_nodes)
 
 
 def khop_distance(index: Tensor, num_hops: int, edge_index: Tensor,

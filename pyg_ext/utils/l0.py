@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from pyg_ext.utils.sparsify import check_sparsity
+from pyg_ext.utils.validation import check_callable, check_float
 
 __all__ = [
     'l0_keep_count',
@@ -44,12 +45,15 @@ def l0_keep_count(numel: int, sparsity: float, eps: float = 1e-9) -> int:
     if isinstance(numel, bool) or not isinstance(numel, int) or numel < 0:
         raise ValueError(f"'numel' must be a non-negative int, got {numel!r}")
     sparsity = check_sparsity(sparsity)
+    eps = check_float('eps', eps, 0.0)
     n_zero = max(0, math.ceil(sparsity * numel - eps))
     return numel - min(n_zero, numel)
 
 
 def _collect(params_or_module: ParamsOrModule,
-             include: Optional[Include] = None) -> List[Tensor]:
+             include: Optional[Include] = None,
+             name: str = 'params_or_module') -> List[Tensor]:
+    check_callable('include', include, allow_none=True)
     if isinstance(params_or_module, torch.nn.Module):
         return [
             p for name, p in params_or_module.named_parameters()
@@ -60,11 +64,16 @@ def _collect(params_or_module: ParamsOrModule,
                         "parameter names), got an iterable of tensors")
     if isinstance(params_or_module, Tensor):
         return [params_or_module]
+    if not hasattr(params_or_module, '__iter__') or \
+            isinstance(params_or_module, (str, bytes)):
+        raise TypeError(f"'{name}' must be a torch.nn.Module or an iterable "
+                        f"of tensors, got "
+                        f"{type(params_or_module).__name__}")
     params = list(params_or_module)
     for p in params:
         if not isinstance(p, Tensor):
-            raise TypeError(f"expected a torch.nn.Module or an iterable of "
-                            f"tensors, got an item of type "
+            raise TypeError(f"'{name}' must be a torch.nn.Module or an "
+                            f"iterable of tensors, got an item of type "
                             f"{type(p).__name__}")
     return params
 
@@ -132,6 +141,7 @@ def project_l0_(params_or_module: ParamsOrModule, sparsity: float, *,
     """
     params = _collect(params_or_module, include)
     sparsity = check_sparsity(sparsity)
+    check_float('eps', eps, 0.0)
     if len(params) == 0:
         return []
     numel = sum(p.numel() for p in params)
@@ -186,9 +196,9 @@ class L0ProjectedOptimizer:
             raise TypeError(f"'optimizer' must be a torch.optim.Optimizer, "
                             f"got {type(optimizer).__name__}")
         self.optimizer = optimizer
-        self.params = _collect(params, include)
+        self.params = _collect(params, include, 'params')
         self.sparsity = check_sparsity(sparsity)
-        self.eps = eps
+        self.eps = check_float('eps', eps, 0.0)
         # Checked and counted once here: a step reads nothing on the host.
         numel = sum(p.numel() for p in self.params)
         self.num_zero = numel - l0_keep_count(numel, self.sparsity, eps)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_ext.utils.dispersion import DISPERSIONS
+from pyg_ext.utils.validation import check_tensor
 
 __all__ = [
     'dispersion_features',
@@ -50,6 +51,9 @@ def _check_reduction(reduction: str) -> None:
 
 def _check_pair(weak_logits: Tensor, strong_logits: Tensor,
                 conf: Tensor) -> None:
+    check_tensor('weak_logits', weak_logits, kind='float')
+    check_tensor('strong_logits', strong_logits, kind='float')
+    check_tensor('conf', conf, kind='float')
     if weak_logits.dim() != 2 or weak_logits.shape != strong_logits.shape:
         raise ValueError(f"'weak_logits' and 'strong_logits' must both be "
                          f"[N, C], got {tuple(weak_logits.shape)} and "
@@ -57,6 +61,13 @@ def _check_pair(weak_logits: Tensor, strong_logits: Tensor,
     if conf.dim() != 1 or conf.size(0) != weak_logits.size(0):
         raise ValueError(f"'conf' must be [N] with N={weak_logits.size(0)}, "
                          f"got {tuple(conf.shape)}")
+
+
+def _check_target(target: Tensor, n: int) -> None:
+    check_tensor('target', target, kind='int')
+    if target.dim() != 1 or target.size(0) != n:
+        raise ValueError(f"'target' must hold {n} class labels [N], got "
+                         f"shape {tuple(target.shape)}")
 
 
 def dispersion_features(logits: Tensor,
@@ -87,6 +98,7 @@ def dispersion_features(logits: Tensor,
         >>> dispersion_features(z).tolist()
         [[0.0, 0.0], [1.0, 1.0]]
     """
+    check_tensor('logits', logits, kind='float')
     names = (dispersion, ) if isinstance(dispersion, str) else \
         tuple(dispersion)
     if len(names) == 0:
@@ -169,6 +181,7 @@ def mowst_loss(weak_logits: Tensor, strong_logits: Tensor, conf: Tensor,
     """
     _check_reduction(reduction)
     _check_pair(weak_logits, strong_logits, conf)
+    _check_target(target, weak_logits.size(0))
     lw = F.cross_entropy(weak_logits, target, reduction='none')
     ls = F.cross_entropy(strong_logits, target, reduction='none')
     return _reduce(conf * lw + (1 - conf) * ls, reduction)
@@ -198,6 +211,7 @@ def mowst_star_loss(weak_logits: Tensor, strong_logits: Tensor,
     """
     _check_reduction(reduction)
     log_probs = mixture_log_probs(weak_logits, strong_logits, conf, mix)
+    _check_target(target, log_probs.size(0))
     return F.nll_loss(log_probs, target, reduction=reduction)
 
 
@@ -228,6 +242,9 @@ def expected_accuracy(conf: Tensor, weak_correct: Tensor,
         ...                   torch.tensor([False, False]))
         tensor(0.6250, dtype=torch.float64)
     """
+    check_tensor('conf', conf, kind='float')
+    check_tensor('weak_correct', weak_correct)
+    check_tensor('strong_correct', strong_correct)
     if not (conf.shape == weak_correct.shape == strong_correct.shape) or \
             conf.dim() != 1:
         raise ValueError(f"'conf', 'weak_correct' and 'strong_correct' must "

@@ -17,6 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pyg_ext.utils.validation import (check_bool, check_choice,
+                                      check_edge_values,
+                                      check_inferred_num_nodes, check_int,
+                                      check_tensor)
+
 __all__ = [
     'teddy_node_score',
     'teddy_edge_score',
@@ -54,16 +59,15 @@ def _check_edge_index(edge_index: Tensor,
         raise TypeError(f"'edge_index' must have an integer dtype (e.g. "
                         f"torch.long), got {edge_index.dtype}")
     if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        hint = (' (it looks like [E, 2]: pass edge_index.t())'
+                if edge_index.dim() == 2 and edge_index.size(1) == 2 else '')
         raise ValueError(f"'edge_index' must have shape [2, num_edges], got "
-                         f"{list(edge_index.shape)}")
+                         f"{list(edge_index.shape)}{hint}")
     edge_index = edge_index.long()
+    check_int('num_nodes', num_nodes, 0, allow_none=True)
     if num_nodes is None:
         num_nodes = int(edge_index.max()) + 1 if edge_index.numel() > 0 else 0
-    else:
-        if isinstance(num_nodes, bool) or not isinstance(num_nodes, int) \
-                or num_nodes < 0:
-            raise ValueError(f"'num_nodes' must be a non-negative int, got "
-                             f"{num_nodes!r}")
+        check_inferred_num_nodes('edge_index', num_nodes)
     if edge_index.numel() > 0:
         lo, hi = int(edge_index.min()), int(edge_index.max())
         if lo < 0 or hi >= num_nodes:
@@ -71,6 +75,20 @@ def _check_edge_index(edge_index: Tensor,
                              f"outside the valid range [0, {num_nodes - 1}] "
                              f"for num_nodes={num_nodes}")
     return edge_index, num_nodes
+
+
+def _check_per_edge(name: str, value, E: int, device: torch.device,
+                    nonnegative: bool = False) -> None:
+    r"""A 1-D tensor with one finite entry per edge on :obj:`device`."""
+    if not isinstance(value, Tensor) or value.dim() != 1 or \
+            value.numel() != E:
+        raise ValueError(f"'{name}' must be a 1-D tensor with {E} entries "
+                         f"(one per edge), got "
+                         f"{getattr(value, 'shape', type(value).__name__)}")
+    if value.device != device:
+        raise ValueError(f"'{name}' is on {value.device} but 'edge_index' "
+                         f"on {device}")
+    check_edge_values(name, value, E, nonnegative=nonnegative)
 
 
 class _Graph:
@@ -82,16 +100,13 @@ class _Graph:
     def __init__(self, edge_index: Tensor, num_nodes: Optional[int],
                  edge_weight: Optional[Tensor], allow_directed: bool,
                  add_self_loops: bool = False):
+        check_bool('allow_directed', allow_directed)
+        check_bool('add_self_loops', add_self_loops)
         edge_index, N = _check_edge_index(edge_index, num_nodes)
         E = edge_index.size(1)
         if edge_weight is not None:
-            if not isinstance(edge_weight, Tensor) or edge_weight.dim() != 1 \
-                    or edge_weight.numel() != E:
-                raise ValueError(f"'edge_weight' must be a 1-D tensor with "
-                                 f"{E} entries (one per edge)")
-            if edge_weight.device != edge_index.device:
-                raise ValueError(f"'edge_weight' is on {edge_weight.device} "
-                                 f"but 'edge_index' on {edge_index.device}")
+            _check_per_edge('edge_weight', edge_weight, E, edge_index.device,
+                            nonnegative=True)
         self.N, self.E = N, E
         self.device = edge_index.device
         self.edge_index = edge_index
@@ -330,9 +345,8 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
         tensor([ True,  True, False, False,  True,  True])
     """
     sparsity = check_sparsity(sparsity)
-    if count not in _COUNT_RULES:
-        raise ValueError(f"'count' must be one of {_COUNT_RULES}, got "
-                         f"{count!r}")
+    check_choice('count', count, _COUNT_RULES)
+    check_bool('keep_self_loops', keep_self_loops)
     g = _Graph(edge_index, num_nodes, edge_weight, allow_directed,
                add_self_loops)
     E = g.E
@@ -340,13 +354,7 @@ def teddy_keep_mask(edge_index: Tensor, sparsity: float,
         node = g.node_score()
         entry_score = node[g.row] * node[g.col]
     else:
-        if not isinstance(score, Tensor) or score.dim() != 1 \
-                or score.numel() != E:
-            raise ValueError(f"'score' must be a 1-D tensor with {E} entries "
-                             f"(one per edge)")
-        if score.device != g.device:
-            raise ValueError(f"'score' is on {score.device} but 'edge_index' "
-                             f"on {g.device}")
+        _check_per_edge('score', score, E, g.device)
         if g.inv is None:
             entry_score = score.double()
         else:
@@ -416,12 +424,15 @@ def teddy_schedule(num_levels: int = 20, graph_rate: float = 0.05,
         >>> [(round(g, 4), round(w, 4)) for g, w in teddy_schedule(2)]
         [(0.05, 0.1), (0.0975, 0.19)]
     """
-    if isinstance(num_levels, bool) or not isinstance(num_levels, int) \
-            or num_levels < 1:
-        raise ValueError(f"'num_levels' must be an int >= 1, got "
-                         f"{num_levels!r}")
+    check_int('num_levels', num_levels, 1)
     a = check_sparsity(graph_rate, 'graph_rate')
     w = check_sparsity(weight_rate, 'weight_rate')
+    for name, r in (('graph_rate', a), ('weight_rate', w)):
+        # the last level bounds the list (and a level must stay < 1)
+        if 1.0 - (1.0 - r)**num_levels >= 1.0:
+            raise ValueError(f"'num_levels' ({num_levels}) is too large for "
+                             f"{name}={r}: the sparsity of the last levels "
+                             f"rounds to 1 (nothing left to train)")
     return [(1.0 - (1.0 - a)**k, 1.0 - (1.0 - w)**k)
             for k in range(1, num_levels + 1)]
 
@@ -447,6 +458,8 @@ def teddy_distillation_loss(student_logits: Tensor,
         >>> float(teddy_distillation_loss(z, z))
         0.0
     """
+    check_tensor('student_logits', student_logits, kind='float')
+    check_tensor('teacher_logits', teacher_logits, kind='float')
     if student_logits.shape != teacher_logits.shape \
             or student_logits.dim() != 2:
         raise ValueError(f"'student_logits' and 'teacher_logits' must both "

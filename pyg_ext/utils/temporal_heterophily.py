@@ -5,6 +5,9 @@ from typing import NamedTuple, Optional, Union
 import torch
 from torch import Tensor
 
+from pyg_ext.utils.validation import (check_bool, check_inferred_num_nodes,
+                                      check_int)
+
 __all__ = [
     'LabelEvents',
     'check_event_stream',
@@ -64,8 +67,8 @@ def check_event_stream(src: Tensor, dst: Tensor, t: Tensor,
     if not (src.numel() == dst.numel() == t.numel()):
         raise ValueError(f"'src', 'dst' and 't' must have the same length, "
                          f"got {src.numel()}, {dst.numel()} and {t.numel()}")
-    if t.is_floating_point() and bool(torch.isnan(t).any()):
-        raise ValueError("'t' contains NaN times")
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        raise ValueError("'t' contains NaN or infinite times")
     if t.numel() > 0 and bool((t < 0).any()):
         raise ValueError(f"'t' must be non-negative, got a minimum of "
                          f"{t.min().item()}")
@@ -83,14 +86,37 @@ def check_event_stream(src: Tensor, dst: Tensor, t: Tensor,
                              f"got {lo}")
         max_id = max(int(src.max()), int(dst.max()))
     if num_nodes is None:
-        return max_id + 1
-    if not isinstance(num_nodes, int) or isinstance(num_nodes, bool):
-        raise TypeError(f"'num_nodes' must be an int, got "
-                        f"{type(num_nodes).__name__}")
+        return check_inferred_num_nodes("src'/'dst", max_id + 1)
+    check_int('num_nodes', num_nodes, 0)
     if max_id >= num_nodes:
         raise ValueError(f"node id {max_id} in 'src'/'dst' is out of range "
                          f"for num_nodes={num_nodes}")
     return num_nodes
+
+
+def _check_label_events(label_events) -> LabelEvents:
+    if not isinstance(label_events, (tuple, list)) or \
+            len(label_events) != 3:
+        got = type(label_events).__name__
+        if isinstance(label_events, (tuple, list)):
+            got += f' of length {len(label_events)}'
+        raise TypeError(f"'label_events' must be a LabelEvents (node, time, "
+                        f"y) or a 3-tuple of tensors, got {got}")
+    ev = LabelEvents(*label_events)
+    node = _as_1d('label_events.node', ev.node, 'int')
+    time = _as_1d('label_events.time', ev.time, 'real')
+    _as_1d('label_events.y', ev.y, 'int')
+    if not (node.numel() == time.numel() == ev.y.numel()):
+        raise ValueError(f"'label_events' fields must have the same length, "
+                         f"got {node.numel()}, {time.numel()} and "
+                         f"{ev.y.numel()}")
+    if node.numel() and int(node.min()) < 0:
+        raise ValueError(f"'label_events.node' must hold node ids >= 0, got "
+                         f"{int(node.min())}")
+    if time.is_floating_point() and not bool(torch.isfinite(time).all()):
+        raise ValueError("'label_events.time' contains NaN or infinite "
+                         "times")
+    return ev
 
 
 def label_at(label_events: LabelEvents, node: Tensor, time: Tensor,
@@ -208,9 +234,13 @@ def temporal_edge_heterophily(
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             raise TypeError(f"'{name}' must be a number, got "
                             f"{type(v).__name__}")
+        if math.isnan(v):
+            raise ValueError(f"'{name}' must be a number or +-inf, got nan")
+    check_bool('undirected', undirected)
     if t_start > t_end:
         raise ValueError(f"'t_start' ({t_start}) must be <= 't_end' "
                          f"({t_end})")
+    given = num_nodes is not None
     num_nodes = check_event_stream(src, dst, t, num_nodes,
                                    require_sorted=False)
     if y is not None:
@@ -220,12 +250,15 @@ def temporal_edge_heterophily(
                              f" node ids up to {num_nodes - 1}")
         num_nodes = max(num_nodes, y.numel())
     else:
-        label_events = LabelEvents(*label_events)
-        _as_1d('label_events.node', label_events.node, 'int')
-        _as_1d('label_events.time', label_events.time, 'real')
-        _as_1d('label_events.y', label_events.y, 'int')
+        label_events = _check_label_events(label_events)
         if label_events.node.numel():
-            num_nodes = max(num_nodes, int(label_events.node.max()) + 1)
+            top = int(label_events.node.max()) + 1
+            if given and top > num_nodes:
+                raise ValueError(f"'label_events.node' holds node id "
+                                 f"{top - 1}, out of range for "
+                                 f"num_nodes={num_nodes}")
+            num_nodes = max(num_nodes, check_inferred_num_nodes(
+                'label_events.node', top))
 
     src, dst = src.long(), dst.long()
     mask = (t >= t_start) & (t < t_end)

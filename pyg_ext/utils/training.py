@@ -49,6 +49,7 @@ from torch import Tensor
 from pyg_ext.utils.checkpoint import (Checkpointer, get_rng_state,
                                       set_rng_state)
 from pyg_ext.utils.device import module_device, resolve_device
+from pyg_ext.utils.validation import check_optim_args
 
 __all__ = ['OPTIMIZERS', 'make_optimizer', 'FitResult', 'PhaseResult',
            'Trainer', 'as_checkpointer', 'state_snapshot']
@@ -64,16 +65,7 @@ def make_optimizer(params: Iterable, name: str = 'adam', lr: float = 0.01,
     r"""The optimizer factory of the package: ``'adam'``, ``'adamw'`` or
     ``'sgd'`` (further keyword arguments, e.g. ``momentum``, go to the torch
     optimizer, which rejects unknown ones)."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"'optimizer' must be one of {OPTIMIZERS}, got "
-                         f"{name!r}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or \
-            not lr > 0:
-        raise ValueError(f"'lr' must be a float > 0, got {lr!r}")
-    if isinstance(weight_decay, bool) or not isinstance(
-            weight_decay, (int, float)) or not weight_decay >= 0:
-        raise ValueError(f"'weight_decay' must be a float >= 0, got "
-                         f"{weight_decay!r}")
+    check_optim_args(lr, weight_decay, name, OPTIMIZERS)  # finite values
     cls = {'adam': torch.optim.Adam, 'adamw': torch.optim.AdamW,
            'sgd': torch.optim.SGD}[name]
     return cls(list(params), lr=float(lr), weight_decay=float(weight_decay),

@@ -6,17 +6,22 @@ AdaRC)."""
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import torch
 
 from pyg_ext.fit import fit_supervised
 from pyg_ext.nn.models import (GPRGNN, LearnableAPPNP, LearnableGCNII,
                                WeightedJKNet)
-from pyg_ext.registry import register_method, register_model
+from pyg_ext.registry import register_method
 from pyg_ext.train.config import ModelOptions
 from pyg_ext.train.method import Method, RunContext
 from pyg_ext.tta import AdaRC, ERMBase, LAMEBase, T3ABase, TentBase
+from pyg_ext.tta.adarc import LOSSES as AdaRC_LOSSES
+from pyg_ext.tta.adarc import OPTIMIZERS as AdaRC_OPTIMIZERS
+from pyg_ext.utils.validation import (check_bool, check_choice, check_float,
+                                      check_int)
+from pyg_ext.zoo.basic import register_model_class
 
 __all__ = [
     'GPRGNNOptions', 'LearnableAPPNPOptions', 'WeightedJKNetOptions',
@@ -26,98 +31,68 @@ __all__ = [
 
 
 @dataclass
-class GPRGNNOptions(ModelOptions):
-    r"""GPRGNN as in the AdaRC code: hidden 32, K=9, PPR init with alpha=1
-    (gamma starts at (1, 0, ..., 0)), dropout 0.5, dprate 0.5, BatchNorm,
-    bias-free classifier. ``num_layers`` is unused."""
+class HopBackboneOptions(ModelOptions):
+    r"""What the AdaRC backbones share, as in the AdaRC code: hidden size
+    32, BatchNorm, a bias-free classifier."""
     hidden_channels: int = 32
+    batch_norm: bool = True
+    classifier_bias: bool = False
+
+
+@dataclass
+class GPRGNNOptions(HopBackboneOptions):
+    r"""GPRGNN as in the AdaRC code: K=9, PPR init with alpha=1 (gamma
+    starts at (1, 0, ..., 0)), dropout 0.5, dprate 0.5. ``num_layers`` is
+    unused."""
     K: int = 9
     init: str = 'PPR'
     alpha: float = 1.0
     dprate: float = 0.5
-    batch_norm: bool = True
-    classifier_bias: bool = False
     cached: bool = False
 
 
 @dataclass
-class LearnableAPPNPOptions(ModelOptions):
+class LearnableAPPNPOptions(HopBackboneOptions):
     r"""APPNP with a learnable teleport alpha (``num_layers`` unused)."""
-    hidden_channels: int = 32
     K: int = 10
     alpha: float = 0.1
-    batch_norm: bool = True
-    classifier_bias: bool = False
 
 
 @dataclass
-class WeightedJKNetOptions(ModelOptions):
+class WeightedJKNetOptions(HopBackboneOptions):
     r"""JKNet with a learnable weighted sum of the layer outputs."""
-    hidden_channels: int = 32
-    num_layers: int = 2
-    batch_norm: bool = True
     jk_init: str = 'uniform'
-    classifier_bias: bool = False
 
 
 @dataclass
-class LearnableGCNIIOptions(ModelOptions):
+class LearnableGCNIIOptions(HopBackboneOptions):
     r"""GCNII with learnable initial-residual strengths alpha_l."""
-    hidden_channels: int = 32
     num_layers: int = 4
     alpha: float = 0.1
     theta: float = 0.5
-    batch_norm: bool = True
-    classifier_bias: bool = False
 
 
-@register_model('gprgnn', options=GPRGNNOptions,
-                description='GPR-GNN with learnable hop weights gamma '
-                '(featurize/classify/hop_parameters; AdaRC backbone)')
-def build_gprgnn(in_channels: int, out_channels: int,
-                 options: GPRGNNOptions) -> GPRGNN:
-    o = options
-    return GPRGNN(in_channels, o.hidden_channels, out_channels, K=o.K,
-                  init=o.init, alpha=o.alpha, dropout=o.dropout,
-                  dprate=o.dprate, batch_norm=o.batch_norm,
-                  classifier_bias=o.classifier_bias, cached=o.cached)
+register_model_class(
+    'gprgnn', GPRGNN, GPRGNNOptions, 'GPR-GNN with learnable hop weights '
+    'gamma (featurize/classify/hop_parameters; AdaRC backbone)',
+    ('K', 'init', 'alpha', 'dropout', 'dprate', 'batch_norm',
+     'classifier_bias', 'cached'))
+register_model_class(
+    'appnp_learnable', LearnableAPPNP, LearnableAPPNPOptions,
+    'APPNP with a learnable teleport alpha (AdaRC backbone)',
+    ('K', 'alpha', 'dropout', 'batch_norm', 'classifier_bias'))
+register_model_class(
+    'jknet_ws', WeightedJKNet, WeightedJKNetOptions, 'JKNet with a learnable '
+    'weighted sum of layer outputs (AdaRC backbone)',
+    ('num_layers', 'dropout', 'batch_norm', 'jk_init', 'classifier_bias'))
+register_model_class(
+    'gcnii_learnable', LearnableGCNII, LearnableGCNIIOptions, 'GCNII with '
+    'learnable initial-residual alphas (AdaRC backbone)',
+    ('num_layers', 'alpha', 'theta', 'dropout', 'batch_norm',
+     'classifier_bias'))
 
 
-@register_model('appnp_learnable', options=LearnableAPPNPOptions,
-                description='APPNP with a learnable teleport alpha '
-                '(AdaRC backbone)')
-def build_appnp_learnable(in_channels: int, out_channels: int,
-                          options: LearnableAPPNPOptions) -> LearnableAPPNP:
-    o = options
-    return LearnableAPPNP(in_channels, o.hidden_channels, out_channels,
-                          K=o.K, alpha=o.alpha, dropout=o.dropout,
-                          batch_norm=o.batch_norm,
-                          classifier_bias=o.classifier_bias)
-
-
-@register_model('jknet_ws', options=WeightedJKNetOptions,
-                description='JKNet with a learnable weighted sum of layer '
-                'outputs (AdaRC backbone)')
-def build_jknet_ws(in_channels: int, out_channels: int,
-                   options: WeightedJKNetOptions) -> WeightedJKNet:
-    o = options
-    return WeightedJKNet(in_channels, o.hidden_channels, out_channels,
-                         num_layers=o.num_layers, dropout=o.dropout,
-                         batch_norm=o.batch_norm, jk_init=o.jk_init,
-                         classifier_bias=o.classifier_bias)
-
-
-@register_model('gcnii_learnable', options=LearnableGCNIIOptions,
-                description='GCNII with learnable initial-residual alphas '
-                '(AdaRC backbone)')
-def build_gcnii_learnable(in_channels: int, out_channels: int,
-                          options: LearnableGCNIIOptions) -> LearnableGCNII:
-    o = options
-    return LearnableGCNII(in_channels, o.hidden_channels, out_channels,
-                          num_layers=o.num_layers, alpha=o.alpha,
-                          theta=o.theta, dropout=o.dropout,
-                          batch_norm=o.batch_norm,
-                          classifier_bias=o.classifier_bias)
+BASE_NAMES = ('erm', 'tent', 't3a', 'lame')
 
 
 @dataclass
@@ -162,28 +137,26 @@ class AdaRCMethodOptions:
     select: str = 'last'
 
     def __post_init__(self):
-        known = ('erm', 'tent', 't3a', 'lame')
+        if not isinstance(self.bases, (list, tuple)) or not self.bases:
+            raise ValueError(f"'bases' must be a non-empty list of names "
+                             f"from {BASE_NAMES}, got {self.bases!r}")
         for b in self.bases:
-            if b not in known:
-                raise ValueError(f"method.bases: expected names from {known}"
-                                 f", got {b!r}")
-        if not self.bases:
-            raise ValueError("method.bases: expected at least one base")
-        if self.report not in self.bases:
-            raise ValueError(f"method.report: expected one of "
-                             f"{list(self.bases)}, got {self.report!r}")
-        if self.steps < 1:
-            raise ValueError(f"method.steps: expected an int >= 1, got "
-                             f"{self.steps}")
-        if not self.lr > 0:
-            raise ValueError(f"method.lr: expected a float > 0, got "
-                             f"{self.lr}")
-        if self.adapt not in ('hop', 'all'):
-            raise ValueError(f"method.adapt: expected 'hop' or 'all', got "
-                             f"{self.adapt!r}")
-        if self.select not in ('last', 'val'):
-            raise ValueError(f"method.select: expected 'last' or 'val', got "
-                             f"{self.select!r}")
+            check_choice('bases', b, BASE_NAMES)
+        check_choice('report', self.report, tuple(self.bases))
+        check_int('steps', self.steps, 1)
+        check_float('lr', self.lr, 0.0, low_open=True)
+        check_choice('optimizer', self.optimizer, AdaRC_OPTIMIZERS)
+        check_bool('final_pass', self.final_pass)
+        check_choice('loss', self.loss, AdaRC_LOSSES)
+        check_choice('adapt', self.adapt, ('hop', 'all'))
+        check_float('tent_lr', self.tent_lr, 0.0, low_open=True)
+        check_int('tent_steps', self.tent_steps, 0)
+        check_int('t3a_filter_k', self.t3a_filter_k, -1)
+        if self.t3a_filter_k == 0:
+            raise ValueError("'t3a_filter_k' must be -1 (all) or an int >= "
+                             "1, got 0")
+        check_int('lame_k', self.lame_k, 1)
+        check_choice('select', self.select, ('last', 'val'))
 
 
 def make_base(name: str, o: AdaRCMethodOptions):

@@ -2,7 +2,7 @@ r"""Registered baseline models: MLP, GCN, GraphSAGE, GAT and GIN, built from
 PyG's own layers. Every builder takes ``(in_channels, out_channels, options)``
 and returns a model whose ``forward(x, edge_index)`` gives logits."""
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -10,9 +10,10 @@ from torch_geometric.nn.models import GAT, GCN, GIN, MLP, GraphSAGE
 
 from pyg_ext.registry import register_model
 from pyg_ext.train.config import ModelOptions
+from pyg_ext.utils.validation import check_choice, check_int
 
 __all__ = ['NodeMLP', 'MLPOptions', 'GCNOptions', 'SAGEOptions', 'GATOptions',
-           'GINOptions']
+           'GINOptions', 'register_model_class']
 
 
 class NodeMLP(torch.nn.Module):
@@ -37,7 +38,7 @@ class NodeMLP(torch.nn.Module):
         self.mlp.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Optional[Tensor] = None,
-                **kwargs) -> Tensor:
+                edge_weight: Optional[Tensor] = None) -> Tensor:
         return self.mlp(x)
 
     def __repr__(self) -> str:
@@ -61,6 +62,11 @@ class GCNOptions(ModelOptions):
 class SAGEOptions(ModelOptions):
     aggr: str = 'mean'
 
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice('aggr', self.aggr, ('mean', 'max', 'min', 'sum',
+                                         'add', 'mul'))
+
 
 @dataclass
 class GATOptions(ModelOptions):
@@ -68,45 +74,49 @@ class GATOptions(ModelOptions):
     hidden_channels: int = 8
     dropout: float = 0.6
 
+    def __post_init__(self):
+        super().__post_init__()
+        check_int('heads', self.heads, 1)
+
 
 @dataclass
 class GINOptions(ModelOptions):
     train_eps: bool = False
 
 
-@register_model('mlp', options=MLPOptions,
-                description='Multi-layer perceptron on node features only.')
-def build_mlp(in_channels: int, out_channels: int, options: MLPOptions):
-    return NodeMLP(in_channels, options.hidden_channels, out_channels,
-                   options.num_layers, options.dropout, options.norm)
+def register_model_class(name: str, cls: type, options: type,
+                         description: str, keys: Sequence[str] = ()
+                         ) -> Callable:
+    r"""Registers the builder ``cls(in_channels=..., hidden_channels=...,
+    out_channels=..., **{k: options.k for k in keys})``: every option a
+    model takes is passed by name (an option the class does not take fails
+    at once, nothing is dropped)."""
+    keys = tuple(keys)
+
+    def build(in_channels: int, out_channels: int, options):
+        return cls(in_channels=in_channels,
+                   hidden_channels=options.hidden_channels,
+                   out_channels=out_channels,
+                   **{k: getattr(options, k) for k in keys})
+
+    build.__name__ = build.__qualname__ = f'build_{name}'
+    build.__doc__ = f'Builds a {cls.__name__} from :class:`{options.__name__}`.'
+    register_model(name, build, options=options, description=description)
+    return build
 
 
-@register_model('gcn', options=GCNOptions,
-                description='Graph convolutional network (Kipf & Welling).')
-def build_gcn(in_channels: int, out_channels: int, options: GCNOptions):
-    return GCN(in_channels, options.hidden_channels, options.num_layers,
-               out_channels, dropout=options.dropout, cached=options.cached,
-               add_self_loops=options.add_self_loops,
-               normalize=options.normalize)
-
-
-@register_model('sage', options=SAGEOptions,
-                description='GraphSAGE with mean aggregation (Hamilton et al.).')
-def build_sage(in_channels: int, out_channels: int, options: SAGEOptions):
-    return GraphSAGE(in_channels, options.hidden_channels, options.num_layers,
-                     out_channels, dropout=options.dropout, aggr=options.aggr)
-
-
-@register_model('gat', options=GATOptions,
-                description='Graph attention network (Velickovic et al.).')
-def build_gat(in_channels: int, out_channels: int, options: GATOptions):
-    return GAT(in_channels, options.hidden_channels, options.num_layers,
-               out_channels, dropout=options.dropout, heads=options.heads)
-
-
-@register_model('gin', options=GINOptions,
-                description='Graph isomorphism network (Xu et al.).')
-def build_gin(in_channels: int, out_channels: int, options: GINOptions):
-    return GIN(in_channels, options.hidden_channels, options.num_layers,
-               out_channels, dropout=options.dropout,
-               train_eps=options.train_eps)
+build_mlp = register_model_class(
+    'mlp', NodeMLP, MLPOptions, 'Multi-layer perceptron on node features '
+    'only.', ('num_layers', 'dropout', 'norm'))
+build_gcn = register_model_class(
+    'gcn', GCN, GCNOptions, 'Graph convolutional network (Kipf & Welling).',
+    ('num_layers', 'dropout', 'cached', 'add_self_loops', 'normalize'))
+build_sage = register_model_class(
+    'sage', GraphSAGE, SAGEOptions, 'GraphSAGE with mean aggregation '
+    '(Hamilton et al.).', ('num_layers', 'dropout', 'aggr'))
+build_gat = register_model_class(
+    'gat', GAT, GATOptions, 'Graph attention network (Velickovic et al.).',
+    ('num_layers', 'dropout', 'heads'))
+build_gin = register_model_class(
+    'gin', GIN, GINOptions, 'Graph isomorphism network (Xu et al.).',
+    ('num_layers', 'dropout', 'train_eps'))

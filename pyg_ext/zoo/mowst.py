@@ -2,7 +2,6 @@ r"""Loop plugins for Mowst and Mowst*: the methods ``mowst`` and
 ``mowst_star``. The strong expert is a registered model (``backbone``, by
 default the config's ``model``), the weak expert the registered ``mlp`` with
 the backbone's hidden size, depth and dropout (as in the official code)."""
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -13,6 +12,8 @@ from pyg_ext.fit.mowst import PRETRAIN, fit_mowst
 from pyg_ext.registry import register_method
 from pyg_ext.train.method import Method, RunContext
 from pyg_ext.utils.dispersion import DISPERSIONS
+from pyg_ext.utils.validation import (check_bool, check_choice, check_float,
+                                      check_int, check_str)
 
 __all__ = ['MowstMethod', 'MowstStarMethod', 'MowstOptions',
            'MowstStarOptions', 'build_mowst']
@@ -36,26 +37,26 @@ class _CommonOptions:
     dropout_after_pretrain: Optional[float] = None
 
     def __post_init__(self):
-        if self.pretrain not in PRETRAIN:
-            raise ValueError(f"method.pretrain: expected one of {PRETRAIN}, "
-                             f"got {self.pretrain!r}")
+        check_str('backbone', self.backbone, allow_none=True)
+        check_str('weak', self.weak)
+        check_choice('pretrain', self.pretrain, PRETRAIN)
+        check_int('pretrain_epochs', self.pretrain_epochs, 0,
+                  allow_none=True)
+        if not self.dispersion:
+            raise ValueError(f"'dispersion' must name at least one of "
+                             f"{tuple(DISPERSIONS)}")
         for d in self.dispersion:
-            if d not in DISPERSIONS:
-                raise ValueError(f"method.dispersion: unknown dispersion "
-                                 f"{d!r}; expected names from "
-                                 f"{tuple(DISPERSIONS)}")
-        if self.gate not in GATES:
-            raise ValueError(f"method.gate: expected one of {GATES}, got "
-                             f"{self.gate!r}")
-        if not 0.0 <= self.gate_dropout < 1.0:
-            raise ValueError(f"method.gate_dropout: expected a float in "
-                             f"[0, 1), got {self.gate_dropout!r}")
-        p = self.dropout_after_pretrain
-        if p is not None and (isinstance(p, bool)
-                              or not isinstance(p, (int, float))
-                              or not 0.0 <= p < 1.0):
-            raise ValueError(f"method.dropout_after_pretrain: expected null "
-                             f"or a float in [0, 1), got {p!r}")
+            check_choice('dispersion', d, tuple(DISPERSIONS))
+        check_choice('gate', self.gate, GATES)
+        check_int('gate_hidden', self.gate_hidden, 1, allow_none=True)
+        check_int('gate_layers', self.gate_layers, 1, allow_none=True)
+        check_float('gate_dropout', self.gate_dropout, 0.0, 1.0,
+                    high_open=True)
+        check_bool('use_features', self.use_features)
+        check_bool('detach_dispersion', self.detach_dispersion)
+        check_int('sample_seed', self.sample_seed, 0)
+        check_float('dropout_after_pretrain', self.dropout_after_pretrain,
+                    0.0, 1.0, high_open=True, allow_none=True)
 
 
 @dataclass
@@ -99,6 +100,14 @@ class MowstOptions(_CommonOptions):
     big_patience: Optional[int] = 10
     checkpoint_gate: bool = True
 
+    def __post_init__(self):
+        super().__post_init__()
+        check_int('turn_epochs', self.turn_epochs, 1, allow_none=True)
+        check_int('turn_patience', self.turn_patience, 1, allow_none=True)
+        check_int('max_rounds', self.max_rounds, 1)
+        check_int('big_patience', self.big_patience, 1, allow_none=True)
+        check_bool('checkpoint_gate', self.checkpoint_gate)
+
 
 @dataclass
 class MowstStarOptions(_CommonOptions):
@@ -120,9 +129,10 @@ class MowstStarOptions(_CommonOptions):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.star_mix not in STAR_MIXES:
-            raise ValueError(f"method.star_mix: expected one of "
-                             f"{STAR_MIXES}, got {self.star_mix!r}")
+        check_choice('star_mix', self.star_mix, STAR_MIXES)
+        check_float('lr_gate', self.lr_gate, 0.0, low_open=True,
+                    allow_none=True)
+        check_bool('legacy_double_softmax', self.legacy_double_softmax)
 
 
 def build_mowst(ctx: RunContext, options: _CommonOptions,
@@ -149,13 +159,20 @@ def build_mowst(ctx: RunContext, options: _CommonOptions,
     model = Mowst(
         weak, strong, num_classes, variant=variant,
         dispersion=tuple(options.dispersion), gate=options.gate,
-        gate_hidden=options.gate_hidden or size.get('hidden_channels', 64),
-        gate_layers=options.gate_layers or size.get('num_layers', 2),
+        gate_hidden=_default(options.gate_hidden,
+                             size.get('hidden_channels', 64)),
+        gate_layers=_default(options.gate_layers,
+                             size.get('num_layers', 2)),
         gate_dropout=options.gate_dropout,
         gate_in_features=(ctx.data.x.size(1)
                           if options.use_features else None),
         detach_dispersion=options.detach_dispersion, **kwargs)
     return model.to(ctx.device)
+
+
+def _default(value, default):
+    r""":obj:`value` unless it is :obj:`None` (``0`` is a value)."""
+    return default if value is None else value
 
 
 def _optimizer(ctx: RunContext) -> str:
@@ -196,13 +213,43 @@ def _finish(ctx: RunContext, model: Mowst, data, result: Dict[str, Any],
 
 
 class _Base(Method):
+    r"""One run of either variant: build the mixture from registered models,
+    train it with :func:`pyg_ext.fit.fit_mowst` and report its metrics and
+    one learning curve (``curve``: the history key and its x label)."""
     variant = 'mowst'
+    curve = ('val_accuracy', 'round', 'best val E[acc]',
+             'val_expected_accuracy', 'best_round')
 
-    def _check(self, ctx: RunContext):
+    def fit_options(self, ctx: RunContext) -> Dict[str, Any]:
+        raise NotImplementedError
+
+    def run(self, ctx: RunContext) -> Dict[str, Any]:
         if ctx.task.metric != 'accuracy':
             raise ValueError(f"method '{self.variant}' selects and reports "
                              f"accuracy; task.metric is "
                              f"{ctx.task.metric!r}")
+        o, t = self.options, ctx.train
+        data = _data(ctx)
+        model = build_mowst(ctx, o, self.variant)
+        res = fit_mowst(
+            model, data, variant=self.variant,
+            weight_decay=t.weight_decay, pretrain=o.pretrain,
+            pretrain_epochs=_default(o.pretrain_epochs, t.epochs),
+            pretrain_patience=t.patience, optimizer=_optimizer(ctx),
+            dropout_after_pretrain=o.dropout_after_pretrain,
+            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
+            interrupt=ctx.interrupt, **self.fit_options(ctx))
+        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
+        key, xlabel, ylabel, name, best = self.curve
+        h = res['history']
+        return {
+            'metrics': metrics,
+            'num_params': sum(p.numel() for p in model.parameters()),
+            'history': h,
+            'best_epoch': res[best],
+            'curves': {name: {'x': list(range(len(h[key]))), 'y': h[key],
+                              'xlabel': xlabel, 'ylabel': ylabel}},
+        }
 
 
 @register_method('mowst')
@@ -212,36 +259,12 @@ class MowstMethod(_Base):
     Options = MowstOptions
     variant = 'mowst'
 
-    def run(self, ctx: RunContext) -> Dict[str, Any]:
-        self._check(ctx)
+    def fit_options(self, ctx: RunContext) -> Dict[str, Any]:
         o, t = self.options, ctx.train
-        data = _data(ctx)
-        model = build_mowst(ctx, o, 'mowst')
-        res = fit_mowst(
-            model, data, variant='mowst', lr=t.lr,
-            weight_decay=t.weight_decay, pretrain=o.pretrain,
-            pretrain_epochs=o.pretrain_epochs or t.epochs,
-            pretrain_patience=t.patience,
-            max_epochs=o.turn_epochs or t.epochs,
-            patience=o.turn_patience or t.patience,
-            max_rounds=o.max_rounds, big_patience=o.big_patience,
-            optimizer=_optimizer(ctx), checkpoint_gate=o.checkpoint_gate,
-            dropout_after_pretrain=o.dropout_after_pretrain,
-            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
-            interrupt=ctx.interrupt)
-        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
-        rounds = list(range(len(res['history']['val_accuracy'])))
-        return {
-            'metrics': metrics,
-            'num_params': sum(p.numel() for p in model.parameters()),
-            'history': res['history'],
-            'best_epoch': res['best_round'],
-            'curves': {
-                'val_expected_accuracy': {
-                    'x': rounds, 'y': res['history']['val_accuracy'],
-                    'xlabel': 'round', 'ylabel': 'best val E[acc]'},
-            },
-        }
+        return dict(lr=t.lr, max_epochs=_default(o.turn_epochs, t.epochs),
+                    patience=_default(o.turn_patience, t.patience),
+                    max_rounds=o.max_rounds, big_patience=o.big_patience,
+                    checkpoint_gate=o.checkpoint_gate)
 
 
 @register_method('mowst_star')
@@ -250,32 +273,9 @@ class MowstStarMethod(_Base):
     training, early stopping on the validation loss."""
     Options = MowstStarOptions
     variant = 'mowst_star'
+    curve = ('val_loss', 'epoch', 'val loss', 'val_loss', 'best_epoch')
 
-    def run(self, ctx: RunContext) -> Dict[str, Any]:
-        self._check(ctx)
+    def fit_options(self, ctx: RunContext) -> Dict[str, Any]:
         o, t = self.options, ctx.train
-        data = _data(ctx)
-        model = build_mowst(ctx, o, 'mowst_star')
-        res = fit_mowst(
-            model, data, variant='mowst_star', lr=o.lr_gate or t.lr,
-            weight_decay=t.weight_decay, pretrain=o.pretrain,
-            pretrain_lr=t.lr,
-            dropout_after_pretrain=o.dropout_after_pretrain,
-            pretrain_epochs=o.pretrain_epochs or t.epochs,
-            pretrain_patience=t.patience, max_epochs=t.epochs,
-            patience=t.patience, optimizer=_optimizer(ctx),
-            checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
-            interrupt=ctx.interrupt)
-        metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
-        h = res['history']
-        epochs = list(range(len(h['val_loss'])))
-        return {
-            'metrics': metrics,
-            'num_params': sum(p.numel() for p in model.parameters()),
-            'history': h,
-            'best_epoch': res['best_epoch'],
-            'curves': {
-                'val_loss': {'x': epochs, 'y': h['val_loss'],
-                             'xlabel': 'epoch', 'ylabel': 'val loss'},
-            },
-        }
+        return dict(lr=_default(o.lr_gate, t.lr), pretrain_lr=t.lr,
+                    max_epochs=t.epochs, patience=t.patience)

@@ -26,10 +26,12 @@ import torch
 from pyg_ext.fit.teddy import fit_random_prune, fit_teddy, prepare_sweep_data
 from pyg_ext.fit.ugs import fit_ugs
 from pyg_ext.nn.models.teddy import TeddyGAT, TeddyGCN, TeddyGIN
-from pyg_ext.registry import register_method, register_model
+from pyg_ext.registry import register_method
 from pyg_ext.train.config import ModelOptions
 from pyg_ext.train.method import Method, RunContext
 from pyg_ext.utils.sparsify import teddy_schedule
+from pyg_ext.utils.validation import check_bool, check_choice, check_float
+from pyg_ext.zoo.basic import register_model_class
 
 __all__ = ['TeddyGCNOptions', 'TeddyGINOptions', 'TeddyGATOptions',
            'SweepOptions', 'TeddyOptions', 'UGSOptions', 'TeddyMethod',
@@ -55,28 +57,18 @@ class TeddyGATOptions(ModelOptions):
     heads: int = 8
 
 
-@register_model('teddy_gcn', options=TeddyGCNOptions,
-                description='Bias-free GCN of the official TEDDY code '
-                '(hidden 512, dropout 0.5; takes edge_weight).')
-def build_teddy_gcn(in_channels: int, out_channels: int, options):
-    return TeddyGCN(in_channels, options.hidden_channels, out_channels,
-                    options.num_layers, options.dropout)
-
-
-@register_model('teddy_gin', options=TeddyGINOptions,
-                description='Official TEDDY GIN: 2 bias-free GIN layers with '
-                'learnable eps plus a skip linear map (hidden 512).')
-def build_teddy_gin(in_channels: int, out_channels: int, options):
-    return TeddyGIN(in_channels, options.hidden_channels, out_channels,
-                    options.num_layers, options.dropout)
-
-
-@register_model('teddy_gat', options=TeddyGATOptions,
-                description='Official TEDDY GAT: 8 heads x 512, dropout 0.6, '
-                'soft pruning of attention logits (takes edge_weight).')
-def build_teddy_gat(in_channels: int, out_channels: int, options):
-    return TeddyGAT(in_channels, options.hidden_channels, out_channels,
-                    options.num_layers, options.dropout, options.heads)
+register_model_class(
+    'teddy_gcn', TeddyGCN, TeddyGCNOptions, 'Bias-free GCN of the official '
+    'TEDDY code (hidden 512, dropout 0.5; takes edge_weight).',
+    ('num_layers', 'dropout'))
+register_model_class(
+    'teddy_gin', TeddyGIN, TeddyGINOptions, 'Official TEDDY GIN: 2 bias-free '
+    'GIN layers with learnable eps plus a skip linear map (hidden 512).',
+    ('num_layers', 'dropout'))
+register_model_class(
+    'teddy_gat', TeddyGAT, TeddyGATOptions, 'Official TEDDY GAT: 8 heads x '
+    '512, dropout 0.6, soft pruning of attention logits (takes '
+    'edge_weight).', ('num_layers', 'dropout', 'heads'))
 
 
 @dataclass
@@ -102,6 +94,8 @@ class SweepOptions:
 
     def __post_init__(self):
         teddy_schedule(self.num_levels, self.graph_rate, self.weight_rate)
+        for key in ('self_loops', 'symmetrize', 'sparse_features'):
+            check_bool(key, getattr(self, key))
 
 
 @dataclass
@@ -118,12 +112,9 @@ class TeddyOptions(SweepOptions):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.count not in ('undirected', 'entries'):
-            raise ValueError(f"method.count: expected 'undirected' or "
-                             f"'entries', got {self.count!r}")
-        if self.lamb < 0:
-            raise ValueError(f"method.lamb: expected a float >= 0, got "
-                             f"{self.lamb!r}")
+        check_choice('count', self.count, ('undirected', 'entries'))
+        check_float('lamb', self.lamb, 0.0)
+        check_bool('distill', self.distill)
 
 
 @dataclass
@@ -134,6 +125,11 @@ class UGSOptions(SweepOptions):
     """
     lambda_edge: float = 1e-6
     lambda_weight: float = 1e-5
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_float('lambda_edge', self.lambda_edge, 0.0)
+        check_float('lambda_weight', self.lambda_weight, 0.0)
 
 
 class _Sweep(Method):

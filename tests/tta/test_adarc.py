@@ -288,9 +288,10 @@ def test_mask_bool_and_index_agree_and_bad_masks_raise(pretrained, graphs):
 
 
 def test_rounds_read_no_value_on_the_host(pretrained, graphs, monkeypatch):
-    # A spy on every Python-level read of a tensor value: after the first
-    # round (which checks the mask and builds the propagation graph), a
-    # round reads nothing; the history is read once at the end.
+    # A spy on every Python-level read of a tensor value: the entry checks
+    # (data and mask, before any round) and the first round (which builds
+    # the propagation graph) read; a later round reads nothing; the history
+    # is read once at the end.
     reads = []
     for name in ('item', 'tolist', '__bool__', '__int__', '__float__',
                  '__index__'):
@@ -313,6 +314,6 @@ def test_rounds_read_no_value_on_the_host(pretrained, graphs, monkeypatch):
     monkeypatch.undo()
     in_rounds = [r for r in reads if 2 <= r[0] <= 4]
     assert in_rounds == [], in_rounds
-    # The spy does see reads: building the CSR pair in round 1, and the
-    # history after the last round (final pass = call 5).
-    assert {r for r, _ in reads} == {1, 5}
+    # The spy does see reads: the entry checks (0), building the CSR pair in
+    # round 1, and the history after the last round (final pass = call 5).
+    assert {r for r, _ in reads} == {0, 1, 5}

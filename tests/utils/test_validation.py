@@ -26,7 +26,7 @@ def test_check_float_and_probability():
     assert check_float('lr', 1) == 1.0
     assert check_float('eps', 0.5, 0.0, 1.0, low_open=True) == 0.5
     for bad in (math.nan, math.inf, -math.inf):
-        with pytest.raises(ValueError, match="'lr' must be finite"):
+        with pytest.raises(ValueError, match="'lr' must be a finite float"):
             check_float('lr', bad)
     with pytest.raises(TypeError, match="'lr' must be a float"):
         check_float('lr', True)

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any, Dict, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from pyg_ext.metrics import Evaluator
 from pyg_ext.registry import register_task
-from pyg_ext.train.task import Task
+from pyg_ext.train.task import NodeTask
+from pyg_ext.utils.validation import check_graph, check_labels
 
 __all__ = ['NodeClassification', 'NodeClassificationOptions']
 
@@ -47,17 +47,24 @@ def _check_data(data: Any) -> None:
                 'test_mask'):
         if getattr(data, key, None) is None:
             raise ValueError(f"node_classification: data has no '{key}'")
-    n = data.num_nodes
+    n = check_graph(data)  # features, edges: values checked once, here
+    labelled = torch.zeros(n, dtype=torch.bool, device=data.x.device)
     for key in ('train_mask', 'val_mask', 'test_mask'):
         m = data[key]
-        if m.dtype != torch.bool or m.size(0) != n or m.dim() not in (1, 2):
-            raise ValueError(f"node_classification: '{key}' must be a bool "
-                             f"tensor of shape [N] or [N, S] with N={n}, got "
-                             f"{m.dtype} {tuple(m.shape)}")
+        if not isinstance(m, torch.Tensor) or m.dtype != torch.bool or \
+                m.dim() not in (1, 2) or m.size(0) != n:
+            raise ValueError(f"node_classification: 'data.{key}' must be a "
+                             f"bool tensor of shape [N] or [N, S] with N={n}, "
+                             f"got {getattr(m, 'dtype', type(m).__name__)} "
+                             f"{tuple(getattr(m, 'shape', ()))}")
+        labelled |= m if m.dim() == 1 else m.any(dim=1)
+    y = data.y.view(-1) if data.y.dim() == 2 and data.y.size(1) == 1 \
+        else data.y
+    check_labels('data.y', y, n, where=labelled)
 
 
 @register_task('node_classification')
-class NodeClassification(Task):
+class NodeClassification(NodeTask):
     r"""Transductive node classification with fixed splits."""
     Options = NodeClassificationOptions
 
@@ -90,14 +97,6 @@ class NodeClassification(Task):
 
     def model_channels(self, data: Data) -> Tuple[int, int]:
         return data.num_features, int(data.y.max()) + 1
-
-    def forward(self, model: torch.nn.Module, data: Data) -> torch.Tensor:
-        return model(data.x, data.edge_index)
-
-    def loss(self, out: torch.Tensor, data: Data,
-             split: str = 'train') -> torch.Tensor:
-        mask = data[f'{split}_mask']
-        return F.cross_entropy(out[mask], data.y[mask])
 
     @torch.no_grad()
     def evaluate(self, out: torch.Tensor, data: Data) -> Dict[str, float]:

@@ -2,21 +2,21 @@ r"""Test-time adaptation: train on a source graph, evaluate on a shifted
 target graph (with and without adaptation). The data is a
 :class:`~pyg_ext.datasets.GraphShift` (``source``/``target`` PyG graphs);
 the methods (e.g. ``adarc``) do the pretraining and adaptation."""
-from typing import Any, Dict, Tuple
+from typing import Dict, Tuple
 
 import torch
-import torch.nn.functional as F
 from torch_geometric.data import Data
 
 from pyg_ext.datasets.csbm_shift import GraphShift
+from pyg_ext.fit.supervised import node_metrics
 from pyg_ext.registry import register_task
-from pyg_ext.train.task import Task
+from pyg_ext.train.task import NodeTask
 
 __all__ = ['TestTimeAdaptation']
 
 
 @register_task('test_time_adaptation')
-class TestTimeAdaptation(Task):
+class TestTimeAdaptation(NodeTask):
     r"""Train on a source graph, test on a shifted target graph.
 
     The metric is the accuracy on ``target.test_mask``."""
@@ -44,23 +44,7 @@ class TestTimeAdaptation(Task):
     def model_channels(self, data: GraphShift) -> Tuple[int, int]:
         return data.num_features, data.num_classes
 
-    def forward(self, model: torch.nn.Module, data: Data) -> torch.Tensor:
-        return model(data.x, data.edge_index)
-
-    def loss(self, out: torch.Tensor, data: Data,
-             split: str = 'train') -> torch.Tensor:
-        mask = data[f'{split}_mask']
-        return F.cross_entropy(out[mask], data.y[mask])
-
     @torch.no_grad()
     def evaluate(self, out: torch.Tensor, data: Data) -> Dict[str, float]:
         r"""Accuracy on every non-empty mask of one graph."""
-        pred = out.argmax(dim=-1)
-        result = {}
-        for split in ('train', 'val', 'test'):
-            mask = getattr(data, f'{split}_mask', None)
-            if mask is None or int(mask.sum()) == 0:
-                continue
-            result[f'{split}_accuracy'] = float(
-                (pred[mask] == data.y[mask]).float().mean())
-        return result
+        return node_metrics(out, data)
