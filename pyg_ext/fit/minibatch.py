@@ -62,7 +62,8 @@ def epoch_batches(train_nodes: Tensor, batch_size: int,
     permutation per call; the generator must be in the same state on every
     rank). The number of batches is the same on every rank."""
     perm = train_nodes[torch.randperm(train_nodes.numel(),
-                                      generator=generator)]
+                                      generator=generator,
+                                      device=generator.device)]
     return [b[rank::world_size] for b in perm.split(batch_size)]
 
 

@@ -3,13 +3,16 @@ full-batch, through the engine (:class:`~pyg_ext.utils.training.Trainer`):
 early stopping and model selection on the validation metric, with the test
 score reported at the best validation epoch (PyG ``benchmark/citation`` and
 OGB logger semantics)."""
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from pyg_ext.fit.minibatch import MiniBatchConfig, MiniBatchRunner
 from pyg_ext.utils.device import place
+from pyg_ext.utils.distributed import (agree, get_rank, get_world_size,
+                                       resolve_group)
 from pyg_ext.utils.training import FitResult, Trainer
 from pyg_ext.utils.validation import (check_bool, check_callable,
                                       check_choice, check_engine_args,
@@ -101,6 +104,34 @@ def check_model(model, cls=torch.nn.Module) -> None:
                         f"{type(model).__name__}")
 
 
+def _minibatch_step(model, data, mb, device, generator, group, trainer,
+                    opt) -> Callable[[int], Tensor]:
+    r"""One mini-batch epoch: cross-entropy of the seed nodes, summed and
+    scaled by :math:`W/|B|` (see :mod:`pyg_ext.fit.minibatch`)."""
+    host = data if data.x.device.type == 'cpu' else data.cpu()
+    runner = MiniBatchRunner(host, mb, host.train_mask.nonzero().view(-1),
+                             device, generator, get_rank(group),
+                             get_world_size(group))
+    net = model
+    if group is not None:
+        from torch.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(
+            model, device_ids=[device] if device.type == 'cuda' else None,
+            process_group=group)
+
+    def batch_step(batch) -> Tensor:
+        bs = batch.batch_size
+        out = net(batch.x, batch.edge_index)[:bs]
+        loss = F.cross_entropy(out, batch.y[:bs], reduction='sum')
+        trainer.backward(opt, loss * runner.scale(batch))
+        return loss.detach()
+
+    def step(epoch: int) -> Tensor:
+        model.train()
+        return runner.run_epoch(batch_step)
+    return step
+
+
 def fit_supervised(
     model: torch.nn.Module,
     data,
@@ -125,6 +156,10 @@ def fit_supervised(
     desc: str = '',
     on_epoch: Optional[Callable] = None,
     interrupt: Optional[Callable[[int], None]] = None,
+    batch_size: Optional[int] = None,
+    num_neighbors: Optional[Sequence[int]] = None,
+    distributed: bool = False,
+    group=None,
 ) -> FitResult:
     r"""Trains :obj:`model` on :obj:`data` with one optimizer, evaluates
     every :obj:`eval_every` epochs, keeps the weights of the best
@@ -172,6 +207,23 @@ def fit_supervised(
         on_epoch (callable, optional): ``on_epoch(phase, epoch, metrics)``.
         interrupt (callable, optional): Called after every epoch (test
             hook).
+        batch_size (int, optional): Train on mini-batches of this many seed
+            nodes (with :obj:`num_neighbors`), sampled by
+            :class:`pyg_ext.sampler.NeighborSampler` (PyG's when pyg-lib is
+            installed); the loss is the cross-entropy of the seeds and the
+            epoch order comes from :obj:`generator`. Evaluation stays
+            full-graph (exact). :obj:`None`: full-batch training.
+        num_neighbors (list of int, optional): Fan-out per hop of the
+            mini-batches (``-1``: all neighbours).
+        distributed (bool): Data-parallel mini-batch training over the
+            process group torchrun started (see :obj:`group`).
+        group (torch.distributed group, optional): Data-parallel mini-batch
+            training over :obj:`group`: the seed nodes of every global batch
+            of :obj:`batch_size` are split over the ranks, the model is
+            wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`,
+            rank 0 writes the checkpoints. With full neighbourhoods and no
+            dropout the result equals one process with the same seed.
+            Full-batch training refuses a group.
 
     Raises:
         ValueError, TypeError: naming the argument, for any bad argument or
@@ -196,6 +248,19 @@ def fit_supervised(
         check_callable(name, fn, allow_none=True)
     if data is None:
         raise TypeError("'data' must be a graph, got None")
+    check_bool('distributed', distributed)
+    mb = None
+    if batch_size is not None or num_neighbors is not None:
+        if batch_size is None or num_neighbors is None:
+            raise ValueError("mini-batch training needs both 'batch_size' "
+                             "and 'num_neighbors'")
+        mb = MiniBatchConfig(batch_size, num_neighbors)
+    if (group is not None or distributed) and mb is None:
+        raise ValueError("data-parallel training (group=/distributed=True) "
+                         "needs mini-batches: pass 'batch_size' and "
+                         "'num_neighbors' (full-batch training cannot be "
+                         "split over processes; shard the runs instead)")
+    group = resolve_group(group, distributed)
     model, data, device = place(model, data, device)
     if forward is None and loss is None and metrics is None:
         # node classification: every value check once, here
@@ -209,18 +274,32 @@ def fit_supervised(
     forward = forward or node_forward
     loss_fn = loss or node_loss
     metrics_fn = metrics or node_metrics
+    if mb is not None and generator is None:
+        generator = torch.Generator().manual_seed(
+            int(torch.randint(2**62, (1, ))))
     gens = {'generator': generator} if generator is not None else None
+    if group is not None:
+        agree('fit_supervised', dict(
+            epochs=epochs, lr=lr, weight_decay=weight_decay,
+            optimizer=optimizer, batch_size=batch_size,
+            num_neighbors=list(num_neighbors), patience=patience,
+            num_nodes=data.x.size(0), generator=generator.get_state()),
+            group)
     trainer = Trainer({'model': model}, device=device, checkpoint=checkpoint,
                       checkpoint_every=checkpoint_every, generators=gens,
                       progress=progress, desc=desc, on_epoch=on_epoch,
-                      interrupt=interrupt)
+                      interrupt=interrupt, group=group)
     opt = trainer.optimizer('optimizer', model.parameters(), optimizer, lr,
                             weight_decay)
 
-    def step(epoch: int) -> Tensor:
-        model.train()
-        return trainer.backward(opt, loss_fn(forward(model, data), data,
-                                             'train'))
+    if mb is None:
+        def step(epoch: int) -> Tensor:
+            model.train()
+            return trainer.backward(opt, loss_fn(forward(model, data), data,
+                                                 'train'))
+    else:
+        step = _minibatch_step(model, data, mb, device, generator, group,
+                               trainer, opt)
 
     @torch.no_grad()
     def evaluate(epoch: int) -> Dict[str, float]:

@@ -49,6 +49,8 @@ from torch import Tensor
 from pyg_ext.utils.checkpoint import (Checkpointer, get_rng_state,
                                       set_rng_state)
 from pyg_ext.utils.device import module_device, resolve_device
+from pyg_ext.utils.distributed import (get_rank, get_world_size,
+                                       is_distributed)
 from pyg_ext.utils.validation import check_optim_args
 
 __all__ = ['OPTIMIZERS', 'make_optimizer', 'FitResult', 'PhaseResult',
@@ -185,6 +187,10 @@ class Trainer:
         desc (str): Progress-bar prefix.
         on_epoch (callable, optional): ``on_epoch(phase, epoch, metrics)``
             after every evaluation.
+        group (torch.distributed group, optional): Data-parallel training:
+            rank 0 writes the checkpoints (with every rank's random state)
+            and shows the progress bar; every rank resumes from the same
+            file.
         interrupt (callable, optional): Called with the global epoch counter
             after every epoch (after a checkpoint due then; the last epoch of
             a phase is called before the phase's end is saved); a test hook
@@ -197,7 +203,8 @@ class Trainer:
                  progress: bool = True, desc: str = '',
                  on_epoch: Optional[Callable[[str, int, Dict[str, float]],
                                              None]] = None,
-                 interrupt: Optional[Callable[[int], None]] = None):
+                 interrupt: Optional[Callable[[int], None]] = None,
+                 group=None):
         if isinstance(modules, torch.nn.Module):
             modules = {'model': modules}
         if not isinstance(modules, Mapping) or not modules or not all(
@@ -213,7 +220,10 @@ class Trainer:
                                torch.device('cpu'))
         self.ckpt = as_checkpointer(checkpoint, checkpoint_every)
         self.generators: Dict[str, torch.Generator] = dict(generators or {})
-        self.progress, self.desc = bool(progress), desc
+        self.group = group if is_distributed(group) else None
+        self.rank = get_rank(self.group)
+        self.progress = bool(progress) and self.rank == 0
+        self.desc = desc
         self.on_epoch, self.interrupt = on_epoch, interrupt
         self.optimizers: Dict[str, torch.optim.Optimizer] = {}
         self.state: Dict[str, Any] = {}
@@ -236,7 +246,12 @@ class Trainer:
         for name, m in self.modules.items():
             m.load_state_dict(st['modules'][name])
         self._pending_opt = dict(st['optimizers'])
-        set_rng_state(st['rng'])
+        ranks = st.get('rng_ranks')
+        if self.group is not None and ranks is not None and \
+                len(ranks) == get_world_size(self.group):
+            set_rng_state(ranks[self.rank])
+        else:
+            set_rng_state(st['rng'])
         for name, g_state in st['generators'].items():
             if name in self.generators:
                 self.generators[name].set_state(g_state)
@@ -248,12 +263,18 @@ class Trainer:
     def state_dict(self) -> Dict[str, Any]:
         r"""Everything a resumed run needs (tensors on their devices;
         :meth:`save` writes it)."""
+        rng = get_rng_state()
+        ranks = None
+        if self.group is not None:  # every rank's own random state
+            ranks = [None] * get_world_size(self.group)
+            torch.distributed.all_gather_object(ranks, rng, group=self.group)
         return {
             'version': 1,
             'modules': {k: m.state_dict() for k, m in self.modules.items()},
             'optimizers': {k: o.state_dict()
                            for k, o in self.optimizers.items()},
-            'rng': get_rng_state(),
+            'rng': rng,
+            'rng_ranks': ranks,
             'generators': {k: g.get_state()
                            for k, g in self.generators.items()},
             'state': self.state,
@@ -263,9 +284,13 @@ class Trainer:
         }
 
     def save(self) -> None:
-        r"""Writes a checkpoint now (no-op without a checkpoint path)."""
+        r"""Writes a checkpoint now (no-op without a checkpoint path). In a
+        process group every rank must call it (the random states are
+        gathered); rank 0 writes."""
         if self.ckpt.enabled:
-            self.ckpt.save(self.state_dict())
+            state = self.state_dict()
+            if self.rank == 0:
+                self.ckpt.save(state)
 
     def optimizer(self, name: str, params: Iterable, kind: str = 'adam',
                   lr: float = 0.01, weight_decay: float = 0.0, **kwargs
