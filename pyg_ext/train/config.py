@@ -154,6 +154,10 @@ class TrainConfig:
         device (str): Torch device: ``'auto'`` (CUDA when available, else
             CPU), ``'cpu'``, ``'cuda'`` or ``'cuda:<index>'``.
         num_threads (int, optional): ``torch.set_num_threads`` for the run.
+        batch_size (int, optional): Mini-batch training with this many seed
+            nodes per batch (with the task's ``num_neighbors``); under
+            ``torchrun`` the global batch is split over the processes.
+            :obj:`None`: full-batch.
     """
     runs: Optional[int] = None
     seed: int = 0
@@ -167,8 +171,10 @@ class TrainConfig:
     splits: Optional[List[int]] = None
     device: str = 'auto'
     num_threads: Optional[int] = None
+    batch_size: Optional[int] = None
 
     def __post_init__(self):
+        check_int('batch_size', self.batch_size, 1, allow_none=True)
         check_int('runs', self.runs, 1, allow_none=True)
         check_int('seed', self.seed, 0)
         check_int('epochs', self.epochs, 1)

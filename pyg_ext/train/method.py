@@ -7,10 +7,11 @@ from typing import Any, Callable, Dict, Optional
 import torch
 
 from pyg_ext.train.checkpoint import Checkpointer
-from pyg_ext.train.config import ExperimentConfig, TrainConfig
+from pyg_ext.train.config import ConfigError, ExperimentConfig, TrainConfig
 from pyg_ext.utils.training import make_optimizer as _make_optimizer
 
-__all__ = ['Method', 'MethodOptions', 'RunContext', 'make_optimizer']
+__all__ = ['Method', 'MethodOptions', 'RunContext', 'make_optimizer',
+           'minibatch_args']
 
 
 @dataclass
@@ -66,6 +67,39 @@ def make_optimizer(params, train: TrainConfig) -> torch.optim.Optimizer:
     :func:`~pyg_ext.utils.training.make_optimizer`)."""
     return _make_optimizer(params, train.optimizer, train.lr,
                            train.weight_decay)
+
+
+def minibatch_args(ctx: RunContext, model: Optional[torch.nn.Module] = None
+                   ) -> Dict[str, Any]:
+    r"""``batch_size`` and ``num_neighbors`` for a ``fit_*`` call from
+    ``train.batch_size`` and ``task.num_neighbors`` (both or neither), with
+    the hop count checked against the model's layers."""
+    bs = ctx.train.batch_size
+    nn = getattr(ctx.task.options, 'num_neighbors', None)
+    if bs is None and nn is None:
+        return {}
+    if bs is None:
+        raise ConfigError("task.num_neighbors is set but train.batch_size is "
+                          "not: set both for mini-batch training")
+    if nn is None:
+        raise ConfigError(f"train.batch_size={bs} needs task.num_neighbors "
+                          f"(the fan-out per hop, e.g. [15, 10])")
+    from pyg_ext.sampler import check_num_neighbors
+    try:
+        nn = check_num_neighbors(nn)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"task.num_neighbors: {e}") from None
+    depth = None
+    for attr in ('num_layers', 'K'):
+        v = getattr(model, attr, None)
+        if isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            depth = v
+            break
+    if depth is not None and len(nn) > depth:
+        raise ConfigError(f"task.num_neighbors has {len(nn)} hops but the "
+                          f"model has {depth} layer(s); sample at most "
+                          f"{depth} hops")
+    return {'batch_size': bs, 'num_neighbors': nn}
 
 
 class Method:

@@ -9,7 +9,7 @@ import torch
 
 from pyg_ext.fit.supervised import fit_supervised
 from pyg_ext.registry import register_method
-from pyg_ext.train.method import Method, RunContext
+from pyg_ext.train.method import Method, RunContext, minibatch_args
 
 __all__ = ['Supervised', 'SupervisedOptions', 'fit_task']
 
@@ -40,6 +40,7 @@ def fit_task(ctx: RunContext, model: torch.nn.Module, data: Any = None,
         patience=t.patience, eval_every=t.eval_every, metric=task.metric,
         higher_is_better=task.higher_is_better, select_on=select_on,
         forward=task.forward, loss=task.loss, metrics=task.evaluate,
+        **minibatch_args(ctx, model),
         checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
         interrupt=ctx.interrupt)
     return res.to_dict()

@@ -15,7 +15,7 @@ from pyg_ext.nn.models import (GPRGNN, LearnableAPPNP, LearnableGCNII,
                                WeightedJKNet)
 from pyg_ext.registry import register_method
 from pyg_ext.train.config import ModelOptions
-from pyg_ext.train.method import Method, RunContext
+from pyg_ext.train.method import Method, RunContext, minibatch_args
 from pyg_ext.tta import AdaRC, ERMBase, LAMEBase, T3ABase, TentBase
 from pyg_ext.tta.adarc import LOSSES as AdaRC_LOSSES
 from pyg_ext.tta.adarc import OPTIMIZERS as AdaRC_OPTIMIZERS
@@ -185,7 +185,8 @@ def pretrain_source(ctx: RunContext, model: torch.nn.Module,
         optimizer=t.optimizer, patience=None, eval_every=t.eval_every,
         metric='accuracy', select_on='last' if select == 'last' else
         'metric', forward=task.forward, loss=task.loss,
-        metrics=task.evaluate, checkpoint=ctx.checkpoint,
+        metrics=task.evaluate, **minibatch_args(ctx, model),
+        checkpoint=ctx.checkpoint,
         progress=ctx.progress, desc=ctx.desc or 'pretrain',
         interrupt=ctx.interrupt)
     model.eval()

@@ -3,7 +3,7 @@ splits) or an OGB split index, evaluated with :class:`pyg_ext.metrics.Evaluator`
 or, for ``ogbn-*`` data, with ``ogb``'s own evaluator."""
 import copy
 from dataclasses import dataclass
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from torch_geometric.data import Data
@@ -27,12 +27,18 @@ class NodeClassificationOptions:
         normalize_features (bool): Row-normalise the features to sum to one
             (PyG's :class:`~torch_geometric.transforms.NormalizeFeatures`, the
             usual Planetoid preprocessing).
+        num_neighbors (list of int, optional): Neighbours sampled per hop in
+            mini-batch training (``-1``: all; with ``train.batch_size``).
     """
     metric: str = 'accuracy'
     extra_metrics: Tuple[str, ...] = ()
     normalize_features: bool = False
+    num_neighbors: Optional[List[int]] = None
 
     def __post_init__(self):
+        if self.num_neighbors is not None:
+            from pyg_ext.sampler import check_num_neighbors
+            check_num_neighbors(self.num_neighbors)
         for m in (self.metric, ) + tuple(self.extra_metrics):
             if m not in ('accuracy', 'macro_f1', 'rocauc'):
                 raise ValueError(f"task.metric: expected 'accuracy', "

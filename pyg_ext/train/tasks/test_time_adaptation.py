@@ -2,7 +2,8 @@ r"""Test-time adaptation: train on a source graph, evaluate on a shifted
 target graph (with and without adaptation). The data is a
 :class:`~pyg_ext.datasets.GraphShift` (``source``/``target`` PyG graphs);
 the methods (e.g. ``adarc``) do the pretraining and adaptation."""
-from typing import Dict, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch_geometric.data import Data
@@ -12,7 +13,22 @@ from pyg_ext.fit.supervised import node_metrics
 from pyg_ext.registry import register_task
 from pyg_ext.train.task import NodeTask
 
-__all__ = ['TestTimeAdaptation']
+__all__ = ['TestTimeAdaptation', 'TestTimeAdaptationOptions']
+
+
+@dataclass
+class TestTimeAdaptationOptions:
+    r"""Args:
+        num_neighbors (list of int, optional): Neighbours sampled per hop
+            when the source pre-training runs in mini-batches (with
+            ``train.batch_size``).
+    """
+    num_neighbors: Optional[List[int]] = None
+
+    def __post_init__(self):
+        if self.num_neighbors is not None:
+            from pyg_ext.sampler import check_num_neighbors
+            check_num_neighbors(self.num_neighbors)
 
 
 @register_task('test_time_adaptation')
@@ -20,6 +36,7 @@ class TestTimeAdaptation(NodeTask):
     r"""Train on a source graph, test on a shifted target graph.
 
     The metric is the accuracy on ``target.test_mask``."""
+    Options = TestTimeAdaptationOptions
     metric = 'accuracy'
     higher_is_better = True
 
