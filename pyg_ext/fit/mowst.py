@@ -5,14 +5,17 @@ Graphs" <https://arxiv.org/abs/2311.05185>`_ paper and its official code
 both as named phases on the one training engine
 (:class:`pyg_ext.utils.training.Trainer`): resumable mid-turn, device
 generic, with one host read per evaluation."""
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_ext.fit.supervised import check_fit_args, check_model
+from pyg_ext.fit.minibatch import MiniBatchConfig
+from pyg_ext.fit.mowst_steps import MowstSteps
 from pyg_ext.nn.models.mowst import Mowst
+from pyg_ext.utils.distributed import agree, resolve_group
 from pyg_ext.utils.device import place
 from pyg_ext.utils.validation import (check_bool, check_choice,
                                       check_edge_values, check_float,
@@ -242,6 +245,10 @@ def fit_mowst(
     desc: str = '',
     on_epoch: Optional[Callable] = None,
     interrupt: Optional[Callable[[int], None]] = None,
+    batch_size: Optional[int] = None,
+    num_neighbors: Optional[Sequence[int]] = None,
+    distributed: bool = False,
+    group=None,
 ) -> FitResult:
     r"""Trains a :class:`~pyg_ext.nn.models.Mowst` with the schedule of its
     variant; both share the pre-training prelude and the engine.
@@ -305,9 +312,14 @@ def fit_mowst(
             (e.g. ``{'edge_weight': w}``).
         device, generator, checkpoint, checkpoint_every, progress, desc,
             on_epoch, interrupt: As in
-            :func:`~pyg_ext.fit.fit_supervised` (the schedule draws no
-            random numbers of its own: :obj:`generator` is kept for the
-            uniform signature).
+            :func:`~pyg_ext.fit.fit_supervised` (:obj:`generator` orders the
+            mini-batches; full-batch training draws nothing of its own).
+        batch_size, num_neighbors, distributed, group: Neighbour-sampled
+            mini-batches and data-parallel training, as in
+            :func:`~pyg_ext.fit.fit_supervised`: both experts see the same
+            batch, the confidence and the routing loss are per seed node
+            (:mod:`pyg_ext.fit.mowst_steps`); evaluation and the frozen
+            expert of a turn stay full-graph.
 
     Raises:
         ValueError, TypeError: As :func:`~pyg_ext.fit.fit_supervised`.
@@ -329,6 +341,21 @@ def fit_mowst(
                 dict(checkpoint_every=checkpoint_every, progress=progress,
                      desc=desc, on_epoch=on_epoch, interrupt=interrupt,
                      generator=generator))
+    check_bool('distributed', distributed)
+    mb = None
+    if batch_size is not None or num_neighbors is not None:
+        if batch_size is None or num_neighbors is None:
+            raise ValueError("mini-batch training needs both 'batch_size' "
+                             "and 'num_neighbors'")
+        if strong_kwargs:
+            raise ValueError("'strong_kwargs' are full-batch inputs; "
+                             "mini-batch training takes none")
+        mb = MiniBatchConfig(batch_size, num_neighbors)
+    if (group is not None or distributed) and mb is None:
+        raise ValueError("data-parallel training (group=/distributed=True) "
+                         "needs mini-batches: pass 'batch_size' and "
+                         "'num_neighbors'")
+    group = resolve_group(group, distributed)
     model, data, device = place(model, data, device)
     _check_data(model, data, strong_kwargs)
     kw = dict(strong_kwargs or {})
@@ -336,12 +363,22 @@ def fit_mowst(
     model.validate_inputs(data.x, data.edge_index, data.y,
                           masks={f'{k}_mask': v for k, v in _masks(data).items()},
                           **kw)
+    if mb is not None and generator is None:
+        generator = torch.Generator().manual_seed(
+            int(torch.randint(2**62, (1, ))))
+    if group is not None:
+        agree('fit_mowst', dict(
+            variant=variant, lr=lr, max_epochs=max_epochs,
+            batch_size=batch_size, num_neighbors=list(num_neighbors),
+            num_nodes=data.x.size(0), generator=generator.get_state()),
+            group)
     trainer = Trainer(_modules(model), device=device, checkpoint=checkpoint,
                       checkpoint_every=checkpoint_every,
                       generators=({'generator': generator}
                                   if generator is not None else None),
                       progress=progress, desc=desc, on_epoch=on_epoch,
-                      interrupt=interrupt)
+                      interrupt=interrupt, group=group)
+    steps = MowstSteps(trainer, model, data, kw, mb, generator, group)
     st = trainer.state
     if trainer.resumed:
         saved = st.get('dropout_after_pretrain')
@@ -377,16 +414,17 @@ def fit_mowst(
                                     optimizer, pre_lr, weight_decay)
         else:
             opt = opts[name]
-        _pretrain(trainer, f'pretrain/{name}', name, module, fwd, opt, data,
-                  pretrain_epochs, pretrain_patience)
+        _pretrain(trainer, f'pretrain/{name}', name, module, fwd,
+                  steps.pretrain(name, opt), data, pretrain_epochs,
+                  pretrain_patience)
         if star:
             trainer.drop_optimizer(f'pretrain_{name}')
     if dropout_after_pretrain is not None:
         set_expert_dropout(model, dropout_after_pretrain)
     if star:
-        return _joint(trainer, model, data, opts['joint'], max_epochs,
-                      patience, kw)
-    return _rounds(trainer, model, data, opts, max_epochs, patience,
+        return _joint(trainer, model, data, steps.joint(opts['joint']),
+                      max_epochs, patience, kw)
+    return _rounds(trainer, model, data, opts, steps, max_epochs, patience,
                    max_rounds, big_patience, checkpoint_gate, kw)
 
 
@@ -398,15 +436,11 @@ def fit_mowst_star(model: Mowst, data, **kwargs) -> FitResult:
     return fit_mowst(model, data, variant='mowst_star', **kwargs)
 
 
-def _pretrain(trainer, phase, name, module, fwd, opt, data, epochs,
+def _pretrain(trainer, phase, name, module, fwd, step, data, epochs,
               patience) -> None:
     r"""Plain classifier training with early stopping on the validation
     loss; keeps the best weights."""
-    tm, vm, y = data.train_mask, data.val_mask, data.y
-
-    def step(epoch):
-        module.train()
-        return trainer.backward(opt, F.cross_entropy(fwd()[tm], y[tm]))
+    vm, y = data.val_mask, data.y
 
     @torch.no_grad()
     def evaluate(epoch):
@@ -424,10 +458,10 @@ def _val_expected(model: Mowst, out, data) -> float:
     return Mowst.expected_accuracy(out.conf[vm], wc, sc)
 
 
-def _rounds(trainer, model, data, opts, max_epochs, patience, max_rounds,
-            big_patience, checkpoint_gate, kw) -> FitResult:
+def _rounds(trainer, model, data, opts, steps, max_epochs, patience,
+            max_rounds, big_patience, checkpoint_gate, kw) -> FitResult:
     st = trainer.state
-    x, edge_index, y, tm = data.x, data.edge_index, data.y, data.train_mask
+    x, edge_index, y = data.x, data.edge_index, data.y
     names = ['weak', 'strong'] + (['gate'] if 'gate' in trainer.modules
                                   and checkpoint_gate else [])
     if 'round' not in st:  # after the pre-training, once
@@ -462,9 +496,9 @@ def _rounds(trainer, model, data, opts, max_epochs, patience, max_rounds,
                 s = model.strong_forward(x, edge_index, **kw)
                 return model.make_output(frozen_w, s, frozen_c)
 
-            def step(epoch):
-                model.train()
-                return trainer.backward(opt, model.loss(output(), y, tm))
+            step = steps.turn(weak_turn, opt, **(
+                {'frozen': frozen} if weak_turn else
+                {'frozen_w': frozen_w, 'frozen_c': frozen_c}))
 
             @torch.no_grad()
             def evaluate(epoch):
@@ -502,17 +536,12 @@ def _rounds(trainer, model, data, opts, max_epochs, patience, max_rounds,
                           num_steps=trainer.counter)
 
 
-def _joint(trainer, model, data, opt, max_epochs, patience, kw
+def _joint(trainer, model, data, step, max_epochs, patience, kw
            ) -> FitResult:
     x, edge_index, y = data.x, data.edge_index, data.y
-    tm, vm = data.train_mask, data.val_mask
+    vm = data.val_mask
     start = trainer.memo('joint/start', lambda: _snap(trainer,
                                                       list(trainer.modules)))
-
-    def step(epoch):
-        model.train()
-        return trainer.backward(opt, model.loss(model(x, edge_index, **kw),
-                                                y, tm))
 
     @torch.no_grad()
     def evaluate(epoch):

@@ -10,7 +10,7 @@ import torch
 from pyg_ext.nn.models.mowst import GATES, STAR_MIXES, Mowst
 from pyg_ext.fit.mowst import PRETRAIN, fit_mowst
 from pyg_ext.registry import register_method
-from pyg_ext.train.method import Method, RunContext
+from pyg_ext.train.method import Method, RunContext, minibatch_args
 from pyg_ext.utils.dispersion import DISPERSIONS
 from pyg_ext.utils.validation import (check_bool, check_choice, check_float,
                                       check_int, check_str)
@@ -238,7 +238,8 @@ class _Base(Method):
             pretrain_patience=t.patience, optimizer=_optimizer(ctx),
             dropout_after_pretrain=o.dropout_after_pretrain,
             checkpoint=ctx.checkpoint, progress=ctx.progress, desc=ctx.desc,
-            interrupt=ctx.interrupt, **self.fit_options(ctx))
+            interrupt=ctx.interrupt, **minibatch_args(ctx, model.strong),
+            **self.fit_options(ctx))
         metrics = _finish(ctx, model, data, res, o.sample_seed + ctx.seed)
         key, xlabel, ylabel, name, best = self.curve
         h = res['history']

@@ -70,3 +70,14 @@ def test_adarc_pretrains_in_minibatches(tmp_path):
     c['task']['num_neighbors'] = [5, 5, 5]  # the AdaRC method uses them
     with pytest.raises(ConfigError, match='3 hops but the model has 2'):
         run(c, run_dir=tmp_path / 'b', quiet=True)
+
+
+@pytest.mark.parametrize('method', ['mowst', 'mowst_star'])
+def test_mowst_trains_in_minibatches_in_the_loop(tmp_path, method):
+    c = cfg(model='sage', method=method, num_neighbors=[5, 5])
+    c['train'].update(epochs=4, checkpoint_every=2)
+    out = run(c, run_dir=tmp_path / 'a', quiet=True)
+    assert 0.0 <= out['summary']['test_accuracy']['mean'] <= 1.0
+    c['task']['num_neighbors'] = [5, 5, 5]
+    with pytest.raises(ConfigError, match='3 hops but the model has 2'):
+        run(c, run_dir=tmp_path / 'b', quiet=True)
