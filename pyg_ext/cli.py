@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='continue an interrupted run directory')
     p.add_argument('--only', action='append', default=None, metavar='NAME',
                    help='suite: run only this experiment (repeatable)')
+    p.add_argument('--shard', default=None, metavar='I/N',
+                   help='compute only runs i, i+N, ... into the shared '
+                   '--run-dir (job arrays; torchrun spreads runs itself)')
     common(p)
 
     p = sub.add_parser('main', help='the main job on embedded synthetic data')
@@ -154,7 +157,7 @@ def _main(args, argv, device) -> int:
     if args.resume:
         extra = [o for o in args.overrides
                  if not o.startswith('train.device=')]
-        if args.config or extra or args.run_dir or args.only:
+        if args.config or extra or args.run_dir or args.only or args.shard:
             raise ConfigError('--resume takes no CONFIG, --set, --run-dir '
                               "or --only: the run directory's saved "
                               'config is used (only --device may change)')
@@ -165,13 +168,25 @@ def _main(args, argv, device) -> int:
     elif not os.path.exists(args.config):
         raise FileNotFoundError(f"config file '{args.config}' not found")
     elif runner.is_suite(args.config):
+        if args.shard:
+            raise ConfigError('--shard runs one experiment config; for a '
+                              'suite use --only NAME per job')
         out = runner.run_suite(args.config, args.overrides, args.run_dir,
                                args.quiet, args.data_root, only=args.only)
     else:
         out = runner.run(args.config, args.overrides, args.run_dir,
                          args.quiet, args.data_root,
                          command=shlex.join(['pyg-ext'] + list(
-                             sys.argv[1:] if argv is None else argv)))
+                             sys.argv[1:] if argv is None else argv)),
+                         shard=args.shard)
+    from pyg_ext.utils.distributed import get_rank
+    if get_rank() != 0:
+        return 0
+    if out.get('pending_runs'):
+        print(f"shard done: {out['num_runs']} run(s) finished, "
+              f"{out['pending_runs']} still with other shards; the last "
+              f"shard writes the summary into {out['run_dir']}")
+        return 0
     if 'table' in out:
         _print_table(out['table'], out['run_dir'])
     else:

@@ -79,18 +79,19 @@ class MiniBatchRunner:
         generator (torch.Generator): The epoch permutations (CPU; its state
             is checkpointed by the caller's engine).
         rank, world_size (int): The data-parallel group (1 process: 0, 1).
+        group (optional): The :mod:`torch.distributed` group.
     """
     def __init__(self, data: Data, config: MiniBatchConfig,
                  train_nodes: Tensor, device: torch.device,
                  generator: torch.Generator, rank: int = 0,
-                 world_size: int = 1):
+                 world_size: int = 1, group=None):
         if data.edge_index is None:
             raise ValueError("mini-batch training needs 'data.edge_index' "
                              "(the sampler's CSR is built from it)")
         self.data, self.config = data, config
         self.train_nodes = train_nodes.cpu()
         self.device, self.generator = device, generator
-        self.rank, self.world_size = rank, world_size
+        self.rank, self.world_size, self.group = rank, world_size, group
         self.sampler = NeighborSampler(data, config.num_neighbors,
                                        replace=config.replace)
         pin = config.pin_memory
@@ -143,7 +144,8 @@ class MiniBatchRunner:
     def run_epoch(self, step: Callable[[Data], Tensor]) -> Tensor:
         r"""Calls ``step(batch)`` (which returns the summed loss of the
         batch's seeds, already optimised) on every batch; returns the mean
-        per-seed loss of this rank's seeds as a tensor (no host read)."""
+        per-seed loss of the epoch over all ranks' seeds as a tensor (no
+        host read)."""
         total: Optional[Tensor] = None
         count = 0
         for batch in self.batches():
@@ -151,5 +153,11 @@ class MiniBatchRunner:
             total = loss if total is None else total + loss
             count += batch.batch_size
         if total is None:
-            return torch.zeros((), device=self.device)
+            total = torch.zeros((), device=self.device)
+        if self.world_size > 1:  # the global mean, without a host read
+            import torch.distributed as dist
+            both = torch.stack([total.float(), total.new_tensor(
+                float(count)).float()])
+            dist.all_reduce(both, group=self.group)
+            return both[0] / both[1].clamp(min=1)
         return total / max(count, 1)

@@ -48,7 +48,7 @@ class MowstSteps:
             host = data if data.x.device.type == 'cpu' else data.cpu()
             self.runner = MiniBatchRunner(
                 host, mb, host.train_mask.nonzero().view(-1), trainer.device,
-                generator, get_rank(group), get_world_size(group))
+                generator, get_rank(group), get_world_size(group), group)
 
     # one optimisation ---------------------------------------------------
     def _optimize(self, opt: torch.optim.Optimizer, loss: Tensor) -> None:

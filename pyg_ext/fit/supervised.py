@@ -111,7 +111,7 @@ def _minibatch_step(model, data, mb, device, generator, group, trainer,
     host = data if data.x.device.type == 'cpu' else data.cpu()
     runner = MiniBatchRunner(host, mb, host.train_mask.nonzero().view(-1),
                              device, generator, get_rank(group),
-                             get_world_size(group))
+                             get_world_size(group), group)
     net = model
     if group is not None:
         from torch.nn.parallel import DistributedDataParallel

@@ -158,6 +158,9 @@ class TrainConfig:
             nodes per batch (with the task's ``num_neighbors``); under
             ``torchrun`` the global batch is split over the processes.
             :obj:`None`: full-batch.
+        distributed (str): Under ``torchrun``: ``'ddp'`` (data-parallel
+            mini-batches), ``'shard'`` (spread the runs over the ranks) or
+            ``'auto'`` (``ddp`` with ``batch_size``, else ``shard``).
     """
     runs: Optional[int] = None
     seed: int = 0
@@ -172,9 +175,12 @@ class TrainConfig:
     device: str = 'auto'
     num_threads: Optional[int] = None
     batch_size: Optional[int] = None
+    distributed: str = 'auto'
 
     def __post_init__(self):
         check_int('batch_size', self.batch_size, 1, allow_none=True)
+        check_choice('distributed', self.distributed,
+                     ('auto', 'ddp', 'shard'))
         check_int('runs', self.runs, 1, allow_none=True)
         check_int('seed', self.seed, 0)
         check_int('epochs', self.epochs, 1)
@@ -549,8 +555,12 @@ def config_to_dict(obj: Any) -> Any:
     return obj
 
 
+def config_yaml(cfg: ExperimentConfig) -> str:
+    r"""The resolved config as YAML text."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False)
+
+
 def save_config(cfg: ExperimentConfig, path: Union[str, os.PathLike]) -> None:
     r"""Writes the resolved config as YAML (atomically)."""
     from pyg_ext.train.checkpoint import atomic_write_text
-    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg),
-                                           sort_keys=False))
+    atomic_write_text(path, config_yaml(cfg))

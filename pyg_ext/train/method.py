@@ -42,6 +42,8 @@ class RunContext:
         desc (str): Progress-bar label.
         channels (tuple, optional): ``task.model_channels(data)``, read
             once on the host before the data moved to :obj:`device`.
+        group (optional): The :mod:`torch.distributed` group of data-parallel
+            training under torchrun (``train.distributed='ddp'``).
     """
     config: ExperimentConfig
     task: Any
@@ -56,6 +58,7 @@ class RunContext:
     interrupt: Optional[Callable[[int], None]] = None
     desc: str = ''
     channels: Optional[tuple] = None
+    group: Any = None
 
     @property
     def train(self) -> TrainConfig:
@@ -99,7 +102,10 @@ def minibatch_args(ctx: RunContext, model: Optional[torch.nn.Module] = None
         raise ConfigError(f"task.num_neighbors has {len(nn)} hops but the "
                           f"model has {depth} layer(s); sample at most "
                           f"{depth} hops")
-    return {'batch_size': bs, 'num_neighbors': nn}
+    out = {'batch_size': bs, 'num_neighbors': nn}
+    if ctx.group is not None:
+        out['group'] = ctx.group
+    return out
 
 
 class Method:
@@ -112,6 +118,9 @@ class Method:
     redo: the runner never repeats a run whose result file exists.
     """
     Options = MethodOptions
+    #: Whether the method trains in mini-batches with ``train.batch_size``
+    #: and ``task.num_neighbors`` (see :func:`minibatch_args`).
+    minibatch = False
 
     def __init__(self, options: Any = None):
         self.options = options if options is not None else self.Options()

@@ -26,11 +26,13 @@ from pyg_ext.train.checkpoint import (Checkpointer, atomic_write_json,
                                       atomic_write_text, seed_everything)
 from pyg_ext.train import config as _config
 from pyg_ext.train.config import (ConfigError, ExperimentConfig,
-                                  config_to_dict, option_error, read_yaml,
+                                  config_to_dict, config_yaml, option_error,
+                                  read_yaml,
                                   save_config, yaml_load)
 from pyg_ext.train.method import RunContext
 from pyg_ext.train.leaderboard import (OGB_RUNS, count_parameters,
                                        leaderboard_markdown, leaderboard_row)
+from pyg_ext.train.parallel import Parallel, check_joined_config, parse_shard
 from pyg_ext.train.plugins import load_plugins
 from pyg_ext.utils.device import resolve_device
 
@@ -151,14 +153,22 @@ class _Session:
     def __init__(self, cfg: ExperimentConfig, run_dir: Path, quiet: bool,
                  data_root: Optional[PathLike],
                  interrupt: Optional[Callable[[int], None]] = None,
-                 command: Optional[str] = None):
-        self.cfg, self.run_dir, self.quiet = cfg, run_dir, quiet
+                 command: Optional[str] = None,
+                 parallel: Optional[Parallel] = None):
+        self.cfg, self.run_dir = cfg, run_dir
+        self.par = parallel if parallel is not None else Parallel(cfg)
+        self.quiet = quiet or self.par.rank != 0
         self.interrupt, self.command = interrupt, command
         self._built: List[torch.nn.Module] = []
         self.root = str(get_data_root(data_root or cfg.data_root))
         load_plugins()
         self.task = TASKS.get(cfg.task.name).obj(cfg.task.options)
         self.method = METHODS.get(cfg.method.name).obj(cfg.method.options)
+        if cfg.train.batch_size is not None and not self.method.minibatch:
+            raise ConfigError(f"train.batch_size: method "
+                              f"'{cfg.method.name}' trains full-batch and "
+                              f"takes no mini-batches; remove "
+                              f"train.batch_size")
         self.device = resolve_device(cfg.train.device, 'train.device')
 
     def execute(self) -> Dict[str, Any]:
@@ -188,16 +198,20 @@ class _Session:
                           f"{OGB_RUNS} runs on {cfg.dataset.name}")
         jobs = [(s, cfg.train.seed + r) for s in splits
                 for r in range(num_runs)]
-        results = []
+        results: List[Optional[Dict[str, Any]]] = []
+        par = self.par
         (self.run_dir / 'runs').mkdir(exist_ok=True)
         (self.run_dir / 'checkpoints').mkdir(exist_ok=True)
         bar = tqdm(jobs, desc=f'{cfg.name} runs', disable=self.quiet)
-        for split, seed in bar:
+        for index, (split, seed) in enumerate(bar):
             tag = f'split{split}_seed{seed}'
             path = self.run_dir / 'runs' / f'{tag}.json'
             if path.exists():  # finished: never recomputed
                 with open(path) as f:
                     results.append(json.load(f))
+                continue
+            if not par.owns(index):  # another shard's run
+                results.append(None)
                 continue
             split_data = task.get_split(data, split)
             # sizes are read once here, on the host, before the move
@@ -214,7 +228,7 @@ class _Session:
                              channels=channels,
                              checkpoint=ckpt, progress=not self.quiet,
                              device=self.device, interrupt=self.interrupt,
-                             desc=tag)
+                             desc=tag, group=par.group)
             r0 = time.perf_counter()
             self._built = []
             result = self.method.run(ctx)
@@ -224,12 +238,26 @@ class _Session:
             result = dict(result)
             result.setdefault('num_params', count_parameters(self._built))
             result.update(split=split, seed=seed,
-                          seconds=time.perf_counter() - r0)
+                          seconds=time.perf_counter() - r0,
+                          rank=par.rank, world_size=par.world)
             result = _jsonable(result)  # what a resumed run reads back
-            atomic_write_json(path, result)
-            ckpt.clear()
+            if par.writes_run():
+                atomic_write_json(path, result)
+                ckpt.clear()
             results.append(result)
         bar.close()
+        par.barrier()  # every shard's runs are written
+        for i, (split, seed) in enumerate(jobs):
+            if results[i] is None:
+                p = self.run_dir / 'runs' / f'split{split}_seed{seed}.json'
+                if p.exists():
+                    with open(p) as f:
+                        results[i] = json.load(f)
+        missing = sum(r is None for r in results)
+        if missing:  # other shards of a job array are still running
+            return {'name': cfg.name, 'pending_runs': missing,
+                    'num_runs': len(jobs) - missing,
+                    'seconds': time.perf_counter() - t0}
         summary = {
             'name': cfg.name,
             'task': cfg.task.name,
@@ -242,6 +270,8 @@ class _Session:
             'seconds': time.perf_counter() - t0,
             'summary': summarize(results),
         }
+        if not par.writes_shared_files:
+            return summary
         atomic_write_json(self.run_dir / 'summary.json', summary)
         atomic_write_text(self.run_dir / 'results.md', results_table([summary]))
         want = cfg.output.leaderboard
@@ -330,7 +360,8 @@ def run(config: Union[ExperimentConfig, PathLike, Dict[str, Any]],
         overrides: Sequence[str] = (), run_dir: Optional[PathLike] = None,
         quiet: bool = False, data_root: Optional[PathLike] = None,
         interrupt: Optional[Callable[[int], None]] = None,
-        command: Optional[str] = None) -> Dict[str, Any]:
+        command: Optional[str] = None,
+        shard: Optional[Union[str, Sequence[int]]] = None) -> Dict[str, Any]:
     r"""Runs one experiment and returns its summary.
 
     Args:
@@ -345,16 +376,39 @@ def run(config: Union[ExperimentConfig, PathLike, Dict[str, Any]],
         interrupt (callable, optional): Test hook called after each epoch.
         command (str, optional): The command line recorded in leaderboard
             rows (default: this process's ``sys.argv``).
+        shard (str or tuple, optional): ``'i/N'``: compute only the runs
+            ``i, i + N, ...`` into the shared :obj:`run_dir` (a job array;
+            see :mod:`pyg_ext.train.parallel`). Under ``torchrun`` the runs
+            are spread over the ranks by themselves.
     """
     if not isinstance(config, ExperimentConfig):
         config = load_config(config, overrides)
     elif overrides:
         config = load_config(config_to_dict(config), overrides)
-    path = make_run_dir(config, run_dir)
-    save_config(config, path / 'config.yaml')
-    data_root = _save_data_root(path, data_root or config.data_root)
+    if isinstance(shard, str):
+        shard = parse_shard(shard)
+    par = Parallel(config, tuple(shard) if shard is not None else None)
+    if par.mode == 'shard' and not par.torchrun:
+        explicit = run_dir or config.output.run_dir
+        if explicit is None:
+            raise ConfigError('--shard needs --run-dir: the directory every '
+                              'shard of the job shares')
+        path = Path(explicit)
+        path.mkdir(parents=True, exist_ok=True)
+        check_joined_config(path, config_yaml(config))
+        save_config(config, path / 'config.yaml')
+        data_root = _save_data_root(path, data_root or config.data_root)
+    else:
+        path = None
+        if par.rank == 0:
+            path = make_run_dir(config, run_dir)
+            save_config(config, path / 'config.yaml')
+            data_root = _save_data_root(path, data_root or config.data_root)
+        path, data_root = par.share((str(path) if path else None,
+                                     data_root))
+        path = Path(path)
     summary = _Session(config, path, quiet, data_root, interrupt,
-                       command).execute()
+                       command, par).execute()
     summary['run_dir'] = str(path)
     return summary
 

@@ -49,6 +49,7 @@ def fit_task(ctx: RunContext, model: torch.nn.Module, data: Any = None,
 @register_method('supervised')
 class Supervised(Method):
     r"""Full-batch supervised training with early stopping on validation."""
+    minibatch = True
     Options = SupervisedOptions
 
     def run(self, ctx: RunContext) -> Dict[str, Any]:

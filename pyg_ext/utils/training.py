@@ -220,8 +220,11 @@ class Trainer:
                                torch.device('cpu'))
         self.ckpt = as_checkpointer(checkpoint, checkpoint_every)
         self.generators: Dict[str, torch.Generator] = dict(generators or {})
-        self.group = group if is_distributed(group) else None
-        self.rank = get_rank(self.group)
+        self.group = group if group is not None and is_distributed(group) \
+            else None
+        # without a group this is single-process training (also on one rank
+        # of a sharded torchrun job): it writes its own checkpoints
+        self.rank = get_rank(self.group) if self.group is not None else 0
         self.progress = bool(progress) and self.rank == 0
         self.desc = desc
         self.on_epoch, self.interrupt = on_epoch, interrupt

@@ -240,6 +240,7 @@ class AdaRCMethod(Method):
 
     Pretrains on the source graph, then evaluates on the target graph with
     every base TTA, alone and with AdaRC (task ``test_time_adaptation``)."""
+    minibatch = True
     Options = AdaRCMethodOptions
 
     def run(self, ctx: RunContext) -> Dict[str, Any]:

@@ -216,6 +216,7 @@ class _Base(Method):
     r"""One run of either variant: build the mixture from registered models,
     train it with :func:`pyg_ext.fit.fit_mowst` and report its metrics and
     one learning curve (``curve``: the history key and its x label)."""
+    minibatch = True
     variant = 'mowst'
     curve = ('val_accuracy', 'round', 'best val E[acc]',
              'val_expected_accuracy', 'best_round')
