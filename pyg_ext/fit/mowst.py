@@ -13,7 +13,7 @@ from torch import Tensor
 
 from pyg_ext.fit.supervised import check_fit_args, check_model
 from pyg_ext.fit.minibatch import MiniBatchConfig
-from pyg_ext.fit.mowst_steps import MowstSteps
+from pyg_ext.fit.mowst_steps import MowstSteps, turn_output
 from pyg_ext.nn.models.mowst import Mowst
 from pyg_ext.utils.distributed import agree, resolve_group
 from pyg_ext.utils.device import place
@@ -488,23 +488,16 @@ def _rounds(trainer, model, data, opts, steps, max_epochs, patience,
                     frozen_w = model.weak_forward(x)
                     frozen_c = model.confidence(frozen_w, x)
 
-            def output():
-                if weak_turn:
-                    w = model.weak_forward(x)
-                    return model.make_output(w, frozen,
-                                             model.confidence(w, x))
-                s = model.strong_forward(x, edge_index, **kw)
-                return model.make_output(frozen_w, s, frozen_c)
-
-            step = steps.turn(weak_turn, opt, **(
-                {'frozen': frozen} if weak_turn else
-                {'frozen_w': frozen_w, 'frozen_c': frozen_c}))
+            fz = {'frozen': frozen} if weak_turn else \
+                {'frozen_w': frozen_w, 'frozen_c': frozen_c}
+            step = steps.turn(weak_turn, opt, **fz)
 
             @torch.no_grad()
             def evaluate(epoch):
                 model.eval()
                 return {'val_expected_accuracy': _val_expected(
-                    model, output(), data)}
+                    model, turn_output(model, x, edge_index, kw, weak_turn,
+                                       **fz), data)}
 
             ph = trainer.phase(name, step, evaluate, epochs=max_epochs,
                                monitor='val_expected_accuracy', mode='max',

@@ -22,7 +22,20 @@ from torch import Tensor
 from pyg_ext.fit.minibatch import MiniBatchConfig, MiniBatchRunner
 from pyg_ext.utils.distributed import get_rank, get_world_size
 
-__all__ = ['MowstSteps']
+__all__ = ['MowstSteps', 'turn_output']
+
+
+def turn_output(model, x: Tensor, edge_index, kw: Dict, weak_turn: bool,
+                frozen: Tensor = None, frozen_w: Tensor = None,
+                frozen_c: Tensor = None):
+    r"""The full-batch output of a Mowst turn: the weak expert and the gate
+    against the frozen strong logits, or the strong expert against the
+    frozen weak logits and confidence."""
+    if weak_turn:
+        w = model.weak_forward(x)
+        return model.make_output(w, frozen, model.confidence(w, x))
+    s = model.strong_forward(x, edge_index, **kw)
+    return model.make_output(frozen_w, s, frozen_c)
 
 
 class MowstSteps:
@@ -66,6 +79,17 @@ class MowstSteps:
                         p.grad /= W
         opt.step()
 
+    def _full(self, module, opt, loss_fn: Callable[[], Tensor]
+              ) -> Callable[[int], Tensor]:
+        r"""A full-batch ``step(epoch)``: one optimisation of
+        ``loss_fn()`` with :obj:`module` in training mode."""
+        def step(epoch: int) -> Tensor:
+            module.train()
+            loss = loss_fn()
+            self._optimize(opt, loss)
+            return loss.detach()
+        return step
+
     def _epoch(self, opt, seed_loss: Callable) -> Callable[[int], Tensor]:
         r"""``seed_loss(batch) -> (summed loss of the seeds)``."""
         model, runner = self.model, self.runner
@@ -90,13 +114,8 @@ class MowstSteps:
                 else (lambda: model.strong_forward(data.x, data.edge_index,
                                                    **kw))
             module = model.weak if name == 'weak' else model.strong
-
-            def step(epoch):
-                module.train()
-                loss = F.cross_entropy(fwd()[tm], y[tm])
-                self._optimize(opt, loss)
-                return loss.detach()
-            return step
+            return self._full(module, opt,
+                              lambda: F.cross_entropy(fwd()[tm], y[tm]))
 
         def seed_loss(b):
             bs = b.batch_size
@@ -113,21 +132,9 @@ class MowstSteps:
         model, data, kw = self.model, self.data, self.kw
         if self.runner is None:
             x, ei, y, tm = data.x, data.edge_index, data.y, data.train_mask
-
-            def output():
-                if weak_turn:
-                    w = model.weak_forward(x)
-                    return model.make_output(w, frozen,
-                                             model.confidence(w, x))
-                s = model.strong_forward(x, ei, **kw)
-                return model.make_output(frozen_w, s, frozen_c)
-
-            def step(epoch):
-                model.train()
-                loss = model.loss(output(), y, tm)
-                self._optimize(opt, loss)
-                return loss.detach()
-            return step
+            return self._full(model, opt, lambda: model.loss(turn_output(
+                model, x, ei, kw, weak_turn, frozen, frozen_w, frozen_c),
+                y, tm))
 
         def seed_loss(b):
             bs = b.batch_size
@@ -148,13 +155,8 @@ class MowstSteps:
         model, data, kw = self.model, self.data, self.kw
         if self.runner is None:
             x, ei, y, tm = data.x, data.edge_index, data.y, data.train_mask
-
-            def step(epoch):
-                model.train()
-                loss = model.loss(model(x, ei, **kw), y, tm)
-                self._optimize(opt, loss)
-                return loss.detach()
-            return step
+            return self._full(model, opt,
+                              lambda: model.loss(model(x, ei, **kw), y, tm))
 
         def seed_loss(b):
             bs = b.batch_size
