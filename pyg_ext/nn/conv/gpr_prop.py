@@ -11,6 +11,8 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, scatter, to_torch_csr_tensor
 
+from pyg_ext.nn._checks import check_ids_once
+
 __all__ = ['GPRProp', 'HopAggregation', 'gpr_init', 'gcn_norm_fixed_size']
 
 GPR_INITS = ('PPR', 'SGC', 'NPPR', 'Random', 'WS')
@@ -310,7 +312,9 @@ class HopAggregation(MessagePassing):
     def _build_csr(self, edge_index: Tensor, edge_weight: OptTensor,
                    num_nodes: int, dtype: torch.dtype):
         # Coalescing (duplicates are summed) has a value-dependent size: this
-        # is the one place that synchronises, once per graph.
+        # is the one place that synchronises, once per graph; the ids are
+        # checked here too, so an id >= N never reaches the CSR kernels.
+        check_ids_once(edge_index, num_nodes)
         if self.normalize:
             edge_index, edge_weight = gcn_norm(edge_index, edge_weight,
                                                num_nodes, False,

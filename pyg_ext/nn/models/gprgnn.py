@@ -6,6 +6,7 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Identity, Linear, Parameter
 from torch_geometric.typing import Adj, OptTensor
 
+from pyg_ext.nn._checks import check_channels, check_dropout
 from pyg_ext.nn.conv.gpr_prop import GPRProp
 
 __all__ = ['GPRGNN']
@@ -62,6 +63,11 @@ class GPRGNN(torch.nn.Module):
                  batch_norm: bool = True, classifier_bias: bool = False,
                  cached: bool = False):
         super().__init__()
+        check_channels(in_channels=in_channels,
+                       hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        check_dropout(dropout=dropout)
+        check_dropout(dprate=dprate)
         for name, p in (('dropout', dropout), ('dprate', dprate)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"'{name}' must be in [0, 1), got {p}")

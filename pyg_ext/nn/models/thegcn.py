@@ -7,7 +7,9 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Embedding, Linear, Module, ModuleList, Parameter
 
+from pyg_ext.nn._checks import check_channels, check_dropout
 from pyg_ext.nn.conv.thegcn_conv import THeGCNConv
+from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['CosineTimeEncoder', 'THeGCN']
 
@@ -118,7 +120,20 @@ class THeGCN(Module):
                  fixed_gate: Optional[float] = None,
                  num_nodes: Optional[int] = None):
         super().__init__()
-        if in_channels < 0 or (in_channels == 0 and not num_nodes):
+        check_int('in_channels', in_channels, low=0)
+        check_int('num_nodes', num_nodes, low=1, allow_none=True)
+        check_channels(hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        # time_dim=0 switches the time encoding off; a negative size is an
+        # error (it used to switch it off silently).
+        check_int('edge_dim', edge_dim, low=0)
+        check_int('time_dim', time_dim, low=0)
+        check_int('num_smp_layers', num_smp_layers, low=0)
+        check_int('gate_hidden', gate_hidden, low=1, allow_none=True)
+        check_dropout(dropout=dropout)
+        check_float('fixed_gate', fixed_gate, low=0.0, high=1.0,
+                    allow_none=True)
+        if in_channels == 0 and not num_nodes:
             raise ValueError(f"'in_channels' must be >= 1 (or 0 together with"
                              f" 'num_nodes'), got {in_channels!r}")
         if num_smp_layers < 0:
