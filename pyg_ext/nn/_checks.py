@@ -8,14 +8,16 @@ its own index structure (a CSR pair), :func:`check_ids_once` reads the ids
 once when it builds it, so an id :math:`\geq N` raises a
 :class:`ValueError` instead of reading out of bounds.
 """
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
+from torch_geometric.utils import is_sparse
 
 from pyg_ext.utils.validation import check_float, check_int
 
-__all__ = ['check_channels', 'check_dropout', 'check_ids_once']
+__all__ = ['check_channels', 'check_dropout', 'check_ids_once',
+           'check_forward']
 
 
 def check_channels(**channels: Any) -> None:
@@ -51,3 +53,46 @@ def check_ids_once(edge_index: Tensor, num_nodes: int) -> None:
         raise ValueError(f"'edge_index' holds node ids in [{lo}, {hi}], "
                          f"expected ids in [0, {num_nodes}) for the "
                          f"{num_nodes} nodes of 'x'")
+
+
+def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
+                  edge_weight: Any = None) -> None:
+    r"""Metadata checks of a ``forward(x, edge_index, edge_weight)`` call:
+    dtype, dim and sizes only (no host synchronisation, no value reads), as
+    PyG's :class:`~torch_geometric.nn.conv.MessagePassing` does.
+    :obj:`x` may be a sparse tensor; :obj:`edge_index` may be a sparse
+    adjacency (then only :obj:`x` is checked)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"'x' must be a tensor of node features, got "
+                        f"{type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"'x' must be a floating-point tensor, got "
+                        f"{x.dtype}")
+    if x.dim() != 2:
+        raise ValueError(f"'x' must have shape [num_nodes, num_features], "
+                         f"got shape {tuple(x.shape)}")
+    if in_channels is not None and in_channels > 0 and \
+            x.size(1) != in_channels:
+        raise ValueError(f"'x' must have {in_channels} features "
+                         f"(in_channels), got shape {tuple(x.shape)}")
+    if not isinstance(edge_index, Tensor) or is_sparse(edge_index):
+        if isinstance(edge_index, Tensor) or is_sparse(edge_index):
+            return
+        raise TypeError(f"'edge_index' must be a [2, num_edges] tensor or a "
+                        f"sparse adjacency, got {type(edge_index).__name__}")
+    if edge_index.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"'edge_index' must hold int64 or int32 node ids, got "
+                        f"{edge_index.dtype}")
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"'edge_index' must have shape [2, num_edges], got "
+                         f"shape {tuple(edge_index.shape)}")
+    if edge_weight is not None:
+        if not isinstance(edge_weight, Tensor) or \
+                not edge_weight.is_floating_point():
+            raise TypeError(f"'edge_weight' must be a floating-point tensor, "
+                            f"got {type(edge_weight).__name__}")
+        if edge_weight.dim() != 1 or \
+                edge_weight.size(0) != edge_index.size(1):
+            raise ValueError(f"'edge_weight' must have shape "
+                             f"[{edge_index.size(1)}] (one per edge), got "
+                             f"shape {tuple(edge_weight.shape)}")

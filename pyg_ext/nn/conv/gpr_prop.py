@@ -12,6 +12,7 @@ from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, scatter, to_torch_csr_tensor
 
 from pyg_ext.nn._checks import check_ids_once
+from pyg_ext.utils.validation import check_float
 
 __all__ = ['GPRProp', 'HopAggregation', 'gpr_init', 'gcn_norm_fixed_size']
 
@@ -407,6 +408,7 @@ class GPRProp(HopAggregation):
                  gamma: Optional[Union[Sequence[float], Tensor]] = None,
                  normalize: bool = True, add_self_loops: bool = True,
                  cached: bool = False, **kwargs):
+        check_float('alpha', alpha)
         super().__init__(normalize, add_self_loops, cached, **kwargs)
         self.K = K
         self.init = init

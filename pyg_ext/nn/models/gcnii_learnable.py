@@ -7,7 +7,8 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Identity, Linear, Parameter
 from torch_geometric.typing import Adj, OptTensor
 
-from pyg_ext.nn._checks import check_channels, check_dropout
+from pyg_ext.nn._checks import (check_channels, check_dropout,
+                                 check_forward)
 from pyg_ext.utils.validation import check_float
 from pyg_ext.nn.conv.gpr_prop import HopAggregation
 
@@ -133,6 +134,7 @@ class LearnableGCNII(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
+        check_forward(x, edge_index, self.in_channels, edge_weight)
         return self.classify(self.featurize(x, edge_index, edge_weight))
 
     def hop_parameters(self) -> Iterator[Parameter]:

@@ -32,9 +32,7 @@ class CosineTimeEncoder(Module):
     """
     def __init__(self, out_channels: int, learnable: bool = True):
         super().__init__()
-        if not isinstance(out_channels, int) or out_channels < 1:
-            raise ValueError(f"'out_channels' must be an int >= 1, got "
-                             f"{out_channels!r}")
+        check_int('out_channels', out_channels, low=1)
         self.out_channels = out_channels
         self.learnable = learnable
         self.weight = Parameter(torch.empty(out_channels),
