@@ -273,3 +273,28 @@ def validate_inputs(model: 'Mowst', x: Tensor, edge_index: Tensor,
             raise ValueError(f"'{name}' must hold {what[0]} in [0, {bound})"
                              f"{what[1]}, got {lo if lo < 0 else hi}")
     check_edge_values(x, edge_index, model._checked_graphs, use_cache=False)
+
+
+def check_loss_args(out: Any, y: Any, index: Any) -> None:
+    r"""Metadata of :meth:`Mowst.loss`: :obj:`y` is an integer :obj:`[N]`
+    label tensor for the :obj:`N` nodes of :obj:`out`, :obj:`index` a 1-D
+    integer index or boolean mask. Label *values* are checked once at
+    data-setup time (:meth:`Mowst.validate_inputs`, the ``fit_*`` entry
+    points), never in a training step."""
+    n = out.weak_logits.size(0)
+    if not isinstance(y, Tensor) or y.is_floating_point() or \
+            y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"'y' must be an integer label tensor, got "
+                        f"{getattr(y, 'dtype', type(y).__name__)}")
+    if y.dim() != 1 or y.size(0) != n:
+        raise ValueError(f"'y' must have shape [{n}] (one label per node of "
+                         f"'out'), got shape {tuple(y.shape)}")
+    if index is None:
+        return
+    if not isinstance(index, Tensor) or index.is_floating_point() or \
+            index.is_complex():
+        raise TypeError(f"'index' must be an integer index or a boolean "
+                        f"mask, got {getattr(index, 'dtype', type(index))}")
+    if index.dim() != 1:
+        raise ValueError(f"'index' must be 1-D, got shape "
+                         f"{tuple(index.shape)}")
