@@ -340,6 +340,9 @@ class HopAggregation(MessagePassing):
 
     def hop_sum(self, x: Tensor, edge_index: Adj, gamma: Tensor,
                 edge_weight: OptTensor = None) -> Tensor:
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            raise TypeError(f"'x' must be a floating-point tensor, got "
+                            f"{getattr(x, 'dtype', type(x).__name__)}")
         if gamma.dim() != 1:
             raise ValueError(f"'gamma' must be 1-D [K + 1], got shape "
                              f"{tuple(gamma.shape)}")

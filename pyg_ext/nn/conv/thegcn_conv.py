@@ -231,6 +231,9 @@ class THeGCNConv(MessagePassing):
                 edge_index.size(0) != 2:
             raise ValueError(f"'edge_index' must have shape [2, num_edges], "
                              f"got {tuple(getattr(edge_index, 'shape', ()))}")
+        if not x.is_floating_point():
+            raise TypeError(f"'x' must be a floating-point tensor, got "
+                            f"{x.dtype}")
         if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
             raise TypeError(f"'edge_index' must be an integer tensor, got "
                             f"{edge_index.dtype}")
