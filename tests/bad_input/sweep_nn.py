@@ -62,8 +62,10 @@ def _ctor_cases(part, entry, cls, base, bad):
     case(part, entry, 'valid', lambda: cls(**base), [], 'valid')
 
 
-def _forward_cases(part, entry, build, call):
-    r"""Metadata errors every forward(x, edge_index) must name."""
+def _forward_cases(part, entry, build, call, any_width=False):
+    r"""Metadata errors every forward(x, edge_index) must name. A
+    parameter-free propagation (:obj:`any_width`) takes features of any
+    width (and 1-D signals): those two cases are valid for it."""
     x, ei = graph()
     n = x.size(0)
     bad = {
@@ -84,7 +86,9 @@ def _forward_cases(part, entry, build, call):
         def fn(xx=xx, ee=ee):
             torch.manual_seed(0)
             return call(build(), xx, ee)
-        case(part, entry, f'forward {label}', fn, names)
+        kind = 'valid' if any_width and label in ('x 1-D', 'x wrong width') \
+            else 'bad'
+        case(part, entry, f'forward {label}', fn, names, kind)
 
     def ok():
         torch.manual_seed(0)
@@ -156,17 +160,17 @@ def _nn():
             ('TeddyGCN', lambda: TeddyGCN(**ch)),
             ('TeddyGIN', lambda: TeddyGIN(**ch)),
             ('TeddyGAT', lambda: TeddyGAT(**ch, heads=2)),
-            ('GPRProp', lambda: GPRProp(K=2)),
-            ('GPRProp(normalize=False)', lambda: GPRProp(K=2,
-                                                         normalize=False)),
             ('THeGCNConv', lambda: THeGCNConv(4)),
             ('THeGCN', lambda: THeGCN(4, 8, 3, time_dim=0))):
         _forward_cases(P, name, build, fwd)
+    _forward_cases(P, 'GPRProp', lambda: GPRProp(K=2), fwd, True)
+    _forward_cases(P, 'GPRProp(normalize=False)',
+                   lambda: GPRProp(K=2, normalize=False), fwd, True)
 
     def hop(m, x, ei):
         return m(x, ei, torch.tensor([0.5, 0.3, 0.2]))
     _forward_cases(P, 'HopAggregation(normalize=False)',
-                   lambda: HopAggregation(normalize=False), hop)
+                   lambda: HopAggregation(normalize=False), hop, True)
 
     # Mowst ---------------------------------------------------------------
     from torch_geometric.nn import MLP, GCN
