@@ -343,6 +343,10 @@ class HopAggregation(MessagePassing):
         if not isinstance(x, Tensor) or not x.is_floating_point():
             raise TypeError(f"'x' must be a floating-point tensor, got "
                             f"{getattr(x, 'dtype', type(x).__name__)}")
+        if isinstance(edge_index, Tensor) and not is_sparse(edge_index) \
+                and (edge_index.dim() != 2 or edge_index.size(0) != 2):
+            raise ValueError(f"'edge_index' must have shape [2, num_edges], "
+                             f"got shape {tuple(edge_index.shape)}")
         if gamma.dim() != 1:
             raise ValueError(f"'gamma' must be 1-D [K + 1], got shape "
                              f"{tuple(gamma.shape)}")

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Embedding, Linear, Module, ModuleList, Parameter
 
-from pyg_ext.nn._checks import check_channels, check_dropout
+from pyg_ext.nn._checks import (check_channels, check_dropout,
+                                 check_forward)
 from pyg_ext.nn.conv.thegcn_conv import THeGCNConv
 from pyg_ext.utils.validation import check_float, check_int
 
@@ -268,6 +269,8 @@ class THeGCN(Module):
         r"""Logits of the first :obj:`batch_size` nodes (all nodes if
         :obj:`None`); with :obj:`return_gates`, also the gates of the TMP
         block and of every SMP block."""
+        if x is not None:
+            check_forward(x, edge_index, self.in_channels)
         out = self.embed(x, edge_index, edge_attr, dt, batch_size, n_id,
                          return_gates)
         h, gates = out if return_gates else (out, None)
