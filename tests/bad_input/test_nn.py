@@ -178,3 +178,12 @@ def test_mowst_loss(kw, arg):
     H.assert_clear(lambda: model.loss(out, **args), [f"'{arg}'"])
     loss = model.loss(out, torch.tensor([0, 1, 2, 0, 1]))
     assert torch.isfinite(loss)
+
+
+def test_gpr_gamma_and_mowst_nan_features():
+    H.assert_clear(lambda: GPRProp(K=2, init='WS', gamma='abc'), ["'gamma'"])
+    assert GPRProp(K=1, init='WS', gamma=(0.5, 0.5)).gamma.tolist() == \
+        [0.5, 0.5]
+    x, ei = _graph()
+    x[1, 2] = float('nan')
+    H.assert_clear(lambda: _mowst().eval().predict(x, ei), ["'x'"])

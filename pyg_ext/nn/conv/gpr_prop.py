@@ -416,6 +416,10 @@ class GPRProp(HopAggregation):
                  normalize: bool = True, add_self_loops: bool = True,
                  cached: bool = False, **kwargs):
         check_float('alpha', alpha)
+        if gamma is not None and (isinstance(gamma, (str, bytes)) or
+                                  not hasattr(gamma, '__len__')):
+            raise TypeError(f"'gamma' must be None, a list or a tensor of "
+                            f"K + 1 hop weights, got {type(gamma).__name__}")
         super().__init__(normalize, add_self_loops, cached, **kwargs)
         self.K = K
         self.init = init

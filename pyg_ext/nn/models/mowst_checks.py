@@ -213,6 +213,8 @@ def validate_inputs(model: 'Mowst', x: Tensor, edge_index: Tensor,
                     kwargs: Dict[str, Any]) -> None:
     r"""The body of :meth:`Mowst.validate_inputs` (see there)."""
     check_graph(x, edge_index, model.gate_in_features)
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError("'x' holds NaN or inf values")
     N, E = x.size(0), edge_index.size(1)
     for p in model.parameters():
         if p.device != x.device:
