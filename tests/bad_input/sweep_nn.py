@@ -123,7 +123,7 @@ def _nn():
         jk_init=('max', None)))
     _ctor_cases(P, 'FAGCN', FAGCN, ch, dict(
         chans, num_layers=BAD_NONNEG_INT, dropout=BAD_DROPOUT,
-        eps=(NAN, INF, -2.0, '0.3', None)))
+        eps=(NAN, INF, '0.3', None)))  # any finite eps, as PyG's FAConv
     for name, cls in (('TeddyGCN', TeddyGCN), ('TeddyGIN', TeddyGIN),
                       ('TeddyGAT', TeddyGAT)):
         _ctor_cases(P, name, cls, ch, dict(
@@ -143,7 +143,7 @@ def _nn():
     _ctor_cases(P, 'TGNModel', TGNModel, dict(
         in_channels=4, out_channels=2, num_nodes=6, msg_dim=3, memory_dim=4,
         time_dim=4, embedding_dim=4, neighbor_size=2), dict(
-        in_channels=BAD_POS_INT, out_channels=BAD_POS_INT,
+        in_channels=BAD_NONNEG_INT, out_channels=BAD_POS_INT,
         num_nodes=BAD_POS_INT, msg_dim=BAD_NONNEG_INT,
         memory_dim=BAD_POS_INT, time_dim=BAD_POS_INT,
         embedding_dim=BAD_POS_INT, neighbor_size=BAD_POS_INT))
