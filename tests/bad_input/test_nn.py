@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import helpers_bad_input as H
-from pyg_ext.nn.conv import GPRProp, HopAggregation, THeGCNConv
+from pyg_ext.nn.conv import GPRProp, THeGCNConv
 from pyg_ext.nn.models import (FAGCN, GPRGNN, THeGCN, CosineTimeEncoder,
                                LearnableAPPNP, LearnableGCNII, Mowst,
                                TeddyGAT, TeddyGCN, TeddyGIN, WeightedJKNet)
