@@ -10,6 +10,7 @@ from torch_geometric.sampler import (BaseSampler, EdgeSamplerInput,
 from torch_geometric.sampler.base import NumNeighbors
 
 from pyg_ext.sampler._csr import build_csc, floyd_sample, segment_arange
+from pyg_ext.utils.validation import check_inferred_num_nodes
 
 __all__ = ['NeighborSampler', 'check_num_neighbors']
 
@@ -52,7 +53,10 @@ def _check_edge_index(edge_index, num_nodes: Optional[int]) -> int:
         raise TypeError(f"'edge_index' must have an integer dtype, got "
                         f"{edge_index.dtype}")
     if num_nodes is None:
-        num_nodes = int(edge_index.max()) + 1 if edge_index.numel() else 0
+        # One stray huge id must not size the CSR buffers (gigabytes).
+        num_nodes = check_inferred_num_nodes(
+            'edge_index', int(edge_index.max()) + 1) \
+            if edge_index.numel() else 0
     if not isinstance(num_nodes, int) or isinstance(num_nodes, bool) or \
             num_nodes < 0:
         raise ValueError(f"'num_nodes' must be an int >= 0, got "
@@ -60,7 +64,8 @@ def _check_edge_index(edge_index, num_nodes: Optional[int]) -> int:
     if edge_index.numel() and (int(edge_index.min()) < 0
                                or int(edge_index.max()) >= num_nodes):
         raise ValueError(f"'edge_index' must hold node ids in [0, "
-                         f"{num_nodes}), got ids in [{int(edge_index.min())}, "
+                         f"{num_nodes}) ('num_nodes' = {num_nodes}), got ids "
+                         f"in [{int(edge_index.min())}, "
                          f"{int(edge_index.max())}]")
     return num_nodes
 

@@ -1,4 +1,5 @@
 r"""A leak-proof temporal neighbour sampler in plain PyTorch (no pyg-lib)."""
+import math
 from dataclasses import dataclass, fields, replace
 from typing import List, Optional, Sequence, Union
 
@@ -187,9 +188,9 @@ class TemporalNeighborSampler:
                              f"{anchor!r}")
         if time_window is not None and (not isinstance(
                 time_window, (int, float)) or isinstance(time_window, bool)
-                                        or not time_window > 0):
-            raise ValueError(f"'time_window' must be None or a number > 0, "
-                             f"got {time_window!r}")
+                                        or not 0 < time_window < math.inf):
+            raise ValueError(f"'time_window' must be None or a finite number "
+                             f"> 0, got {time_window!r}")
         if max_events is not None and (not isinstance(max_events, int)
                                        or max_events < 1):
             raise ValueError(f"'max_events' must be None or an int >= 1, got"

@@ -90,7 +90,7 @@ def check_event_stream(src: Tensor, dst: Tensor, t: Tensor,
     check_int('num_nodes', num_nodes, 0)
     if max_id >= num_nodes:
         raise ValueError(f"node id {max_id} in 'src'/'dst' is out of range "
-                         f"for num_nodes={num_nodes}")
+                         f"for 'num_nodes' = {num_nodes}")
     return num_nodes
 
 

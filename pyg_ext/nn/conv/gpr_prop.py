@@ -11,6 +11,9 @@ from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, scatter, to_torch_csr_tensor
 
+from pyg_ext.nn._checks import check_ids_once
+from pyg_ext.utils.validation import check_float
+
 __all__ = ['GPRProp', 'HopAggregation', 'gpr_init', 'gcn_norm_fixed_size']
 
 GPR_INITS = ('PPR', 'SGC', 'NPPR', 'Random', 'WS')
@@ -310,7 +313,9 @@ class HopAggregation(MessagePassing):
     def _build_csr(self, edge_index: Tensor, edge_weight: OptTensor,
                    num_nodes: int, dtype: torch.dtype):
         # Coalescing (duplicates are summed) has a value-dependent size: this
-        # is the one place that synchronises, once per graph.
+        # is the one place that synchronises, once per graph; the ids are
+        # checked here too, so an id >= N never reaches the CSR kernels.
+        check_ids_once(edge_index, num_nodes)
         if self.normalize:
             edge_index, edge_weight = gcn_norm(edge_index, edge_weight,
                                                num_nodes, False,
@@ -335,6 +340,13 @@ class HopAggregation(MessagePassing):
 
     def hop_sum(self, x: Tensor, edge_index: Adj, gamma: Tensor,
                 edge_weight: OptTensor = None) -> Tensor:
+        if not isinstance(x, Tensor) or not x.is_floating_point():
+            raise TypeError(f"'x' must be a floating-point tensor, got "
+                            f"{getattr(x, 'dtype', type(x).__name__)}")
+        if isinstance(edge_index, Tensor) and not is_sparse(edge_index) \
+                and (edge_index.dim() != 2 or edge_index.size(0) != 2):
+            raise ValueError(f"'edge_index' must have shape [2, num_edges], "
+                             f"got shape {tuple(edge_index.shape)}")
         if gamma.dim() != 1:
             raise ValueError(f"'gamma' must be 1-D [K + 1], got shape "
                              f"{tuple(gamma.shape)}")
@@ -403,6 +415,11 @@ class GPRProp(HopAggregation):
                  gamma: Optional[Union[Sequence[float], Tensor]] = None,
                  normalize: bool = True, add_self_loops: bool = True,
                  cached: bool = False, **kwargs):
+        check_float('alpha', alpha)
+        if gamma is not None and (isinstance(gamma, (str, bytes)) or
+                                  not hasattr(gamma, '__len__')):
+            raise TypeError(f"'gamma' must be None, a list or a tensor of "
+                            f"K + 1 hop weights, got {type(gamma).__name__}")
         super().__init__(normalize, add_self_loops, cached, **kwargs)
         self.K = K
         self.init = init

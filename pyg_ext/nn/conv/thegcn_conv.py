@@ -6,6 +6,9 @@ from torch import Tensor
 from torch.nn import Linear, ReLU, Sequential
 from torch_geometric.nn.conv import MessagePassing
 
+from pyg_ext.nn._checks import check_dropout
+from pyg_ext.utils.validation import check_int
+
 __all__ = ['THeGCNConv']
 
 
@@ -94,6 +97,9 @@ class THeGCNConv(MessagePassing):
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"'{name}' must be an int >= {lo}, got "
                                  f"{v!r}")
+        check_int('gate_hidden', gate_hidden, low=1, allow_none=True)
+        check_int('out_channels', out_channels, low=1, allow_none=True)
+        check_dropout(dropout=dropout)
         if gate not in ('scalar', 'channel'):
             raise ValueError(f"'gate' must be 'scalar' or 'channel', got "
                              f"{gate!r}")
@@ -225,6 +231,9 @@ class THeGCNConv(MessagePassing):
                 edge_index.size(0) != 2:
             raise ValueError(f"'edge_index' must have shape [2, num_edges], "
                              f"got {tuple(getattr(edge_index, 'shape', ()))}")
+        if not x.is_floating_point():
+            raise TypeError(f"'x' must be a floating-point tensor, got "
+                            f"{x.dtype}")
         if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
             raise TypeError(f"'edge_index' must be an integer tensor, got "
                             f"{edge_index.dtype}")

@@ -7,6 +7,9 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Identity, Linear, Parameter
 from torch_geometric.typing import Adj, OptTensor
 
+from pyg_ext.nn._checks import (check_channels, check_dropout,
+                                 check_forward)
+from pyg_ext.utils.validation import check_float
 from pyg_ext.nn.conv.gpr_prop import HopAggregation
 
 __all__ = ['LearnableAPPNP', 'appnp_hop_weights']
@@ -69,6 +72,12 @@ class LearnableAPPNP(torch.nn.Module):
                  dropout: float = 0.5, batch_norm: bool = True,
                  classifier_bias: bool = False, cached: bool = False):
         super().__init__()
+        check_channels(in_channels=in_channels,
+                       hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        check_dropout(dropout=dropout)
+        check_float('alpha', alpha, low=0.0, high=1.0, low_open=True,
+                    high_open=True)
         if not 0.0 < alpha < 1.0:
             raise ValueError(f"'alpha' must be in (0, 1), got {alpha}")
         if isinstance(K, bool) or not isinstance(K, int) or K < 1:
@@ -117,6 +126,7 @@ class LearnableAPPNP(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
+        check_forward(x, edge_index, self.in_channels, edge_weight)
         return self.classify(self.featurize(x, edge_index, edge_weight))
 
     def hop_parameters(self) -> Iterator[Parameter]:

@@ -5,6 +5,9 @@ from torch import Tensor
 from torch.nn import Linear, Module, ModuleList
 from torch_geometric.nn.conv import FAConv
 
+from pyg_ext.nn._checks import check_dropout, check_forward
+from pyg_ext.utils.validation import check_float
+
 __all__ = ['FAGCN']
 
 
@@ -78,8 +81,8 @@ class FAGCN(Module):
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"'{name}' must be an int >= {lo}, got "
                                  f"{v!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"'dropout' must be in [0, 1), got {dropout!r}")
+        check_dropout(dropout=dropout)
+        check_float('eps', eps)
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels
@@ -102,6 +105,7 @@ class FAGCN(Module):
             conv.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
+        check_forward(x, edge_index, self.in_channels)
         x = F.dropout(x, p=self.dropout, training=self.training)
         h = x0 = F.relu(self.lin_in(x))
         h = F.dropout(h, p=self.dropout, training=self.training)

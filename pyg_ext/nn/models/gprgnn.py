@@ -6,6 +6,8 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, Identity, Linear, Parameter
 from torch_geometric.typing import Adj, OptTensor
 
+from pyg_ext.nn._checks import (check_channels, check_dropout,
+                                 check_forward)
 from pyg_ext.nn.conv.gpr_prop import GPRProp
 
 __all__ = ['GPRGNN']
@@ -62,6 +64,11 @@ class GPRGNN(torch.nn.Module):
                  batch_norm: bool = True, classifier_bias: bool = False,
                  cached: bool = False):
         super().__init__()
+        check_channels(in_channels=in_channels,
+                       hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        check_dropout(dropout=dropout)
+        check_dropout(dprate=dprate)
         for name, p in (('dropout', dropout), ('dprate', dprate)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"'{name}' must be in [0, 1), got {p}")
@@ -103,6 +110,7 @@ class GPRGNN(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
+        check_forward(x, edge_index, self.in_channels, edge_weight)
         return self.classify(self.featurize(x, edge_index, edge_weight))
 
     def hop_parameters(self) -> Iterator[Parameter]:

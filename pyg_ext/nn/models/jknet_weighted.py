@@ -7,6 +7,8 @@ from torch.nn import BatchNorm1d, Identity, Linear, ModuleList, Parameter
 from torch_geometric.nn import GCNConv
 from torch_geometric.typing import Adj, OptTensor
 
+from pyg_ext.nn._checks import (check_channels, check_dropout,
+                                 check_forward)
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
 
 __all__ = ['WeightedJKNet']
@@ -51,6 +53,10 @@ class WeightedJKNet(torch.nn.Module):
                  batch_norm: bool = True, jk_init: str = 'uniform',
                  classifier_bias: bool = False):
         super().__init__()
+        check_channels(in_channels=in_channels,
+                       hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        check_dropout(dropout=dropout)
         if isinstance(num_layers, bool) or not isinstance(
                 num_layers, int) or num_layers < 1:
             raise ValueError(f"'num_layers' must be an int >= 1, got "
@@ -111,6 +117,7 @@ class WeightedJKNet(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
+        check_forward(x, edge_index, self.in_channels, edge_weight)
         return self.classify(self.featurize(x, edge_index, edge_weight))
 
     def hop_parameters(self) -> Iterator[Parameter]:

@@ -492,6 +492,7 @@ class Mowst(torch.nn.Module):
         if reduction not in ('mean', 'sum', 'none'):
             raise ValueError(f"'reduction' must be 'mean', 'sum' or 'none', "
                              f"got {reduction!r}")
+        checks.check_loss_args(out, y, index)
         masked = (index is not None and index.dtype == torch.bool
                   and reduction != 'none')
         if masked:

@@ -17,6 +17,7 @@ from torch import Tensor
 
 from pyg_ext.nn.models.mowst_inference import EDGE_KWARGS, GCN_SUBGRAPH
 from pyg_ext.utils.dispersion import DISPERSIONS
+from pyg_ext.utils.validation import check_float, check_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyg_ext.nn.models.mowst import Mowst
@@ -59,6 +60,9 @@ def check_init_args(weak, strong, num_classes, variant, dispersion,
                          f"{variant!r}")
     if isinstance(dispersion, str):
         dispersion = (dispersion, )
+    if not isinstance(dispersion, (list, tuple)):
+        raise TypeError(f"'dispersion' must be a name or a list of names, "
+                        f"got {type(dispersion).__name__}")
     dispersion = tuple(dispersion)
     if len(dispersion) == 0 or len(set(dispersion)) != len(dispersion):
         raise ValueError(f"'dispersion' must be a non-empty list of "
@@ -66,8 +70,8 @@ def check_init_args(weak, strong, num_classes, variant, dispersion,
                          f"{dispersion!r}")
     for d in dispersion:
         if d not in DISPERSIONS:
-            raise ValueError(f"unknown dispersion {d!r}; expected one of "
-                             f"{tuple(DISPERSIONS)}")
+            raise ValueError(f"unknown dispersion {d!r} in 'dispersion'; "
+                             f"expected one of {tuple(DISPERSIONS)}")
     if star_mix not in STAR_MIXES:
         raise ValueError(f"'star_mix' must be one of {STAR_MIXES}, got "
                          f"{star_mix!r}")
@@ -92,18 +96,15 @@ def check_gate_args(gate, dispersion, gate_hidden, gate_layers, gate_dropout,
                     gate_alpha, gate_in_features) -> str:
     r"""Checks the gate's constructor arguments; returns the gate type
     (:obj:`'custom'` for a module)."""
+    # Checked whatever the gate, so a bad value never waits unnoticed.
+    check_int('gate_layers', gate_layers, low=1)
+    check_int('gate_hidden', gate_hidden, low=1)
+    check_float('gate_dropout', gate_dropout, low=0.0, high=1.0,
+                high_open=True)
+    check_float('gate_alpha', gate_alpha, low=0.0, low_open=True)
     if isinstance(gate, torch.nn.Module):
         return 'custom'
     if gate == 'mlp':
-        if not isinstance(gate_layers, int) or gate_layers < 1:
-            raise ValueError(f"'gate_layers' must be an int >= 1, got "
-                             f"{gate_layers!r}")
-        if not isinstance(gate_hidden, int) or gate_hidden < 1:
-            raise ValueError(f"'gate_hidden' must be an int >= 1, got "
-                             f"{gate_hidden!r}")
-        if not 0.0 <= gate_dropout < 1.0:
-            raise ValueError(f"'gate_dropout' must be in [0, 1), got "
-                             f"{gate_dropout!r}")
         return 'mlp'
     if gate in ('identity', 'power'):
         if len(dispersion) != 1:
@@ -116,7 +117,7 @@ def check_gate_args(gate, dispersion, gate_hidden, gate_layers, gate_dropout,
             raise ValueError(f"'gate_alpha' must be > 0, got "
                              f"{gate_alpha!r}")
         return gate
-    raise ValueError(f"unknown gate {gate!r}; expected one of "
+    raise ValueError(f"unknown gate {gate!r} ('gate'); expected one of "
                      f"{GATES} or a torch.nn.Module")
 
 
@@ -212,6 +213,8 @@ def validate_inputs(model: 'Mowst', x: Tensor, edge_index: Tensor,
                     kwargs: Dict[str, Any]) -> None:
     r"""The body of :meth:`Mowst.validate_inputs` (see there)."""
     check_graph(x, edge_index, model.gate_in_features)
+    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+        raise ValueError("'x' holds NaN or inf values")
     N, E = x.size(0), edge_index.size(1)
     for p in model.parameters():
         if p.device != x.device:
@@ -273,3 +276,28 @@ def validate_inputs(model: 'Mowst', x: Tensor, edge_index: Tensor,
             raise ValueError(f"'{name}' must hold {what[0]} in [0, {bound})"
                              f"{what[1]}, got {lo if lo < 0 else hi}")
     check_edge_values(x, edge_index, model._checked_graphs, use_cache=False)
+
+
+def check_loss_args(out: Any, y: Any, index: Any) -> None:
+    r"""Metadata of :meth:`Mowst.loss`: :obj:`y` is an integer :obj:`[N]`
+    label tensor for the :obj:`N` nodes of :obj:`out`, :obj:`index` a 1-D
+    integer index or boolean mask. Label *values* are checked once at
+    data-setup time (:meth:`Mowst.validate_inputs`, the ``fit_*`` entry
+    points), never in a training step."""
+    n = out.weak_logits.size(0)
+    if not isinstance(y, Tensor) or y.is_floating_point() or \
+            y.is_complex() or y.dtype == torch.bool:
+        raise TypeError(f"'y' must be an integer label tensor, got "
+                        f"{getattr(y, 'dtype', type(y).__name__)}")
+    if y.dim() != 1 or y.size(0) != n:
+        raise ValueError(f"'y' must have shape [{n}] (one label per node of "
+                         f"'out'), got shape {tuple(y.shape)}")
+    if index is None:
+        return
+    if not isinstance(index, Tensor) or index.is_floating_point() or \
+            index.is_complex():
+        raise TypeError(f"'index' must be an integer index or a boolean "
+                        f"mask, got {getattr(index, 'dtype', type(index))}")
+    if index.dim() != 1:
+        raise ValueError(f"'index' must be 1-D, got shape "
+                         f"{tuple(index.shape)}")

@@ -14,7 +14,9 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import softmax
 
+from pyg_ext.nn._checks import check_channels, check_dropout, check_forward
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
+from pyg_ext.utils.validation import check_int
 
 __all__ = ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'WeightedGINConv',
            'SoftPrunedGATConv', 'sparse_linear']
@@ -77,6 +79,11 @@ class TeddyGCN(torch.nn.Module):
                  out_channels: int, num_layers: int = 2,
                  dropout: float = 0.5):
         super().__init__()
+        check_channels(in_channels=in_channels,
+                       hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        check_int('num_layers', num_layers, low=1)
+        check_dropout(dropout=dropout)
         if num_layers < 1:
             raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
         self.in_channels = in_channels
@@ -97,6 +104,7 @@ class TeddyGCN(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
+        check_forward(x, edge_index, self.in_channels, edge_weight)
         N = x.size(0)
         ei, w = gcn_norm_fixed_size(edge_index, edge_weight, N,
                                     dtype=x.dtype)
@@ -159,9 +167,15 @@ class TeddyGIN(torch.nn.Module):
                  out_channels: int, num_layers: int = 2,
                  dropout: float = 0.0):
         super().__init__()
+        check_channels(in_channels=in_channels,
+                       hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        check_int('num_layers', num_layers, low=1)
+        check_dropout(dropout=dropout)
         if num_layers != 2:
-            raise ValueError(f"TeddyGIN has exactly 2 layers (official "
-                             f"architecture), got num_layers={num_layers}")
+            raise ValueError(f"'num_layers' must be 2 (TeddyGIN has exactly "
+                             f"2 layers, the official architecture), got "
+                             f"{num_layers}")
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels
@@ -179,6 +193,7 @@ class TeddyGIN(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
+        check_forward(x, edge_index, self.in_channels, edge_weight)
         h1 = F.relu(self.conv1(x, edge_index, edge_weight))
         h1 = F.dropout(h1, p=self.dropout, training=self.training)
         h2 = F.relu(self.conv2(h1, edge_index, edge_weight))
@@ -252,6 +267,12 @@ class TeddyGAT(torch.nn.Module):
                  out_channels: int, num_layers: int = 2, dropout: float = 0.6,
                  heads: int = 8):
         super().__init__()
+        check_channels(in_channels=in_channels,
+                       hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        check_int('num_layers', num_layers, low=1)
+        check_dropout(dropout=dropout)
+        check_int('heads', heads, low=1)
         if num_layers < 1:
             raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
         self.in_channels = in_channels
@@ -276,6 +297,7 @@ class TeddyGAT(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
+        check_forward(x, edge_index, self.in_channels, edge_weight)
         if x.layout != torch.strided:  # input dropout needs dense features
             x = x.to_dense()
         x = F.dropout(x, p=self.dropout, training=self.training)

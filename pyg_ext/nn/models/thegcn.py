@@ -7,7 +7,10 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Embedding, Linear, Module, ModuleList, Parameter
 
+from pyg_ext.nn._checks import (check_channels, check_dropout,
+                                 check_forward)
 from pyg_ext.nn.conv.thegcn_conv import THeGCNConv
+from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['CosineTimeEncoder', 'THeGCN']
 
@@ -30,9 +33,7 @@ class CosineTimeEncoder(Module):
     """
     def __init__(self, out_channels: int, learnable: bool = True):
         super().__init__()
-        if not isinstance(out_channels, int) or out_channels < 1:
-            raise ValueError(f"'out_channels' must be an int >= 1, got "
-                             f"{out_channels!r}")
+        check_int('out_channels', out_channels, low=1)
         self.out_channels = out_channels
         self.learnable = learnable
         self.weight = Parameter(torch.empty(out_channels),
@@ -118,7 +119,20 @@ class THeGCN(Module):
                  fixed_gate: Optional[float] = None,
                  num_nodes: Optional[int] = None):
         super().__init__()
-        if in_channels < 0 or (in_channels == 0 and not num_nodes):
+        check_int('in_channels', in_channels, low=0)
+        check_int('num_nodes', num_nodes, low=1, allow_none=True)
+        check_channels(hidden_channels=hidden_channels,
+                       out_channels=out_channels)
+        # time_dim=0 switches the time encoding off; a negative size is an
+        # error (it used to switch it off silently).
+        check_int('edge_dim', edge_dim, low=0)
+        check_int('time_dim', time_dim, low=0)
+        check_int('num_smp_layers', num_smp_layers, low=0)
+        check_int('gate_hidden', gate_hidden, low=1, allow_none=True)
+        check_dropout(dropout=dropout)
+        check_float('fixed_gate', fixed_gate, low=0.0, high=1.0,
+                    allow_none=True)
+        if in_channels == 0 and not num_nodes:
             raise ValueError(f"'in_channels' must be >= 1 (or 0 together with"
                              f" 'num_nodes'), got {in_channels!r}")
         if num_smp_layers < 0:
@@ -255,6 +269,8 @@ class THeGCN(Module):
         r"""Logits of the first :obj:`batch_size` nodes (all nodes if
         :obj:`None`); with :obj:`return_gates`, also the gates of the TMP
         block and of every SMP block."""
+        if x is not None:
+            check_forward(x, edge_index, self.in_channels)
         out = self.embed(x, edge_index, edge_attr, dt, batch_size, n_id,
                          return_gates)
         h, gates = out if return_gates else (out, None)

@@ -1,0 +1,98 @@
+r"""Constructor and build-time checks shared by the layers and models of
+:mod:`pyg_ext.nn`.
+
+Hyper-parameters are checked once, in ``__init__``; a layer's ``forward``
+checks metadata only (dtype, dim, sizes), as PyG's
+:class:`~torch_geometric.nn.conv.MessagePassing` does. Where a layer builds
+its own index structure (a CSR pair), :func:`check_ids_once` reads the ids
+once when it builds it, so an id :math:`\geq N` raises a
+:class:`ValueError` instead of reading out of bounds.
+"""
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+from torch_geometric.utils import is_sparse
+
+from pyg_ext.utils.validation import check_float, check_int
+
+__all__ = ['check_channels', 'check_dropout', 'check_ids_once',
+           'check_forward']
+
+
+def check_channels(**channels: Any) -> None:
+    r"""Every keyword (e.g. ``in_channels=16``) is an int :math:`\geq 1`;
+    ``-1`` is allowed for :obj:`in_channels` (PyG's lazy initialisation)."""
+    for name, value in channels.items():
+        if name == 'in_channels' and isinstance(value, int) and \
+                not isinstance(value, bool) and value == -1:
+            continue
+        check_int(name, value, low=1)
+
+
+def check_dropout(**rates: Any) -> None:
+    r"""Every keyword is a finite dropout rate in :math:`[0, 1)`."""
+    for name, value in rates.items():
+        check_float(name, value, low=0.0, high=1.0, high_open=True)
+
+
+def check_ids_once(edge_index: Tensor, num_nodes: int) -> None:
+    r"""Node ids of an :obj:`edge_index` a layer turns into its own sparse
+    structure are integers in :math:`[0, N)`. Reads the ids once (a host
+    synchronisation): call it where the structure is built, not per step."""
+    if edge_index.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"'edge_index' must hold int64 or int32 node ids, got "
+                        f"{edge_index.dtype}")
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"'edge_index' must have shape [2, E], got "
+                         f"{tuple(edge_index.shape)}")
+    if edge_index.numel() == 0:
+        return
+    lo, hi = int(edge_index.min()), int(edge_index.max())
+    if lo < 0 or hi >= num_nodes:
+        raise ValueError(f"'edge_index' holds node ids in [{lo}, {hi}], "
+                         f"expected ids in [0, {num_nodes}) for the "
+                         f"{num_nodes} nodes of 'x'")
+
+
+def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
+                  edge_weight: Any = None) -> None:
+    r"""Metadata checks of a ``forward(x, edge_index, edge_weight)`` call:
+    dtype, dim and sizes only (no host synchronisation, no value reads), as
+    PyG's :class:`~torch_geometric.nn.conv.MessagePassing` does.
+    :obj:`x` may be a sparse tensor; :obj:`edge_index` may be a sparse
+    adjacency (then only :obj:`x` is checked)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"'x' must be a tensor of node features, got "
+                        f"{type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"'x' must be a floating-point tensor, got "
+                        f"{x.dtype}")
+    if x.dim() != 2:
+        raise ValueError(f"'x' must have shape [num_nodes, num_features], "
+                         f"got shape {tuple(x.shape)}")
+    if in_channels is not None and in_channels > 0 and \
+            x.size(1) != in_channels:
+        raise ValueError(f"'x' must have {in_channels} features "
+                         f"(in_channels), got shape {tuple(x.shape)}")
+    if not isinstance(edge_index, Tensor) or is_sparse(edge_index):
+        if isinstance(edge_index, Tensor) or is_sparse(edge_index):
+            return
+        raise TypeError(f"'edge_index' must be a [2, num_edges] tensor or a "
+                        f"sparse adjacency, got {type(edge_index).__name__}")
+    if edge_index.dtype not in (torch.int64, torch.int32):
+        raise TypeError(f"'edge_index' must hold int64 or int32 node ids, got "
+                        f"{edge_index.dtype}")
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"'edge_index' must have shape [2, num_edges], got "
+                         f"shape {tuple(edge_index.shape)}")
+    if edge_weight is not None:
+        if not isinstance(edge_weight, Tensor) or \
+                not edge_weight.is_floating_point():
+            raise TypeError(f"'edge_weight' must be a floating-point tensor, "
+                            f"got {type(edge_weight).__name__}")
+        if edge_weight.dim() != 1 or \
+                edge_weight.size(0) != edge_index.size(1):
+            raise ValueError(f"'edge_weight' must have shape "
+                             f"[{edge_index.size(1)}] (one per edge), got "
+                             f"shape {tuple(edge_weight.shape)}")
