@@ -14,10 +14,11 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import is_sparse
 
+from pyg_ext.utils.spmm import is_sparse_adj
 from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['check_channels', 'check_dropout', 'check_ids_once',
-           'check_forward']
+           'check_forward', 'check_adj_t']
 
 
 def check_channels(**channels: Any) -> None:
@@ -61,7 +62,7 @@ def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
     dtype, dim and sizes only (no host synchronisation, no value reads), as
     PyG's :class:`~torch_geometric.nn.conv.MessagePassing` does.
     :obj:`x` may be a sparse tensor; :obj:`edge_index` may be a sparse
-    adjacency (then only :obj:`x` is checked)."""
+    adjacency :obj:`adj_t` (see :func:`check_adj_t`)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"'x' must be a tensor of node features, got "
                         f"{type(x).__name__}")
@@ -75,11 +76,15 @@ def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
             x.size(1) != in_channels:
         raise ValueError(f"'x' must have {in_channels} features "
                          f"(in_channels), got shape {tuple(x.shape)}")
+    if is_sparse_adj(edge_index):
+        check_adj_t(x, edge_index, edge_weight)
+        return
     if not isinstance(edge_index, Tensor) or is_sparse(edge_index):
-        if isinstance(edge_index, Tensor) or is_sparse(edge_index):
-            return
+        what = getattr(edge_index, 'layout', None) or \
+            type(edge_index).__name__
         raise TypeError(f"'edge_index' must be a [2, num_edges] tensor or a "
-                        f"sparse adjacency, got {type(edge_index).__name__}")
+                        f"sparse adjacency (torch.sparse_csr / sparse_coo, "
+                        f"SparseTensor), got {what}")
     if edge_index.dtype not in (torch.int64, torch.int32):
         raise TypeError(f"'edge_index' must hold int64 or int32 node ids, got "
                         f"{edge_index.dtype}")
@@ -95,4 +100,48 @@ def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
                 edge_weight.size(0) != edge_index.size(1):
             raise ValueError(f"'edge_weight' must have shape "
                              f"[{edge_index.size(1)}] (one per edge), got "
+                             f"shape {tuple(edge_weight.shape)}")
+
+
+def _nnz(adj: Any) -> int:
+    if isinstance(adj, Tensor):
+        return adj._nnz()
+    return adj.nnz()
+
+
+def check_adj_t(x: Tensor, adj_t: Any, edge_weight: Any = None) -> None:
+    r"""Metadata checks of a sparse adjacency :obj:`adj_t` (PyG's ``Adj``:
+    row = target, column = source): a square :math:`N \times N` matrix for
+    the :math:`N` nodes of :obj:`x`, in the CSR or COO layout (or a
+    ``torch_sparse.SparseTensor``), with floating-point values, on
+    :obj:`x`'s device. An :obj:`edge_weight` given with it holds one weight
+    per stored entry (in the adjacency's CSR order)."""
+    if isinstance(adj_t, Tensor) and adj_t.layout not in (torch.sparse_csr,
+                                                          torch.sparse_coo):
+        raise TypeError(f"a sparse 'adj_t' must be in the sparse_csr or "
+                        f"sparse_coo layout, got {adj_t.layout}")
+    shape = tuple(adj_t.size()) if isinstance(adj_t, Tensor) else \
+        (adj_t.size(0), adj_t.size(1))
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"a sparse 'adj_t' must be a square [N, N] "
+                         f"adjacency, got size {shape}")
+    if shape[0] != x.size(0):
+        raise ValueError(f"a sparse 'adj_t' of size {shape} does not match "
+                         f"the {x.size(0)} nodes of 'x'")
+    if isinstance(adj_t, Tensor):
+        if adj_t.device != x.device:
+            raise ValueError(f"'adj_t' is on {adj_t.device} but 'x' is on "
+                             f"{x.device}; move both to one device")
+        if not adj_t.dtype.is_floating_point:
+            raise TypeError(f"a sparse 'adj_t' must hold floating-point "
+                            f"values, got {adj_t.dtype}")
+    if edge_weight is not None:
+        if not isinstance(edge_weight, Tensor) or \
+                not edge_weight.is_floating_point():
+            raise TypeError(f"'edge_weight' must be a floating-point tensor, "
+                            f"got {type(edge_weight).__name__}")
+        nnz = _nnz(adj_t)
+        if edge_weight.dim() != 1 or edge_weight.size(0) != nnz:
+            raise ValueError(f"'edge_weight' given with a sparse 'adj_t' must "
+                             f"have shape [{nnz}] (one per stored entry), got "
                              f"shape {tuple(edge_weight.shape)}")

@@ -295,8 +295,10 @@ def csr_of(adj: Any, edge_weight: Optional[Tensor] = None,
         adj (torch.Tensor or SparseTensor): :obj:`edge_index` ``[2, E]`` or
             a sparse :obj:`adj_t` ``[N, N]`` (row = target).
         edge_weight (torch.Tensor, optional): One weight per edge of an
-            :obj:`edge_index` (sparse input carries its own values).
-            (default: :obj:`None`)
+            :obj:`edge_index`; with a sparse :obj:`adj_t`, one weight per
+            stored entry in its CSR (:obj:`values()`) order, multiplied into
+            its values (so a learnable mask over a fixed :obj:`adj_t` keeps
+            the cached structure). (default: :obj:`None`)
         num_nodes (int, optional): :math:`N` for an :obj:`edge_index`
             (default: one more than its largest id).
         dtype (torch.dtype, optional): The dtype of all-ones values.
@@ -309,9 +311,6 @@ def csr_of(adj: Any, edge_weight: Optional[Tensor] = None,
         (tensor([0, 0, 2, 3]), tensor([0, 2, 1]), tensor([1., 1., 1.]))
     """
     if is_sparse_adj(adj):
-        if edge_weight is not None:
-            raise ValueError("'edge_weight' must be None for a sparse "
-                             "adjacency (its values are the edge weights)")
         key = adj if isinstance(adj, Tensor) else adj.storage.col()
         version = (_version(adj) if isinstance(adj, Tensor) else
                    _version(key))
@@ -322,6 +321,13 @@ def csr_of(adj: Any, edge_weight: Optional[Tensor] = None,
         values = _sparse_values(adj)
         if values is None:
             values = torch.ones(struct.nnz, dtype=dtype, device=struct.device)
+        if edge_weight is not None:
+            if edge_weight.shape != (struct.nnz, ):
+                raise ValueError(f"'edge_weight' given with a sparse "
+                                 f"adjacency must have shape [{struct.nnz}] "
+                                 f"(one per stored entry), got "
+                                 f"{tuple(edge_weight.shape)}")
+            values = values * edge_weight
         return struct, values
     if not isinstance(adj, Tensor) or adj.dim() != 2 or adj.size(0) != 2:
         raise ValueError(f"'edge_index' must be a [2, E] tensor or a sparse "

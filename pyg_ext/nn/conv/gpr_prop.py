@@ -12,6 +12,7 @@ from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, scatter, to_torch_csr_tensor
 
 from pyg_ext.nn._checks import check_ids_once
+from pyg_ext.utils.spmm import csr_of, gcn_norm_csr, is_sparse_adj, spmm
 from pyg_ext.utils.validation import check_float
 
 __all__ = ['GPRProp', 'HopAggregation', 'gpr_init', 'gcn_norm_fixed_size']
@@ -246,8 +247,13 @@ class HopAggregation(MessagePassing):
     same :obj:`edge_index` (and :obj:`edge_weight`) tensor comes back
     unchanged, so repeated forward passes on one graph (training epochs,
     test-time adaptation rounds) neither rebuild it nor synchronise with the
-    device. Otherwise (learnable edge weights, :obj:`flow="target_to_source"`,
-    sparse adjacency input) it propagates by message passing with
+    device. A sparse :obj:`adj_t` (``torch.sparse_csr``/``sparse_coo``,
+    ``SparseTensor``; row = target) propagates with the custom SpMM of
+    :func:`pyg_ext.utils.spmm.spmm` (learnable values get their gradient
+    edge by edge) and the same normalisation, self-loops included
+    (:func:`pyg_ext.utils.spmm.gcn_norm_csr`), so both inputs give equal
+    outputs. Otherwise (learnable edge weights with an :obj:`edge_index`,
+    :obj:`flow="target_to_source"`) it propagates by message passing with
     :func:`gcn_norm_fixed_size`.
 
     Args:
@@ -286,10 +292,16 @@ class HopAggregation(MessagePassing):
         r"""The normalised graph: a tuple ``('csr', A, A_T)`` of sparse CSR
         matrices (fast path, used when :obj:`edge_index` is a :obj:`[2, E]`
         tensor and the edge weights need no gradient; built on the first
-        call with a graph and then reused) or ``('mp', edge_index,
-        edge_weight)`` for message passing."""
+        call with a graph and then reused), ``('spmm', structure, values)``
+        for a sparse :obj:`adj_t` (:func:`pyg_ext.utils.spmm.spmm`) or
+        ``('mp', edge_index, edge_weight)`` for message passing."""
         if self.cached and self._cached is not None:
             return self._cached
+        if is_sparse_adj(edge_index):
+            out = self._sparse_norm(edge_index, edge_weight, dtype)
+            if self.cached:
+                self._cached = out
+            return out
         fast = (isinstance(edge_index, Tensor) and not is_sparse(edge_index)
                 and edge_index.dim() == 2
                 and not (edge_weight is not None and edge_weight.requires_grad)
@@ -309,6 +321,20 @@ class HopAggregation(MessagePassing):
         if self.cached:
             self._cached = out
         return out
+
+    def _sparse_norm(self, adj_t, edge_weight: OptTensor,
+                     dtype: torch.dtype):
+        # A sparse adj_t is already target-major: the custom SpMM of
+        # pyg_ext.utils.spmm propagates with it (its values, and an
+        # edge_weight per stored entry, may be learnable).
+        if self.flow != 'source_to_target':
+            raise ValueError(f"a sparse 'adj_t' needs "
+                             f"flow='source_to_target', got {self.flow!r}")
+        struct, values = csr_of(adj_t, edge_weight, dtype=dtype)
+        if self.normalize:
+            struct, values = gcn_norm_csr(struct, values,
+                                          self.add_self_loops)
+        return ('spmm', struct, values)
 
     def _build_csr(self, edge_index: Tensor, edge_weight: OptTensor,
                    num_nodes: int, dtype: torch.dtype):
@@ -336,6 +362,8 @@ class HopAggregation(MessagePassing):
         from :meth:`norm`."""
         if adj[0] == 'csr':
             return _SpMM.apply(adj[1], adj[2], x)
+        if adj[0] == 'spmm':
+            return spmm(adj[1], adj[2], x)
         return self.propagate(adj[1], x=x, edge_weight=adj[2])
 
     def hop_sum(self, x: Tensor, edge_index: Adj, gamma: Tensor,
