@@ -67,6 +67,8 @@ class LearnableAPPNP(torch.nn.Module):
         cached (bool, optional): Cache the normalised graph.
             (default: :obj:`False`)
     """
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, K: int = 10, alpha: float = 0.1,
                  dropout: float = 0.5, batch_norm: bool = True,

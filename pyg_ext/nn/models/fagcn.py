@@ -1,11 +1,13 @@
 r"""FAGCN: frequency-adaptive message passing built on PyG's
 :class:`~torch_geometric.nn.conv.FAConv`."""
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Linear, Module, ModuleList
 from torch_geometric.nn.conv import FAConv
 
 from pyg_ext.nn._checks import check_dropout, check_forward
+from pyg_ext.utils.spmm import csr_of, gcn_norm_csr, is_sparse_adj, spmm
 from pyg_ext.utils.validation import check_float
 
 __all__ = ['FAGCN']
@@ -65,11 +67,19 @@ class FAGCN(Module):
           edge indices :math:`(2, |\mathcal{E}|)`
         - **output:** node features :math:`(|\mathcal{V}|, F_{out})`
 
+    :obj:`edge_index` may be a sparse :obj:`adj_t` (row = target; its
+    values are ignored, as :class:`~torch_geometric.nn.conv.FAConv` ignores
+    edge weights): the coefficients are then computed per stored entry and
+    aggregated with the custom SpMM of :func:`pyg_ext.utils.spmm.spmm`,
+    with the same results.
+
     .. note::
         In this package FAGCN is a static baseline of the temporal
         benchmarks (run on the static projection of an event stream); see
         ``docs/thegcn.md``.
     """
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 2, dropout: float = 0.5,
                  eps: float = 0.3):
@@ -109,10 +119,29 @@ class FAGCN(Module):
         x = F.dropout(x, p=self.dropout, training=self.training)
         h = x0 = F.relu(self.lin_in(x))
         h = F.dropout(h, p=self.dropout, training=self.training)
+        if is_sparse_adj(edge_index):
+            struct, _ = csr_of(edge_index)
+            struct, norm = gcn_norm_csr(
+                struct, torch.ones(struct.nnz, dtype=h.dtype,
+                                   device=h.device))
         for conv in self.convs:
-            h = conv(h, x0, edge_index)
+            if is_sparse_adj(edge_index):
+                h = self._sparse_conv(conv, h, x0, struct, norm)
+            else:
+                h = conv(h, x0, edge_index)
         h = F.dropout(h, p=self.dropout, training=self.training)
         return self.lin_out(h)
+
+    @staticmethod
+    def _sparse_conv(conv: FAConv, h: Tensor, x0: Tensor, struct,
+                     norm: Tensor) -> Tensor:
+        # FAConv's message (tanh(a_l^T h_j + a_r^T h_i), dropout, times the
+        # GCN weight) per stored entry (row = target i, column = source j).
+        alpha = (conv.att_l(h)[struct.col] + conv.att_r(h)[struct.row])
+        alpha = alpha.tanh().view(-1)
+        alpha = F.dropout(alpha, p=conv.dropout, training=conv.training)
+        out = spmm(struct, alpha * norm, h)
+        return out + conv.eps * x0 if conv.eps != 0.0 else out
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.in_channels}, '

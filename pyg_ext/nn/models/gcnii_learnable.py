@@ -55,6 +55,8 @@ class LearnableGCNII(torch.nn.Module):
         cached (bool, optional): Cache the normalised graph.
             (default: :obj:`False`)
     """
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 4, alpha: float = 0.1,
                  theta: float = 0.5, dropout: float = 0.5,

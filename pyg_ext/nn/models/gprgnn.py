@@ -56,6 +56,8 @@ class GPRGNN(torch.nn.Module):
     .. note::
         See `examples/adarc.py` for training and test-time adaptation.
     """
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, K: int = 9, init: str = 'PPR',
                  alpha: float = 1.0,

@@ -10,6 +10,7 @@ from torch_geometric.typing import Adj, OptTensor
 from pyg_ext.nn._checks import (check_channels, check_dropout,
                                  check_forward)
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
+from pyg_ext.utils.spmm import csr_of, gcn_norm_csr, is_sparse_adj, spmm
 
 __all__ = ['WeightedJKNet']
 
@@ -47,7 +48,12 @@ class WeightedJKNet(torch.nn.Module):
             :obj:`"uniform"`)
         classifier_bias (bool, optional): Bias in the classifier.
             (default: :obj:`False`)
+
+    :obj:`edge_index` may be a sparse :obj:`adj_t` (row = target; see
+    ``docs/scale.md``), with the same results.
     """
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 2, dropout: float = 0.5,
                  batch_norm: bool = True, jk_init: str = 'uniform',
@@ -103,12 +109,22 @@ class WeightedJKNet(torch.nn.Module):
                   edge_weight: OptTensor = None) -> Tensor:
         x = F.dropout(x, p=self.dropout, training=self.training)
         h = F.relu(self.bn1(self.lin1(x)))
-        edge_index, edge_weight = gcn_norm_fixed_size(
-            edge_index, edge_weight, h.size(0), dtype=h.dtype)
+        sparse = is_sparse_adj(edge_index)
+        if sparse:  # GCNConv's math through the custom SpMM
+            struct, values = gcn_norm_csr(
+                *csr_of(edge_index, edge_weight, dtype=h.dtype))
+        else:
+            edge_index, edge_weight = gcn_norm_fixed_size(
+                edge_index, edge_weight, h.size(0), dtype=h.dtype)
         z = self.jk_weight[0] * h
         for i, conv in enumerate(self.convs):
             h = F.dropout(h, p=self.dropout, training=self.training)
-            h = F.relu(conv(h, edge_index, edge_weight))
+            if sparse:
+                h = spmm(struct, values, conv.lin(h))
+                h = h if conv.bias is None else h + conv.bias
+            else:
+                h = conv(h, edge_index, edge_weight)
+            h = F.relu(h)
             z = z + self.jk_weight[i + 1] * h
         return z
 

@@ -16,6 +16,7 @@ from torch_geometric.utils import softmax
 
 from pyg_ext.nn._checks import check_channels, check_dropout, check_forward
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
+from pyg_ext.utils.spmm import csr_of, gcn_norm_csr, is_sparse_adj, spmm
 from pyg_ext.utils.validation import check_int
 
 __all__ = ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'WeightedGINConv',
@@ -75,6 +76,8 @@ class TeddyGCN(torch.nn.Module):
         num_layers (int, optional): Layers. (default: :obj:`2`)
         dropout (float, optional): Dropout. (default: :obj:`0.5`)
     """
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 2,
                  dropout: float = 0.5):
@@ -106,10 +109,16 @@ class TeddyGCN(torch.nn.Module):
                 edge_weight: Optional[Tensor] = None) -> Tensor:
         check_forward(x, edge_index, self.in_channels, edge_weight)
         N = x.size(0)
-        ei, w = gcn_norm_fixed_size(edge_index, edge_weight, N,
-                                    dtype=x.dtype)
+        if is_sparse_adj(edge_index):
+            struct, w = gcn_norm_csr(*csr_of(edge_index, edge_weight,
+                                             dtype=x.dtype))
+        else:
+            ei, w = gcn_norm_fixed_size(edge_index, edge_weight, N,
+                                        dtype=x.dtype)
         for i, lin in enumerate(self.lins):
-            x = _propagate(sparse_linear(x, lin.weight), ei, w, N)
+            h = sparse_linear(x, lin.weight)
+            x = spmm(struct, w, h) if is_sparse_adj(edge_index) else \
+                _propagate(h, ei, w, N)
             if i < self.num_layers - 1:
                 x = F.relu(x)
                 x = F.dropout(x, p=self.dropout, training=self.training)
@@ -144,7 +153,10 @@ class WeightedGINConv(MessagePassing):
         # (W(sum_j w x_j + (1+eps) x_i) = sum_j w W x_j + (1+eps) W x_i):
         # cheaper, and sparse CSR features work.
         h = sparse_linear(x, self.lin.weight)
-        out = self.propagate(edge_index, x=h, edge_weight=edge_weight)
+        if is_sparse_adj(edge_index):
+            out = spmm(*csr_of(edge_index, edge_weight, dtype=h.dtype), h)
+        else:
+            out = self.propagate(edge_index, x=h, edge_weight=edge_weight)
         return out + (1 + self.eps) * h
 
     def message(self, x_j: Tensor, edge_weight: Optional[Tensor]) -> Tensor:
@@ -163,6 +175,8 @@ class TeddyGIN(torch.nn.Module):
     :math:`(\mathbf{W}_s \mathbf{h}_1 + \mathbf{h}_2) / 2`; no dropout. The
     ReLU on :math:`\mathbf{h}_2` is the official code's (it also acts on the
     logits)."""
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 2,
                  dropout: float = 0.0):
@@ -237,9 +251,29 @@ class SoftPrunedGATConv(MessagePassing):
         h = self.lin(x).view(-1, H, C)
         a_src = (h * self.att_src).sum(-1)
         a_dst = (h * self.att_dst).sum(-1)
-        out = self.propagate(edge_index, x=h, a_src=a_src, a_dst=a_dst,
-                             edge_weight=edge_weight)
+        if is_sparse_adj(edge_index):
+            out = self._sparse_forward(h, a_src, a_dst, edge_index,
+                                       edge_weight)
+        else:
+            out = self.propagate(edge_index, x=h, a_src=a_src, a_dst=a_dst,
+                                 edge_weight=edge_weight)
         return out.view(-1, H * C) if self.concat else out.mean(dim=1)
+
+    def _sparse_forward(self, h: Tensor, a_src: Tensor, a_dst: Tensor,
+                        adj_t, edge_weight: Optional[Tensor]) -> Tensor:
+        # Attention per stored entry (row = target), then one custom SpMM per
+        # head: no [E, heads, C] message tensor. The values of adj_t (times
+        # edge_weight) play the edge weights' part in soft pruning.
+        struct, w = csr_of(adj_t, edge_weight, dtype=h.dtype)
+        row, col = struct.row, struct.col
+        alpha = a_src[col] + a_dst[row]
+        if self.training:  # all-ones values for an unweighted adj_t
+            alpha = alpha * w.view(-1, 1)
+        alpha = F.leaky_relu(alpha, self.negative_slope)
+        alpha = softmax(alpha, row, None, h.size(0))
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        return torch.stack([spmm(struct, alpha[:, k], h[:, k].contiguous())
+                            for k in range(self.heads)], dim=1)
 
     def message(self, x_j: Tensor, a_src_j: Tensor, a_dst_i: Tensor,
                 edge_weight: Optional[Tensor], index: Tensor,
@@ -263,6 +297,8 @@ class TeddyGAT(torch.nn.Module):
     feature and attention dropout :obj:`dropout`, and a 1-head output layer.
     Self-loops are expected in :obj:`edge_index` (the official script adds
     them before scoring; use :obj:`score_self_loops=True`)."""
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 2, dropout: float = 0.6,
                  heads: int = 8):
