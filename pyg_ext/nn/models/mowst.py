@@ -233,6 +233,8 @@ class Mowst(torch.nn.Module):
         :func:`pyg_ext.fit.fit_mowst` and
         :func:`pyg_ext.fit.fit_mowst_star`.
     """
+    supports_adj_t = True
+
     def __init__(
         self,
         weak: torch.nn.Module,
@@ -350,7 +352,7 @@ class Mowst(torch.nn.Module):
 
         Args:
             x (torch.Tensor): Node features :obj:`[N, F]`.
-            edge_index (torch.Tensor): Edges :obj:`[2, E]`.
+            edge_index (torch.Tensor): Edges :obj:`[2, E]` or an adj_t.
             y (torch.Tensor, optional): Class labels :obj:`[N]`, checked on
                 the nodes of :obj:`masks` (all nodes without masks).
             masks (dict, optional): Named boolean node masks :obj:`[N]` or
@@ -449,7 +451,9 @@ class Mowst(torch.nn.Module):
 
         Args:
             x (torch.Tensor): Node features :obj:`[N, F]`.
-            edge_index (torch.Tensor): Edges :obj:`[2, E]`.
+            edge_index (torch.Tensor or SparseTensor): Edges :obj:`[2, E]`
+                or a sparse :obj:`adj_t` (row = target), passed on to the
+                strong expert (which must support it).
             validate (bool, optional): Whether to check that the node indices
                 of :obj:`edge_index` lie in :math:`[0, N)` (a host read).
                 :obj:`None` checks each :obj:`edge_index` tensor once (again
@@ -548,7 +552,7 @@ class Mowst(torch.nn.Module):
 
         Args:
             x (torch.Tensor): Node features :obj:`[N, F]`.
-            edge_index (torch.Tensor): Edges :obj:`[2, E]`.
+            edge_index (torch.Tensor): Edges :obj:`[2, E]` or an adj_t.
             mode (str, optional): :obj:`'sample'` (Algorithm 1: draw
                 :math:`q_v \sim U[0, 1]`, weak expert iff :math:`q_v < C_v`),
                 :obj:`'threshold'` (deterministic deployment rule, not in the

@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
-from pyg_ext.nn.models.mowst_inference import EDGE_KWARGS, GCN_SUBGRAPH
+from pyg_ext.nn._checks import check_adj_t
+from pyg_ext.nn.models.mowst_inference import (EDGE_KWARGS, GCN_SUBGRAPH,
+                                               num_edges)
 from pyg_ext.utils.dispersion import DISPERSIONS
+from pyg_ext.utils.spmm import is_sparse_adj
 from pyg_ext.utils.validation import check_float, check_int
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,10 +126,18 @@ def check_gate_args(gate, dispersion, gate_hidden, gate_layers, gate_dropout,
 
 def check_graph(x: Tensor, edge_index: Tensor,
                 gate_in_features: Optional[int]) -> None:
-    r"""Metadata checks of a graph (no tensor value is read)."""
+    r"""Metadata checks of a graph (no tensor value is read):
+    :obj:`edge_index` is a :obj:`[2, E]` tensor or a sparse :obj:`adj_t`."""
     if not isinstance(x, Tensor) or x.dim() != 2:
         raise ValueError(f"'x' must be a 2-D node feature tensor [N, F],"
                          f" got {getattr(x, 'shape', type(x).__name__)}")
+    if is_sparse_adj(edge_index):
+        check_adj_t(x, edge_index)
+        if gate_in_features is not None and x.size(1) != gate_in_features:
+            raise ValueError(f"'x' has {x.size(1)} features but the gate was "
+                             f"built with gate_in_features="
+                             f"{gate_in_features}")
+        return
     if (not isinstance(edge_index, Tensor) or edge_index.dim() != 2
             or edge_index.size(0) != 2):
         raise ValueError(
@@ -181,7 +192,10 @@ class CheckedGraphs:
 
 def check_edge_values(x: Tensor, edge_index: Tensor, graphs: CheckedGraphs,
                       use_cache: bool = True) -> None:
-    r"""Node indices of :obj:`edge_index` in :math:`[0, N)`."""
+    r"""Node indices of :obj:`edge_index` in :math:`[0, N)` (a sparse
+    :obj:`adj_t` holds them by construction: its size is checked)."""
+    if is_sparse_adj(edge_index):
+        return
     if edge_index.numel() == 0 or edge_index.is_meta:
         return  # nothing to read
     lo, hi = graphs.edge_range(edge_index, use_cache)
@@ -215,7 +229,8 @@ def validate_inputs(model: 'Mowst', x: Tensor, edge_index: Tensor,
     check_graph(x, edge_index, model.gate_in_features)
     if x.is_floating_point() and not bool(torch.isfinite(x).all()):
         raise ValueError("'x' holds NaN or inf values")
-    N, E = x.size(0), edge_index.size(1)
+    N = x.size(0)
+    E = num_edges(edge_index)
     for p in model.parameters():
         if p.device != x.device:
             raise ValueError(f"the model's parameters are on {p.device} but "

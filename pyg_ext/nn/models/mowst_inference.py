@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from pyg_ext.utils.khop import induced_subgraph, khop_distance
+from pyg_ext.utils.spmm import csr_of, is_sparse_adj
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyg_ext.nn.models.mowst import Mowst
@@ -78,6 +79,15 @@ class MowstPrediction:
         r"""Fraction of targets routed to the strong expert."""
         n = self.used_strong.numel()
         return float(self.used_strong.sum()) / n if n > 0 else 0.0
+
+
+def num_edges(edge_index: Any) -> int:
+    r"""Edges of an :obj:`edge_index`, stored entries of a sparse
+    :obj:`adj_t` (the rows an edge-level keyword argument must have)."""
+    if is_sparse_adj(edge_index):
+        return edge_index._nnz() if isinstance(edge_index, Tensor) else \
+            edge_index.nnz()
+    return edge_index.size(1)
 
 
 # Which modules of the strong expert matter ---------------------------------
@@ -312,12 +322,15 @@ def strong_on(model: 'Mowst', x: Tensor, edge_index: Tensor, act: Tensor,
     r"""Strong logits for the nodes :obj:`act`, computed on their k-hop
     subgraph; returns (logits :obj:`[len(act), C]`, nodes computed).
     :obj:`all_nodes=True` promises :obj:`act` is :obj:`arange(N)`."""
-    N = x.size(0)
+    N, E = x.size(0), num_edges(edge_index)
     for key in EDGE_KWARGS:
         val = kwargs.get(key)
-        if isinstance(val, Tensor) and val.size(0) != edge_index.size(1):
+        if isinstance(val, Tensor) and val.size(0) != E:
             raise ValueError(f"'{key}' has {val.size(0)} rows but "
-                             f"'edge_index' has {edge_index.size(1)} edges")
+                             f"'edge_index' has {E} edges")
+    if is_sparse_adj(edge_index):
+        return _strong_on_sparse(model, x, edge_index, act, kwargs,
+                                 all_nodes)
     if all_nodes:
         return _strong_full(model, x, edge_index, kwargs), N
     if act.numel() == N or graph_level_module(model.strong) is not None:
@@ -357,6 +370,65 @@ def strong_on(model: 'Mowst', x: Tensor, edge_index: Tensor, act: Tensor,
         sub_kwargs[key] = val
     with _normalize_off(gcns):
         out = model.strong_forward(x[subset], sub_ei, **sub_kwargs)
+    return out[relabel[act]], computed
+
+
+def _sub_adj(adj_t: Any, row: Tensor, col: Tensor, value: Tensor,
+             n: int) -> Any:
+    r"""A sparse adjacency of :obj:`adj_t`'s layout from target-major
+    entries in CSR order."""
+    if isinstance(adj_t, Tensor) and adj_t.layout == torch.sparse_coo:
+        return torch.sparse_coo_tensor(torch.stack([row, col]), value,
+                                       (n, n), is_coalesced=True)
+    if isinstance(adj_t, Tensor):
+        crow = torch.searchsorted(row, torch.arange(n + 1,
+                                                    device=row.device))
+        return torch.sparse_csr_tensor(crow, col, value, (n, n))
+    return type(adj_t)(row=row, col=col, value=value, sparse_sizes=(n, n),
+                       is_sorted=True, trust_data=True)
+
+
+def _strong_on_sparse(model: 'Mowst', x: Tensor, adj_t: Any, act: Tensor,
+                      kwargs: Dict[str, Any], all_nodes: bool
+                      ) -> Tuple[Tensor, int]:
+    r""":func:`strong_on` for a sparse :obj:`adj_t` (row = target): the
+    same k-hop rule (no prenormalisation, no trimming: a normalising
+    :class:`~torch_geometric.nn.conv.GCNConv` costs one extra hop), the
+    induced sub-adjacency in :obj:`adj_t`'s layout."""
+    N = x.size(0)
+    if all_nodes:
+        return model.strong_forward(x, adj_t, **kwargs), N
+    if act.numel() == N or graph_level_module(model.strong) is not None:
+        return model.strong_forward(x, adj_t, **kwargs)[act], N
+    hops = model.strong_num_hops
+    if hops is None:
+        hops = len(_mp_modules(model.strong))
+        if hops == 0:
+            raise ValueError(
+                "cannot infer the strong expert's receptive field: it has "
+                "no MessagePassing modules; pass 'strong_num_hops'")
+        hops += 1 if _gcn_convs(model.strong) else 0
+    struct, value = csr_of(adj_t, dtype=x.dtype)
+    # Entries in CSR order as (source, target) pairs.
+    edge_index = torch.stack([struct.col, struct.row])
+    dist = khop_distance(act, hops, edge_index, N, _flow(model.strong))
+    visited = dist >= 0
+    computed = int(visited.sum())
+    if computed >= FULL_GRAPH_SHARE * N:
+        return model.strong_forward(x, adj_t, **kwargs)[act], N
+    subset, sub_ei, relabel, edge_mask = induced_subgraph(visited,
+                                                          edge_index)
+    # relabel is monotone, so the kept entries stay in CSR order.
+    sub = _sub_adj(adj_t, sub_ei[1], sub_ei[0], value[edge_mask],
+                   subset.numel())
+    sub_kwargs = {}
+    for key, val in kwargs.items():
+        if isinstance(val, Tensor) and key in EDGE_KWARGS:
+            val = val[edge_mask]
+        elif isinstance(val, Tensor) and val.dim() >= 1 and val.size(0) == N:
+            val = val[subset]
+        sub_kwargs[key] = val
+    out = model.strong_forward(x[subset], sub, **sub_kwargs)
     return out[relabel[act]], computed
 
 
