@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import is_sparse
 
-from pyg_ext.utils.spmm import is_sparse_adj
+from pyg_ext.utils.sparse_adj import is_sparse_adj
 from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['check_channels', 'check_dropout', 'check_ids_once',

@@ -22,5 +22,5 @@ from pyg_ext.utils.device import resolve_device, move_to, place
 __all__ += ['resolve_device', 'move_to', 'place']
 from pyg_ext.utils.training import Trainer, FitResult, PhaseResult, make_optimizer
 __all__ += ['Trainer', 'FitResult', 'PhaseResult', 'make_optimizer']
-from pyg_ext.utils.spmm import CSRStructure, spmm, csr_of, gcn_norm_csr, is_sparse_adj
+from pyg_ext.utils.sparse_adj import CSRStructure, spmm, csr_of, gcn_norm_csr, is_sparse_adj
 __all__ += ['CSRStructure', 'spmm', 'csr_of', 'gcn_norm_csr', 'is_sparse_adj']

@@ -12,7 +12,7 @@ from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, scatter, to_torch_csr_tensor
 
 from pyg_ext.nn._checks import check_ids_once
-from pyg_ext.utils.spmm import csr_of, gcn_norm_csr, is_sparse_adj, spmm
+from pyg_ext.utils.sparse_adj import csr_of, gcn_norm_csr, is_sparse_adj, spmm
 from pyg_ext.utils.validation import check_float
 
 __all__ = ['GPRProp', 'HopAggregation', 'gpr_init', 'gcn_norm_fixed_size']
@@ -249,9 +249,9 @@ class HopAggregation(MessagePassing):
     test-time adaptation rounds) neither rebuild it nor synchronise with the
     device. A sparse :obj:`adj_t` (``torch.sparse_csr``/``sparse_coo``,
     ``SparseTensor``; row = target) propagates with the custom SpMM of
-    :func:`pyg_ext.utils.spmm.spmm` (learnable values get their gradient
+    :func:`pyg_ext.utils.sparse_adj.spmm` (learnable values get their gradient
     edge by edge) and the same normalisation, self-loops included
-    (:func:`pyg_ext.utils.spmm.gcn_norm_csr`), so both inputs give equal
+    (:func:`pyg_ext.utils.sparse_adj.gcn_norm_csr`), so both inputs give equal
     outputs. Otherwise (learnable edge weights with an :obj:`edge_index`,
     :obj:`flow="target_to_source"`) it propagates by message passing with
     :func:`gcn_norm_fixed_size`.
@@ -293,7 +293,7 @@ class HopAggregation(MessagePassing):
         matrices (fast path, used when :obj:`edge_index` is a :obj:`[2, E]`
         tensor and the edge weights need no gradient; built on the first
         call with a graph and then reused), ``('spmm', structure, values)``
-        for a sparse :obj:`adj_t` (:func:`pyg_ext.utils.spmm.spmm`) or
+        for a sparse :obj:`adj_t` (:func:`pyg_ext.utils.sparse_adj.spmm`) or
         ``('mp', edge_index, edge_weight)`` for message passing."""
         if self.cached and self._cached is not None:
             return self._cached
@@ -325,7 +325,7 @@ class HopAggregation(MessagePassing):
     def _sparse_norm(self, adj_t, edge_weight: OptTensor,
                      dtype: torch.dtype):
         # A sparse adj_t is already target-major: the custom SpMM of
-        # pyg_ext.utils.spmm propagates with it (its values, and an
+        # pyg_ext.utils.sparse_adj propagates with it (its values, and an
         # edge_weight per stored entry, may be learnable).
         if self.flow != 'source_to_target':
             raise ValueError(f"a sparse 'adj_t' needs "

@@ -7,7 +7,7 @@ from torch.nn import Linear, Module, ModuleList
 from torch_geometric.nn.conv import FAConv
 
 from pyg_ext.nn._checks import check_dropout, check_forward
-from pyg_ext.utils.spmm import csr_of, gcn_norm_csr, is_sparse_adj, spmm
+from pyg_ext.utils.sparse_adj import csr_of, gcn_norm_csr, is_sparse_adj, spmm
 from pyg_ext.utils.validation import check_float
 
 __all__ = ['FAGCN']
@@ -70,7 +70,7 @@ class FAGCN(Module):
     :obj:`edge_index` may be a sparse :obj:`adj_t` (row = target; its
     values are ignored, as :class:`~torch_geometric.nn.conv.FAConv` ignores
     edge weights): the coefficients are then computed per stored entry and
-    aggregated with the custom SpMM of :func:`pyg_ext.utils.spmm.spmm`,
+    aggregated with the custom SpMM of :func:`pyg_ext.utils.sparse_adj.spmm`,
     with the same results.
 
     .. note::

@@ -19,7 +19,7 @@ from pyg_ext.nn._checks import check_adj_t
 from pyg_ext.nn.models.mowst_inference import (EDGE_KWARGS, GCN_SUBGRAPH,
                                                num_edges)
 from pyg_ext.utils.dispersion import DISPERSIONS
-from pyg_ext.utils.spmm import is_sparse_adj
+from pyg_ext.utils.sparse_adj import is_sparse_adj
 from pyg_ext.utils.validation import check_float, check_int
 
 if TYPE_CHECKING:  # pragma: no cover

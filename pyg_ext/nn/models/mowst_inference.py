@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 
 from pyg_ext.utils.khop import induced_subgraph, khop_distance
-from pyg_ext.utils.spmm import csr_of, is_sparse_adj
+from pyg_ext.utils.sparse_adj import csr_of, is_sparse_adj
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyg_ext.nn.models.mowst import Mowst

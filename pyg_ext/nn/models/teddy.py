@@ -16,7 +16,7 @@ from torch_geometric.utils import softmax
 
 from pyg_ext.nn._checks import check_channels, check_dropout, check_forward
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
-from pyg_ext.utils.spmm import csr_of, gcn_norm_csr, is_sparse_adj, spmm
+from pyg_ext.utils.sparse_adj import csr_of, gcn_norm_csr, is_sparse_adj, spmm
 from pyg_ext.utils.validation import check_int
 
 __all__ = ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'WeightedGINConv',

@@ -111,6 +111,9 @@ class TGNModel(Module):
     """
     stream_model = True
 
+    # Temporal subgraphs with edge times: no sparse adj_t path.
+    supports_adj_t = False
+
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int,
                  msg_dim: int, memory_dim: int = 100, time_dim: int = 100,
                  embedding_dim: int = 100, neighbor_size: int = 10):

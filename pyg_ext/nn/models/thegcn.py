@@ -110,6 +110,9 @@ class THeGCN(Module):
     """
     temporal = True  # consumes sampled temporal subgraphs
 
+    # Temporal subgraphs with edge times: no sparse adj_t path.
+    supports_adj_t = False
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, edge_dim: int = 0, time_dim: int = 100,
                  num_smp_layers: int = 1, gate: str = 'scalar',
