@@ -11,8 +11,9 @@ pass gives
     \frac{\partial L}{\partial \mathbf{X}} = \mathbf{A}^\top
     \frac{\partial L}{\partial \mathbf{Y}},
 
-the first edge by edge, in chunks of bounded size, the second through a
-cached CSR transpose; nothing is densified. (Autograd through a
+the first only at the stored entries (``torch.sparse.sampled_addmm``, or
+edge by edge in chunks of bounded size where that kernel is missing), the
+second through a cached CSR transpose; nothing is densified. (Autograd through a
 ``torch.sparse`` CSR product with learnable values builds a dense
 :math:`N \times N` gradient on CPU.)
 
@@ -135,7 +136,11 @@ class _EdgeSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, values: Tensor, x: Tensor, struct: CSRStructure):
         ctx.struct = struct
-        ctx.save_for_backward(values, x)
+        # Keep only what the backward needs: x for the value gradient, the
+        # values for the feature gradient.
+        need_v, need_x = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        ctx.save_for_backward(values if need_x else None,
+                              x if need_v else None)
         return struct.matrix(values.detach()) @ x.detach()
 
     @staticmethod
@@ -148,8 +153,21 @@ class _EdgeSpMM(torch.autograd.Function):
             struct_t, perm = struct.transpose()
             grad_x = struct_t.matrix(values[perm]) @ grad
         if ctx.needs_input_grad[0]:
-            grad_values = _edge_dot(grad, x, struct.row, struct.col)
+            grad_values = _value_grad(struct, grad, x)
         return grad_values, grad_x, None
+
+
+def _value_grad(struct: CSRStructure, grad: Tensor, x: Tensor) -> Tensor:
+    r"""``grad[row_e] . x[col_e]`` for every entry :math:`e`: the product
+    :math:`\partial L/\partial \mathbf{Y} \, \mathbf{X}^\top` sampled at
+    the entries (``torch.sparse.sampled_addmm``, :math:`O(nnz \cdot F)`),
+    or edge-wise in chunks where that kernel is missing."""
+    try:
+        pattern = struct.matrix(grad.new_zeros(struct.nnz))
+        return torch.sparse.sampled_addmm(pattern, grad, x.t(),
+                                          beta=0.0).values()
+    except (RuntimeError, NotImplementedError):
+        return _edge_dot(grad, x, struct.row, struct.col)
 
 
 def _edge_dot(a: Tensor, b: Tensor, row: Tensor, col: Tensor) -> Tensor:
