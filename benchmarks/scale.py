@@ -2,6 +2,7 @@ r"""Scale benchmarks (issue 13), one section per question.
 
     OMP_NUM_THREADS=1 python benchmarks/scale.py --section layers            # arxiv-size graph
     OMP_NUM_THREADS=1 python benchmarks/scale.py --section layers --quick    # smoke run
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --section layers --no-models  # kernels only
 
 ``--section layers``: one training step (forward, cross-entropy on every
 node, backward, Adam step) of each static model through ``edge_index`` and
@@ -79,6 +80,45 @@ def _loss(out, y):
     return F.cross_entropy(out, y)
 
 
+def _best_cpu(f, repeats: int = 3) -> float:
+    f()
+    out = []
+    for _ in range(repeats):
+        c = time.process_time()
+        f()
+        out.append(time.process_time() - c)
+    return min(out)
+
+
+def kernels(data: Data, adj_t, F_hidden: int) -> None:
+    r"""The kernels under the two layouts, on the normalised graph with
+    self-loops, :math:`F` = hidden: a CSR product, message passing
+    (gather + ``index_add_``), and the value gradient of the custom SpMM
+    (``sampled_addmm`` and the chunked edge-wise fallback)."""
+    from pyg_ext.utils.sparse_adj import (_edge_dot, _value_grad, csr_of,
+                                          gcn_norm_csr)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(data.num_nodes, F_hidden, generator=g)
+    grad = torch.randn(data.num_nodes, F_hidden, generator=g)
+    s, v = gcn_norm_csr(*csr_of(adj_t))
+    A = s.matrix(v)
+    ei = torch.stack([s.col, s.row])
+    rows = [
+        ('CSR product A @ X', lambda: A @ x),
+        ('message passing: X[src] * w, index_add_ into dst',
+         lambda: torch.zeros_like(x).index_add_(
+             0, ei[1], x[ei[0]] * v.view(-1, 1))),
+        ('value gradient, sampled_addmm', lambda: _value_grad(s, grad, x)),
+        ('value gradient, chunked gather (fallback)',
+         lambda: _edge_dot(grad, x, s.row, s.col)),
+    ]
+    print(f'kernels ({s.nnz:,} entries with self-loops x {F_hidden} '
+          f'features), best of 3, CPU s:')
+    for name, f in rows:
+        print(f'  {name}: {_best_cpu(f):.3f} s', flush=True)
+    print()
+
+
 def section_layers(args) -> None:
     torch.set_num_threads(1)
     if args.quick:
@@ -95,6 +135,9 @@ def section_layers(args) -> None:
     print(f'graph: {n:,} nodes, {E:,} directed edges, {F_in} features, '
           f'{C} classes, hidden {H}; generated in {t1 - t0:.1f} s, '
           f'ToSparseTensor(csr) {t2 - t1:.1f} s\n')
+    kernels(data, adj_t, H)
+    if args.no_models:
+        return
     # edge_index order -> CSR order, for the edge masks
     perm = torch.sort(data.edge_index[1] * n + data.edge_index[0],
                       stable=True)[1]
@@ -168,6 +211,8 @@ def main() -> None:
     parser.add_argument('--models', nargs='*', default=None,
                         help='substrings of model names to run (default: '
                         'all)')
+    parser.add_argument('--no-models', action='store_true',
+                        help='layers: only the kernel timings')
     parser.add_argument('--quick', action='store_true',
                         help='a small graph (smoke run)')
     args = parser.parse_args()
