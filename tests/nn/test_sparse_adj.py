@@ -123,6 +123,25 @@ def test_weighted_adj_values_equal_edge_weight():
                               atol=1e-5)
 
 
+def test_cached_sparse_graph_is_never_stale():
+    # GPRGNN caches the normalised CSR pair of a fixed adj_t; an in-place
+    # change of its values is a new graph.
+    ei = _graph(False)
+    w = torch.rand(ei.size(1), generator=torch.Generator().manual_seed(4))
+    adj = _adj(ei, 'csr', w.clone())
+    torch.manual_seed(0)
+    model = GPRGNN(F_IN, 8, 3, K=2, alpha=0.2).eval()
+    x = torch.randn(N, F_IN)
+    first = model(x, adj)
+    assert torch.equal(model(x, adj), first)  # served from the cache
+    with torch.no_grad():
+        adj.values().mul_(3.0).add_(1.0)
+    w2 = w * 3.0 + 1.0
+    out = model(x, adj)
+    assert not torch.allclose(out, first)
+    assert torch.allclose(out, model(x, ei, w2), atol=1e-5)
+
+
 # GCN normalisation and self-loops -------------------------------------------
 def _dense_gcn(ei, w):
     r"""Dense D^-1/2 (A + I') D^-1/2, I' keeping an existing loop's weight

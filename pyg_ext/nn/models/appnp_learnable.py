@@ -66,6 +66,10 @@ class LearnableAPPNP(torch.nn.Module):
             (default: :obj:`False`)
         cached (bool, optional): Cache the normalised graph.
             (default: :obj:`False`)
+
+    :obj:`edge_index` may be a sparse :obj:`adj_t` (``torch.sparse_csr`` /
+    ``sparse_coo``, ``SparseTensor``; row = target), with the same results
+    (see ``docs/scale.md``).
     """
     supports_adj_t = True
 

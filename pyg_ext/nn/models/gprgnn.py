@@ -55,6 +55,10 @@ class GPRGNN(torch.nn.Module):
 
     .. note::
         See `examples/adarc.py` for training and test-time adaptation.
+
+    :obj:`edge_index` may be a sparse :obj:`adj_t` (``torch.sparse_csr`` /
+    ``sparse_coo``, ``SparseTensor``; row = target), with the same results
+    (see ``docs/scale.md``).
     """
     supports_adj_t = True
 
