@@ -50,6 +50,7 @@ def _csr_tensor(crow: Tensor, col: Tensor, values: Tensor,
     with warnings.catch_warnings():  # 'CSR support is in beta'
         warnings.simplefilter('ignore', UserWarning)
         return torch.sparse_csr_tensor(crow, col, values, size,
+                                       device=values.device,
                                        check_invariants=False)
 
 

@@ -3,11 +3,13 @@ every static model gives the same outputs and gradients for both inputs,
 on a random graph and on a graph with (weighted) self-loops; the custom
 SpMM of :mod:`pyg_ext.utils.sparse_adj` against dense references, gradcheck, a
 graph far too large to densify, and its weak structure cache."""
+import copy
 import gc
 import weakref
 
 import pytest
 import torch
+from helpers_device import DeviceAudit
 import torch_geometric.transforms as T
 from torch_geometric.data import Data
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
@@ -140,6 +142,34 @@ def test_cached_sparse_graph_is_never_stale():
     out = model(x, adj)
     assert not torch.allclose(out, first)
     assert torch.allclose(out, model(x, ei, w2), atol=1e-5)
+
+
+@pytest.mark.parametrize('cls, kwargs, train, weighted', MODELS)
+def test_sparse_step_on_device_reads_nothing(device, cls, kwargs, train,
+                                             weighted):
+    # A training step through adj_t on $PYG_EXT_TEST_DEVICE equals the CPU
+    # edge_index step, creates every tensor on the device and reads no
+    # value back to the host (the structure of a sparse adj_t needs none).
+    ei = _graph(True)
+    torch.manual_seed(0)
+    cpu = cls(F_IN, 8, 3, **kwargs).train(train)
+    dev = copy.deepcopy(cpu).to(device)
+    x = torch.randn(N, F_IN)
+    w = torch.rand(ei.size(1), generator=torch.Generator().manual_seed(5))
+    perm = _csr_order(ei)
+    args = (x, ei, w.clone().requires_grad_()) if weighted else (x, ei)
+    ref = _run(cpu, *args)
+    adj = _adj(ei, 'csr').to(device)
+    w_dev = w[perm].to(device).requires_grad_() if weighted else None
+    with DeviceAudit(device) as audit:
+        out = _run(dev, x.to(device), adj, w_dev)
+    assert audit.violations == []
+    assert torch.allclose(out.cpu(), ref, atol=1e-5)
+    for (name, a), b in zip(cpu.named_parameters(), dev.parameters()):
+        assert torch.allclose(b.grad.cpu(), a.grad, atol=1e-5), name
+    if weighted:
+        assert torch.allclose(w_dev.grad.cpu(), args[2].grad[perm],
+                              atol=1e-5)
 
 
 # GCN normalisation and self-loops -------------------------------------------

@@ -379,11 +379,13 @@ def _sub_adj(adj_t: Any, row: Tensor, col: Tensor, value: Tensor,
     entries in CSR order."""
     if isinstance(adj_t, Tensor) and adj_t.layout == torch.sparse_coo:
         return torch.sparse_coo_tensor(torch.stack([row, col]), value,
-                                       (n, n), is_coalesced=True)
+                                       (n, n), device=value.device,
+                                       is_coalesced=True)
     if isinstance(adj_t, Tensor):
         crow = torch.searchsorted(row, torch.arange(n + 1,
                                                     device=row.device))
-        return torch.sparse_csr_tensor(crow, col, value, (n, n))
+        return torch.sparse_csr_tensor(crow, col, value, (n, n),
+                                       device=value.device)
     return type(adj_t)(row=row, col=col, value=value, sparse_sizes=(n, n),
                        is_sorted=True, trust_data=True)
 
