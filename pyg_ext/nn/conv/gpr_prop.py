@@ -272,6 +272,8 @@ class HopAggregation(MessagePassing):
           :math:`(K + 1)`, edge weights :math:`(|\mathcal{E}|)` *(optional)*
         - **output:** node features :math:`(|\mathcal{V}|, F)`
     """
+    supports_adj_t = True
+
     def __init__(self, normalize: bool = True, add_self_loops: bool = True,
                  cached: bool = False, **kwargs):
         kwargs.setdefault('aggr', 'add')
