@@ -13,8 +13,8 @@ pass gives
 
 the first only at the stored entries (``torch.sparse.sampled_addmm``, or
 edge by edge in chunks of bounded size where that kernel is missing), the
-second through a cached CSR transpose; nothing is densified. (Autograd through a
-``torch.sparse`` CSR product with learnable values builds a dense
+second through a cached CSR transpose; nothing is densified. (Autograd
+through a ``torch.sparse`` CSR product with learnable values builds a dense
 :math:`N \times N` gradient on CPU.)
 
 Index structures are derived once per graph and cached by the identity and

@@ -172,7 +172,7 @@ def test_sparse_step_on_device_reads_nothing(device, cls, kwargs, train,
                               atol=1e-5)
 
 
-# GCN normalisation and self-loops -------------------------------------------
+# GCN normalisation and self-loops --------------------------------------------
 def _dense_gcn(ei, w):
     r"""Dense D^-1/2 (A + I') D^-1/2, I' keeping an existing loop's weight
     (add_remaining_self_loops), row = target."""
@@ -207,7 +207,7 @@ def test_gcn_norm_keeps_existing_loop_weight_for_every_layout(layout):
     assert not torch.allclose(pyg_sp, ref)
 
 
-# The custom SpMM --------------------------------------------------------------
+# The custom SpMM -------------------------------------------------------------
 def test_spmm_dense_reference_with_duplicates():
     ei = torch.tensor([[0, 1, 1, 2, 2, 0], [1, 0, 2, 1, 1, 0]])
     w = torch.tensor([1., 2., 3., 4., 5., 6.])
@@ -310,7 +310,7 @@ def test_transpose_structure():
                        dense.t())
 
 
-# Mowst --------------------------------------------------------------------------
+# Mowst -----------------------------------------------------------------------
 @pytest.mark.parametrize('strong_kind', ['pyg_gcn', 'gprgnn'])
 def test_mowst_forward_and_predict_adj_t_equals_edge_index(strong_kind):
     ei = _graph(False)  # PyG's GCN normalises sparse loops its own way
@@ -347,7 +347,7 @@ def test_mowst_forward_and_predict_adj_t_equals_edge_index(strong_kind):
     assert 0 < q.num_strong_nodes_computed < N
 
 
-# Bad input ---------------------------------------------------------------------
+# Bad input -------------------------------------------------------------------
 def test_adj_t_bad_input_names_the_argument():
     ei = _graph(False)
     adj = _adj(ei, 'csr')

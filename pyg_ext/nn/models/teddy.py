@@ -270,7 +270,7 @@ class SoftPrunedGATConv(MessagePassing):
         if self.training:  # all-ones values for an unweighted adj_t
             alpha = alpha * w.view(-1, 1)
         alpha = F.leaky_relu(alpha, self.negative_slope)
-        alpha = softmax(alpha, row, None, h.size(0))
+        alpha = softmax(alpha, row, struct.crow, h.size(0))
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
         return torch.stack([spmm(struct, alpha[:, k], h[:, k].contiguous())
                             for k in range(self.heads)], dim=1)
