@@ -322,6 +322,7 @@ def test_mowst_forward_and_predict_adj_t_equals_edge_index(strong_kind):
         strong, kw = GPRGNN(F_IN, 8, 3, K=2, alpha=0.2), dict(
             strong_num_hops=2)
     model = Mowst(MLP([F_IN, 8, 3]), strong, 3, **kw).eval()
+    assert Mowst.supports_adj_t is True
     x = torch.randn(N, F_IN)
     a, b = model(x, ei), model(x, adj)
     assert torch.allclose(a.log_probs, b.log_probs, atol=1e-5)
