@@ -36,8 +36,7 @@ from pyg_ext.influence import _kernels as K
 from pyg_ext.influence._greedy import _cover_node
 from pyg_ext.influence._checks import check_bool, check_choice
 from pyg_ext.influence.rr import RRSampler, RRSets
-from pyg_ext.utils.distributed import (DistributedError, agree,
-                                       is_distributed, resolve_group)
+from pyg_ext.utils.distributed import agree, is_distributed, resolve_group
 
 DIST_GREEDY = ('auto', 'allreduce', 'gather')
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
