@@ -138,7 +138,8 @@ def _im(rank, world, path, n, num_rr, k, eps, modes):
     ei = torch.from_numpy(np.load(path))
     g = prepare(ei, n, weighting='wc')
     group = dist.group.WORLD if world > 1 else None
-    opim_c(g, k=2, eps=0.5, seed=1, group=group)  # compile / warm up
+    for mode in modes:  # compile the kernels of both greedies
+        opim_c(g, k=2, eps=0.5, seed=1, group=group, dist_greedy=mode)
     out = {'arcs': int(ei.shape[1])}
     ctx = D.setup('bench', group, False, 'allreduce', {}) if group else None
     sync(world)
@@ -160,7 +161,7 @@ def _im(rank, world, path, n, num_rr, k, eps, modes):
     return out
 
 
-def section_im(graphs, num_rr, k, eps):
+def section_im(graphs, num_rr, k, eps, modes):
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in graphs:
@@ -169,10 +170,9 @@ def section_im(graphs, num_rr, k, eps):
             l1 = load()
             one = launch(_im, 1, path, n, num_rr, k, eps, ['auto'])
             l2 = load()
-            two = launch(_im, 2, path, n, num_rr, k, eps,
-                         ['auto', 'allreduce', 'gather'])
+            two = launch(_im, 2, path, n, num_rr, k, eps, modes)
             o = one['auto']
-            for mode in ('auto', 'allreduce', 'gather'):
+            for mode in modes:
                 t = two[mode]
                 assert t['seeds'] == o['seeds'] and \
                     t['num_rr_sets'] == o['num_rr_sets'] and \
@@ -188,7 +188,7 @@ def section_im(graphs, num_rr, k, eps):
                   f' | {two["sample_s"]:.2f} s ({num_rr / two["sample_s"] / 1e3:.0f}'
                   f' K/s, load {l2:.2f}; {two["local_sets"]:,} sets on rank '
                   f'0) | {one["sample_s"] / two["sample_s"]:.2f}x |')
-            for mode in ('auto', 'allreduce', 'gather'):
+            for mode in modes:
                 t = two[mode]
                 c = t['comm']
                 what = mode if mode != 'auto' else f'auto = {c["dist_greedy"]}'
@@ -291,6 +291,8 @@ def main():
     ap.add_argument('--num-rr', type=int, default=400_000)
     ap.add_argument('--k', type=int, default=50)
     ap.add_argument('--eps', type=float, default=0.1)
+    ap.add_argument('--modes', default='auto,allreduce,gather',
+                    help='distributed greedies to time (2 processes)')
     ap.add_argument('--num-seeds', type=int, default=20_480,
                     help='training seeds per DDP epoch')
     ap.add_argument('--batch-size', type=int, default=1024)
@@ -302,7 +304,8 @@ def main():
         print('|---|---|---|---|')
         section_burn()
     if a.section in ('im', 'all'):
-        section_im(a.graphs.split(','), a.num_rr, a.k, a.eps)
+        section_im(a.graphs.split(','), a.num_rr, a.k, a.eps,
+                   a.modes.split(','))
     if a.section in ('ddp', 'all'):
         section_ddp(a.num_seeds, a.batch_size)
         if a.section == 'ddp':
