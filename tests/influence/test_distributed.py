@@ -187,3 +187,16 @@ def test_bad_distributed_options_are_refused_by_name(monkeypatch):
     assert fns['opim_c']().world_size == 1
     with pytest.raises(TypeError, match='bogus'):
         opim(ei, 600, k=5, bogus=None)
+
+
+def test_auto_greedy_picks_the_smaller_volume():
+    from pyg_ext.influence._dist import auto_greedy
+    # BA-100K-like: 50 steps of 400 KB against ~100 KB of new RR sets
+    assert auto_greedy(2, 100_000, 50, 20_000, 60_000) == 'gather'
+    # few nodes, huge RR sets: the counts are cheaper
+    assert auto_greedy(2, 1_000, 5, 10**7, 10**9) == 'allreduce'
+    # the boundary: equal volumes go to gather
+    n, steps = 1000, 9
+    red = 2 * 4 * n * (steps + 1)
+    assert auto_greedy(2, n, steps, 0, red // 2) == 'gather'
+    assert auto_greedy(2, n, steps, 0, red // 2 + 1) == 'allreduce'
