@@ -43,9 +43,20 @@ _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 
 
 def _topk_sum(vals: np.ndarray, k: int) -> int:
-    if vals.shape[0] <= k:
+    r"""Sum of the :obj:`k` largest of non-negative counts (by a histogram
+    when there are many: they are small integers with many ties)."""
+    m = vals.shape[0]
+    if m <= k:
         return int(vals.sum())
-    return int(np.partition(vals, vals.shape[0] - k)[-k:].sum())
+    if m <= 4096:
+        return int(np.partition(vals, m - k)[-k:].sum())
+    cnt = np.bincount(vals)[::-1]  # cnt[i]: how many equal top - i
+    top = cnt.shape[0] - 1
+    cum = np.cumsum(cnt)
+    i = int(np.searchsorted(cum, k))  # the k-th largest is top - i
+    val = top - np.arange(i, dtype=np.int64)
+    head = int((cnt[:i] * val).sum())
+    return head + (k - int(cum[i - 1] if i else 0)) * (top - i)
 
 
 def graph_fingerprint(g) -> str:
@@ -305,21 +316,26 @@ class DistRR(LocalRR):
         :math:`\min_i \Lambda(S_i) + \text{top-}k` of the unselected
         candidates."""
         orc = self._oracle()
-        avail = cand.astype(bool)
-        work = np.where(avail, orc.cov.astype(np.int64), -1)
+        # unselected candidates >= 0, the rest < 0; the top-k sum of the
+        # unselected is that of the positive entries, which only leave
+        work = np.where(cand.astype(bool), orc.cov.astype(np.int64), -1)
+        pos = np.flatnonzero(work > 0)
         seeds = np.empty(k, dtype=np.int64)
         gains = np.zeros(k, dtype=np.int64)
         total = 0
-        upper = _topk_sum(work[avail], k)
+        upper = _topk_sum(work[pos], k)
         for it in range(k):
-            best = int(np.argmax(work))
+            if pos.shape[0]:  # pos ascends: the first max has the least id
+                best = int(pos[np.argmax(work[pos])])
+            else:  # all 0: the smallest unselected candidate
+                best = int(np.argmax(work))
             c = int(work[best])
             seeds[it], gains[it] = best, c
             total += c
-            avail[best] = False
             work[best] = -1
             work += orc.take(best)
-            upper = min(upper, total + _topk_sum(work[avail], k))
+            pos = pos[work[pos] > 0]
+            upper = min(upper, total + _topk_sum(work[pos], k))
         return seeds, gains, upper
 
     def covered(self, seeds: np.ndarray) -> int:

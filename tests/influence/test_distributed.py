@@ -200,3 +200,13 @@ def test_auto_greedy_picks_the_smaller_volume():
     red = 2 * 4 * n * (steps + 1)
     assert auto_greedy(2, n, steps, 0, red // 2) == 'gather'
     assert auto_greedy(2, n, steps, 0, red // 2 + 1) == 'allreduce'
+
+
+def test_topk_sum_equals_sorting_with_ties_and_large_inputs():
+    from pyg_ext.influence._dist import _topk_sum
+    rng = np.random.default_rng(0)
+    for m, k, hi in ((3, 5, 4), (100, 7, 3), (5000, 50, 2), (20000, 50, 40),
+                     (9000, 1, 1000), (6000, 6000, 9)):
+        v = rng.integers(0, hi, m)
+        assert _topk_sum(v, k) == int(np.sort(v)[::-1][:k].sum()), (m, k)
+    assert _topk_sum(np.zeros(10000, dtype=np.int64), 50) == 0
