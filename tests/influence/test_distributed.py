@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from helpers_dist import run_ranks
-from pyg_ext.influence import cim_rr_opim_plus, imm, opim, opim_c
+from pyg_ext.influence import (cim_rr_greedy, cim_rr_opim_plus, imm, opim,
+                               opim_c)
 from pyg_ext.utils.distributed import DistributedError
 
 # the same graph in the workers and here: 600 nodes, 3000 random arcs
@@ -18,7 +19,8 @@ GRAPH = '''
 import json, os
 import numpy as np, torch
 import torch.distributed as dist
-from pyg_ext.influence import imm, opim, opim_c, cim_rr_opim_plus
+from pyg_ext.influence import (imm, opim, opim_c, cim_rr_opim_plus,
+                               cim_rr_greedy)
 rng = np.random.default_rng(0)
 ei = torch.from_numpy(rng.integers(0, 600, size=(2, 3000)))
 dist.init_process_group('gloo')
@@ -53,6 +55,10 @@ def calls():
             **kw),
         'opim': lambda **kw: opim(ei, 600, k=5, num_rr_sets=9000, seed=2,
                                   **kw),
+        'imm_reuse': lambda **kw: imm(ei, 600, k=5, eps=0.3, seed=4,
+                                      reuse_samples=True, **kw),
+        'cim_rr_greedy': lambda **kw: cim_rr_greedy(
+            ei, 600, aps=[0, 1, 2], k=2, num_rr_sets=9000, seed=6, **kw),
     }
 
 
@@ -65,12 +71,17 @@ calls = {
     'cim_mg': lambda **kw: cim_rr_opim_plus(
         ei, 600, aps=[0, 1, 2, 3], k=2, eps=0.2, seed=5, selector='mg', **kw),
     'opim': lambda **kw: opim(ei, 600, k=5, num_rr_sets=9000, seed=2, **kw),
+    'imm_reuse': lambda **kw: imm(ei, 600, k=5, eps=0.3, seed=4,
+                                  reuse_samples=True, **kw),
+    'cim_rr_greedy': lambda **kw: cim_rr_greedy(
+        ei, 600, aps=[0, 1, 2], k=2, num_rr_sets=9000, seed=6, **kw),
 }
 res = {}
 for name, fn in calls.items():
     for mode in ('allreduce', 'gather'):
         res[name + '/' + mode] = pack(fn(distributed=True, dist_greedy=mode))
-res['opim_c/auto'] = pack(calls['opim_c'](distributed=True))
+# an explicit group (not the default one), greedy chosen by 'auto'
+res['opim_c/auto'] = pack(calls['opim_c'](group=dist.new_group([0, 1])))
 '''
 
 
