@@ -183,19 +183,20 @@ def section_im(graphs, num_rr, k, eps, modes):
                   flush=True)
             print('| measurement | 1 process | 2 processes | speed-up |')
             print('|---|---|---|---|')
-            print(f'| RR sampling, {num_rr:,} sets | {one["sample_s"]:.2f} s '
-                  f'({num_rr / one["sample_s"] / 1e3:.0f} K/s, load {l1:.2f})'
-                  f' | {two["sample_s"]:.2f} s ({num_rr / two["sample_s"] / 1e3:.0f}'
-                  f' K/s, load {l2:.2f}; {two["local_sets"]:,} sets on rank '
-                  f'0) | {one["sample_s"] / two["sample_s"]:.2f}x |')
+            s1, s2 = one['sample_s'], two['sample_s']
+            print(f'| RR sampling, {num_rr:,} sets | {s1:.2f} s '
+                  f'({num_rr / s1 / 1e3:.0f} K/s, load {l1:.2f}) | {s2:.2f} s '
+                  f'({num_rr / s2 / 1e3:.0f} K/s, load {l2:.2f}; '
+                  f'{two["local_sets"]:,} sets on rank 0) | {s1 / s2:.2f}x |')
             for mode in modes:
                 t = two[mode]
                 c = t['comm']
                 what = mode if mode != 'auto' else f'auto = {c["dist_greedy"]}'
                 print(f'| opim_c k={k} eps={eps} ({o["num_rr_sets"]:,} RR '
                       f'sets), greedy {what} | {o["seconds"]:.2f} s | '
-                      f'{t["seconds"]:.2f} s ({c["bytes_per_greedy_step"] / 1e3:,.1f}'
-                      f' KB per greedy step, {c["greedy_steps"]} steps, '
+                      f'{t["seconds"]:.2f} s '
+                      f'({c["bytes_per_greedy_step"] / 1e3:,.1f} KB per '
+                      f'greedy step, {c["greedy_steps"]} steps, '
                       f'{c["comm_seconds_per_rank"]:.2f} s in greedy comm) | '
                       f'{o["seconds"] / t["seconds"]:.2f}x |', flush=True)
             rows.append((name, one, two))

@@ -3,7 +3,6 @@ on localhost give the one-process result (seeds, RR-set counts, bounds)
 with both distributed greedies; ranks split the RR sets; ranks that
 disagree on their arguments fail on every rank; bad group options are
 refused by name."""
-import os
 
 import numpy as np
 import pytest
