@@ -220,3 +220,17 @@ def test_topk_sum_equals_sorting_with_ties_and_large_inputs():
         v = rng.integers(0, hi, m)
         assert _topk_sum(v, k) == int(np.sort(v)[::-1][:k].sum()), (m, k)
     assert _topk_sum(np.zeros(10000, dtype=np.int64), 50) == 0
+
+
+def test_graph_fingerprint_sees_one_moved_arc_and_a_changed_probability():
+    from pyg_ext.influence import prepare
+    from pyg_ext.influence._dist import graph_fingerprint
+    ei, _ = calls()
+    base = graph_fingerprint(prepare(ei, 600))
+    assert graph_fingerprint(prepare(ei.clone(), 600)) == base
+    moved = ei.clone()
+    moved[0, 7] = (moved[0, 7] + 1) % 600
+    assert graph_fingerprint(prepare(moved, 600)) != base
+    assert graph_fingerprint(prepare(ei, 600, weighting='uniform',
+                                     p=0.2)) != base
+    assert graph_fingerprint(prepare(ei, 601)) != base
