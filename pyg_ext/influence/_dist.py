@@ -152,7 +152,7 @@ class Ctx:
         return dict(dist_greedy=self.mode or self.requested,
                     greedy_bytes=int(a[0]), greedy_steps=self.steps,
                     bytes_per_greedy_step=int(a[0]) // max(self.steps, 1),
-                    comm_seconds_per_rank=a[1] / 1e6 / self.world)
+                    comm_seconds_per_rank=float(a[1]) / 1e6 / self.world)
 
 
 def setup(what: str, group: Any, distributed: Any, dist_greedy: Any,
