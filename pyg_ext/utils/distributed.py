@@ -73,19 +73,10 @@ def init_distributed(backend: Optional[str] = None,
                          f"{backend!r}")
     if backend == 'nccl':
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-    import atexit
     import datetime
     dist.init_process_group(backend,
                             timeout=datetime.timedelta(seconds=timeout_s))
-    # a group left alive at interpreter exit can abort the process (gloo:
-    # "terminate called without an active exception")
-    atexit.register(_leave)
     return dist.get_world_size() > 1
-
-
-def _leave() -> None:
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
 
 
 def is_distributed(group=None) -> bool:
