@@ -1,19 +1,84 @@
 r"""Registered baseline models: MLP, GCN, GraphSAGE, GAT and GIN, built from
 PyG's own layers. Every builder takes ``(in_channels, out_channels, options)``
-and returns a model whose ``forward(x, edge_index)`` gives logits."""
+and returns a model whose ``forward(x, edge_index)`` gives logits; ``gcn``,
+``sage`` and ``gin`` also take a ``torch.sparse_csr`` ``adj_t``
+(``supports_adj_t``), which the loop passes with ``dataset.adjacency``."""
+import weakref
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import torch
 from torch import Tensor
 from torch_geometric.nn.models import GAT, GCN, GIN, MLP, GraphSAGE
+from torch_geometric.typing import Adj, OptTensor
+from torch_geometric.utils import is_torch_sparse_tensor
 
 from pyg_ext.registry import register_model
 from pyg_ext.train.config import ModelOptions
+from pyg_ext.utils.adjacency import gcn_norm_csr
 from pyg_ext.utils.validation import check_choice, check_int
 
 __all__ = ['NodeMLP', 'MLPOptions', 'GCNOptions', 'SAGEOptions', 'GATOptions',
-           'GINOptions', 'register_model_class']
+           'GINOptions', 'register_model_class', 'SparseGCN', 'SparseSAGE',
+           'SparseGIN']
+
+# adj_t -> {(add_self_loops, improved, dtype): normalised CSR}: computed once
+# per adjacency tensor, freed with it.
+_NORMALISED: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
+
+
+class SparseGCN(GCN):
+    r"""PyG's :class:`~torch_geometric.nn.models.GCN` that also takes a
+    ``torch.sparse_csr`` ``adj_t`` (``[N, N]``, entry ``[i, j]`` for an edge
+    ``j -> i``). Its normalisation :math:`\hat{D}^{-1/2} \hat{A}
+    \hat{D}^{-1/2}` is computed once per adjacency tensor
+    (:func:`pyg_ext.utils.adjacency.gcn_norm_csr`, which adds the
+    *remaining* self-loops as the ``edge_index`` path does, so logits agree
+    on graphs that already have self-loops) and shared by every layer and
+    every later forward on the same tensor. ``edge_index`` input is PyG's
+    path unchanged."""
+    supports_adj_t = True
+
+    def forward(self, x: Tensor, edge_index: Adj,
+                edge_weight: OptTensor = None, *args, **kwargs) -> Tensor:
+        convs: List = list(self.convs)
+        if not is_torch_sparse_tensor(edge_index) or not convs[0].normalize:
+            return super().forward(x, edge_index, edge_weight, *args,
+                                   **kwargs)
+        if edge_weight is not None:
+            raise ValueError("'edge_weight' must be None with a sparse "
+                             "'adj_t' (its values are the edge weights)")
+        if edge_index.layout != torch.sparse_csr:
+            raise ValueError(f"'adj_t' must be a torch.sparse_csr tensor, "
+                             f"got layout {edge_index.layout}")
+        conv = convs[0]
+        key = (conv.add_self_loops, conv.improved, x.dtype)
+        memo = _NORMALISED.setdefault(edge_index, {})
+        adj = memo.get(key)
+        if adj is None:
+            adj = memo[key] = gcn_norm_csr(edge_index, conv.add_self_loops,
+                                           conv.improved, x.dtype)
+        try:  # the layers propagate the normalised matrix as it is
+            for c in convs:
+                c.normalize = False
+            return super().forward(x, adj, None, *args, **kwargs)
+        finally:
+            for c in convs:
+                c.normalize = True
+
+
+class SparseSAGE(GraphSAGE):
+    r"""PyG's :class:`~torch_geometric.nn.models.GraphSAGE`; declares that a
+    ``torch.sparse_csr`` ``adj_t`` works (``SAGEConv`` aggregates it with
+    ``torch.sparse.mm(..., reduce=aggr)``, equal to the ``edge_index``
+    path on graphs without duplicate edges)."""
+    supports_adj_t = True
+
+
+class SparseGIN(GIN):
+    r"""PyG's :class:`~torch_geometric.nn.models.GIN`; declares that a
+    ``torch.sparse_csr`` ``adj_t`` works (sum aggregation by SpMM)."""
+    supports_adj_t = True
 
 
 class NodeMLP(torch.nn.Module):
@@ -101,6 +166,7 @@ def register_model_class(name: str, cls: type, options: type,
 
     build.__name__ = build.__qualname__ = f'build_{name}'
     build.__doc__ = f'Builds a {cls.__name__} from :class:`{options.__name__}`.'
+    build.model_class = cls  # the loop reads cls.supports_adj_t from here
     register_model(name, build, options=options, description=description)
     return build
 
@@ -109,14 +175,14 @@ build_mlp = register_model_class(
     'mlp', NodeMLP, MLPOptions, 'Multi-layer perceptron on node features '
     'only.', ('num_layers', 'dropout', 'norm'))
 build_gcn = register_model_class(
-    'gcn', GCN, GCNOptions, 'Graph convolutional network (Kipf & Welling).',
+    'gcn', SparseGCN, GCNOptions, 'Graph convolutional network (Kipf & Welling).',
     ('num_layers', 'dropout', 'cached', 'add_self_loops', 'normalize'))
 build_sage = register_model_class(
-    'sage', GraphSAGE, SAGEOptions, 'GraphSAGE with mean aggregation '
+    'sage', SparseSAGE, SAGEOptions, 'GraphSAGE with mean aggregation '
     '(Hamilton et al.).', ('num_layers', 'dropout', 'aggr'))
 build_gat = register_model_class(
     'gat', GAT, GATOptions, 'Graph attention network (Velickovic et al.).',
     ('num_layers', 'dropout', 'heads'))
 build_gin = register_model_class(
-    'gin', GIN, GINOptions, 'Graph isomorphism network (Xu et al.).',
+    'gin', SparseGIN, GINOptions, 'Graph isomorphism network (Xu et al.).',
     ('num_layers', 'dropout', 'train_eps'))
