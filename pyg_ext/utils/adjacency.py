@@ -16,7 +16,16 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ['csr_adjacency', 'gcn_norm_csr']
+__all__ = ['csr_adjacency', 'csr_tensor', 'gcn_norm_csr']
+
+
+def csr_tensor(crow: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
+    r"""``torch.sparse_csr_tensor(crow, col, value, (n, n))`` without the
+    invariant check (the callers build valid indices) or its beta warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', '.*Sparse CSR tensor support')
+        return torch.sparse_csr_tensor(crow, col, value, (n, n),
+                                       check_invariants=False)
 
 
 def _csr(row: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
@@ -24,10 +33,7 @@ def _csr(row: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
     counts = torch.bincount(row, minlength=n)
     crow = torch.zeros(n + 1, dtype=torch.long, device=row.device)
     torch.cumsum(counts, 0, out=crow[1:])
-    with warnings.catch_warnings():
-        warnings.filterwarnings('ignore', '.*Sparse CSR tensor support')
-        return torch.sparse_csr_tensor(crow, col, value, (n, n),
-                                       check_invariants=False)
+    return csr_tensor(crow, col, value, n)
 
 
 def csr_adjacency(edge_index: Tensor, num_nodes: int,

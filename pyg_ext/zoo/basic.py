@@ -5,7 +5,7 @@ and returns a model whose ``forward(x, edge_index)`` gives logits; ``gcn``,
 (``supports_adj_t``), which the loop passes with ``dataset.adjacency``."""
 import weakref
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -22,9 +22,19 @@ __all__ = ['NodeMLP', 'MLPOptions', 'GCNOptions', 'SAGEOptions', 'GATOptions',
            'GINOptions', 'register_model_class', 'SparseGCN', 'SparseSAGE',
            'SparseGIN']
 
-# adj_t -> {(add_self_loops, improved, dtype): normalised CSR}: computed once
-# per adjacency tensor, freed with it.
-_NORMALISED: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
+# id(adj_t) -> (weak ref to adj_t, {(add_self_loops, improved, dtype):
+# normalised CSR}): computed once per adjacency tensor, freed with it. (A
+# WeakKeyDictionary would compare tensors with ==.)
+_NORMALISED: Dict[int, Tuple[weakref.ref, Dict]] = {}
+
+
+def _memo(adj_t: Tensor) -> Dict:
+    key = id(adj_t)
+    entry = _NORMALISED.get(key)
+    if entry is None or entry[0]() is not adj_t:
+        entry = _NORMALISED[key] = (weakref.ref(
+            adj_t, lambda _, k=key: _NORMALISED.pop(k, None)), {})
+    return entry[1]
 
 
 class SparseGCN(GCN):
@@ -53,7 +63,7 @@ class SparseGCN(GCN):
                              f"got layout {edge_index.layout}")
         conv = convs[0]
         key = (conv.add_self_loops, conv.improved, x.dtype)
-        memo = _NORMALISED.setdefault(edge_index, {})
+        memo = _memo(edge_index)
         adj = memo.get(key)
         if adj is None:
             adj = memo[key] = gcn_norm_csr(edge_index, conv.add_self_loops,
