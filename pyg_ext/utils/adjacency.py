@@ -76,7 +76,9 @@ def gcn_norm_csr(adj_t: Tensor, add_self_loops: bool = True,
     keeps its weight, the others get weight 1, or 2 with
     :obj:`improved`; degrees are row sums, i.e. in-degrees), so that a
     ``GCNConv`` gives the same output through either layout. (PyG's own
-    ``gcn_norm`` on a sparse tensor *adds* a loop even where one exists.)
+    ``gcn_norm`` on a sparse tensor *adds* a loop even where one exists;
+    on an ``edge_index`` without ``edge_weight`` it gives the added loops
+    weight 1 even with :obj:`improved`.)
 
     Args:
         adj_t (Tensor): ``torch.sparse_csr`` :math:`[N, N]` transposed
