@@ -108,8 +108,8 @@ def cached_adj_t(edge_index: Tensor, num_nodes: int, key: Any,
                 adj = csr_tensor(saved['crow'], col, torch.ones(col.numel()),
                                  num_nodes)
                 return adj, bool(saved['duplicates']), True
-        except (OSError, RuntimeError, KeyError, AttributeError):
-            pass  # unreadable: rebuilt below
+        except Exception:  # noqa: BLE001 (any unreadable file: rebuilt)
+            pass
     adj, dup = csr_adjacency(edge_index.cpu(), num_nodes)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f'.{name}.{os.getpid()}.tmp'

@@ -93,7 +93,10 @@ class SparseGIN(GIN):
 
 class NodeMLP(torch.nn.Module):
     r"""PyG's :class:`~torch_geometric.nn.models.MLP` with a graph-model
-    signature: ``forward(x, edge_index=None)`` ignores the edges."""
+    signature: ``forward(x, edge_index=None)`` ignores the edges (any
+    layout, hence ``supports_adj_t``)."""
+    supports_adj_t = True
+
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 2, dropout: float = 0.5,
                  norm: Optional[str] = None):
