@@ -131,14 +131,18 @@ class MLPOptions(ModelOptions):
 
 @dataclass
 class GCNOptions(ModelOptions):
+    r"""``norm``: a normalisation after every hidden layer (e.g.
+    ``batch_norm``, as OGB's arxiv GCN/SAGE examples), :obj:`None`: none."""
     cached: bool = False
     add_self_loops: bool = True
     normalize: bool = True
+    norm: Optional[str] = None
 
 
 @dataclass
 class SAGEOptions(ModelOptions):
     aggr: str = 'mean'
+    norm: Optional[str] = None
 
     def __post_init__(self):
         super().__post_init__()
@@ -189,10 +193,11 @@ build_mlp = register_model_class(
     'only.', ('num_layers', 'dropout', 'norm'))
 build_gcn = register_model_class(
     'gcn', SparseGCN, GCNOptions, 'Graph convolutional network (Kipf & Welling).',
-    ('num_layers', 'dropout', 'cached', 'add_self_loops', 'normalize'))
+    ('num_layers', 'dropout', 'cached', 'add_self_loops', 'normalize',
+     'norm'))
 build_sage = register_model_class(
     'sage', SparseSAGE, SAGEOptions, 'GraphSAGE with mean aggregation '
-    '(Hamilton et al.).', ('num_layers', 'dropout', 'aggr'))
+    '(Hamilton et al.).', ('num_layers', 'dropout', 'aggr', 'norm'))
 build_gat = register_model_class(
     'gat', GAT, GATOptions, 'Graph attention network (Velickovic et al.).',
     ('num_layers', 'dropout', 'heads'))
