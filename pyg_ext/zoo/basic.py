@@ -9,18 +9,19 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
+from torch_geometric.nn.conv import GCNConv, SAGEConv
 from torch_geometric.nn.models import GAT, GCN, GIN, MLP, GraphSAGE
 from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_torch_sparse_tensor
 
 from pyg_ext.registry import register_model
 from pyg_ext.train.config import ModelOptions
-from pyg_ext.utils.adjacency import gcn_norm_csr
+from pyg_ext.utils.adjacency import csr_tensor, gcn_norm_csr
 from pyg_ext.utils.validation import check_choice, check_int
 
 __all__ = ['NodeMLP', 'MLPOptions', 'GCNOptions', 'SAGEOptions', 'GATOptions',
            'GINOptions', 'register_model_class', 'SparseGCN', 'SparseSAGE',
-           'SparseGIN']
+           'SparseGIN', 'CSRGCNConv', 'CSRSAGEConv']
 
 # id(adj_t) -> (weak ref to adj_t, {(add_self_loops, improved, dtype):
 # normalised CSR}): computed once per adjacency tensor, freed with it. (A
@@ -35,6 +36,66 @@ def _memo(adj_t: Tensor) -> Dict:
         entry = _NORMALISED[key] = (weakref.ref(
             adj_t, lambda _, k=key: _NORMALISED.pop(k, None)), {})
     return entry[1]
+
+
+class _SpMM(torch.autograd.Function):
+    r""":math:`A X` whose backward is :math:`A^\top G` with a transpose
+    built once (``torch.sparse.mm``'s own backward transposes the CSR on
+    every call, which costs more than the product itself on a CPU)."""
+    @staticmethod
+    def forward(ctx, A: Tensor, A_T: Tensor, x: Tensor) -> Tensor:
+        ctx.A_T = A_T
+        return torch.sparse.mm(A, x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        return None, None, torch.sparse.mm(ctx.A_T, grad)
+
+
+def _csr_spmm(A: Tensor, x: Tensor) -> Tensor:
+    r""":math:`A X` for a CSR :math:`A` (no gradient to its values), the
+    transpose kept with :math:`A` for the backward."""
+    memo = _memo(A)
+    A_T = memo.get('T')
+    if A_T is None:
+        A_T = memo['T'] = A.t().to_sparse_csr()
+    return _SpMM.apply(A, A_T, x)
+
+
+class CSRGCNConv(GCNConv):
+    r"""PyG's :class:`~torch_geometric.nn.conv.GCNConv`; a CSR input is
+    aggregated by :func:`_csr_spmm` (same result, faster backward)."""
+    def message_and_aggregate(self, adj_t: Adj, x: Tensor) -> Tensor:
+        if isinstance(adj_t, Tensor) and adj_t.layout == torch.sparse_csr \
+                and not adj_t.requires_grad:
+            return _csr_spmm(adj_t, x)
+        return super().message_and_aggregate(adj_t, x)
+
+
+class CSRSAGEConv(SAGEConv):
+    r"""PyG's :class:`~torch_geometric.nn.conv.SAGEConv`; a CSR input with
+    ``sum``/``mean`` aggregation is aggregated by :func:`_csr_spmm` (the
+    mean as a product with the row-normalised adjacency, built once)."""
+    def message_and_aggregate(self, adj_t: Adj, x) -> Tensor:
+        if isinstance(adj_t, Tensor) and adj_t.layout == torch.sparse_csr \
+                and self.aggr in ('sum', 'add', 'mean'):
+            A = adj_t
+            if self.aggr == 'mean':
+                memo = _memo(adj_t)
+                A = memo.get('mean')
+                if A is None:
+                    crow = adj_t.crow_indices()
+                    deg = (crow[1:] - crow[:-1]).clamp_(min=1)
+                    rows = torch.repeat_interleave(
+                        torch.arange(deg.numel(), device=crow.device),
+                        crow[1:] - crow[:-1],
+                        output_size=adj_t.col_indices().numel())
+                    A = memo['mean'] = csr_tensor(
+                        crow, adj_t.col_indices(),
+                        adj_t.values() / deg[rows].to(adj_t.dtype),
+                        adj_t.size(0))
+            return _csr_spmm(A, x[0] if isinstance(x, tuple) else x)
+        return super().message_and_aggregate(adj_t, x)
 
 
 class SparseGCN(GCN):
@@ -76,6 +137,10 @@ class SparseGCN(GCN):
             for c in convs:
                 c.normalize = True
 
+    def init_conv(self, in_channels: int, out_channels: int,
+                  **kwargs) -> GCNConv:
+        return CSRGCNConv(in_channels, out_channels, **kwargs)
+
 
 class SparseSAGE(GraphSAGE):
     r"""PyG's :class:`~torch_geometric.nn.models.GraphSAGE`; declares that a
@@ -83,6 +148,9 @@ class SparseSAGE(GraphSAGE):
     ``torch.sparse.mm(..., reduce=aggr)``, equal to the ``edge_index``
     path on graphs without duplicate edges)."""
     supports_adj_t = True
+
+    def init_conv(self, in_channels, out_channels, **kwargs) -> SAGEConv:
+        return CSRSAGEConv(in_channels, out_channels, **kwargs)
 
 
 class SparseGIN(GIN):
