@@ -267,3 +267,16 @@ def test_supports_adj_t_reads_classes_and_builders():
     assert supports_adj_t(build)
     assert not supports_adj_t(torch.nn.Linear(1, 1))
     assert isinstance(toy_graph(), Data)
+
+
+def test_csr_path_on_the_test_device(tmp_path, device):
+    # the CSR is built on the host at load time and moves with the data
+    out = {}
+    for adj in ('edge_index', 'csr'):
+        c = cfg('gcn', adj, device=str(device))
+        c['model']['dropout'] = 0.0
+        out[adj] = run(c, run_dir=tmp_path / adj, quiet=True)
+    assert out['csr']['adjacency'] == 'csr'
+    for key in ('train_loss', 'val_accuracy', 'test_accuracy'):
+        assert out['csr']['summary'][key]['mean'] == pytest.approx(
+            out['edge_index']['summary'][key]['mean'], abs=1e-4)
