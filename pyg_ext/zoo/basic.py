@@ -122,6 +122,11 @@ class SparseGCN(GCN):
         if edge_index.layout != torch.sparse_csr:
             raise ValueError(f"'adj_t' must be a torch.sparse_csr tensor, "
                              f"got layout {edge_index.layout}")
+        n = x.size(0)
+        if tuple(edge_index.shape) != (n, n):
+            raise ValueError(f"'adj_t' must be a square [N, N] adjacency "
+                             f"with N = x.size(0) = {n}, got "
+                             f"{tuple(edge_index.shape)}")
         conv = convs[0]
         key = (conv.add_self_loops, conv.improved, x.dtype)
         memo = _memo(edge_index)

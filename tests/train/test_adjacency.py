@@ -280,3 +280,19 @@ def test_csr_path_on_the_test_device(tmp_path, device):
     for key in ('train_loss', 'val_accuracy', 'test_accuracy'):
         assert out['csr']['summary'][key]['mean'] == pytest.approx(
             out['edge_index']['summary'][key]['mean'], abs=1e-4)
+
+
+def test_gcn_refuses_a_csr_of_the_wrong_size():
+    from pyg_ext.utils.adjacency import csr_adjacency
+    c = load_config(cfg())
+    model = MODELS.get('gcn').obj(8, 2, c.model.options)
+    x = torch.randn(5, 8)
+    adj, _ = csr_adjacency(torch.tensor([[0, 1], [1, 2]]), 4)
+    with pytest.raises(ValueError, match=r"'adj_t' must be a square \[N, N\]"
+                       r" adjacency with N = x.size\(0\) = 5, got \(4, 4\)"):
+        model(x, adj)
+    with pytest.raises(ValueError, match="'edge_weight' must be None"):
+        model(x[:4], adj, torch.ones(2))
+    with pytest.raises(ValueError, match='torch.sparse_csr'):
+        model(x[:4], adj.to_sparse_coo())
+    assert model(x[:4], adj).shape == (4, 2)
