@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-__all__ = ['csr_adjacency', 'csr_tensor', 'gcn_norm_csr']
+__all__ = ['csr_adjacency', 'csr_rows', 'csr_tensor', 'gcn_norm_csr']
 
 
 def csr_tensor(crow: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
@@ -29,11 +29,24 @@ def csr_tensor(crow: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
 
 
 def _csr(row: Tensor, col: Tensor, value: Tensor, n: int) -> Tensor:
-    r"""A CSR tensor from entries already sorted by ``(row, col)``."""
+    r"""A CSR tensor from entries already sorted by ``(row, col)``, with
+    int32 indices where they fit (half the memory of int64; the sparse
+    kernels take both)."""
+    small = max(n, col.numel()) < 2**31 - 1
+    dtype = torch.int32 if small else torch.long
     counts = torch.bincount(row, minlength=n)
-    crow = torch.zeros(n + 1, dtype=torch.long, device=row.device)
+    crow = torch.zeros(n + 1, dtype=dtype, device=row.device)
     torch.cumsum(counts, 0, out=crow[1:])
-    return csr_tensor(crow, col, value, n)
+    return csr_tensor(crow, col.to(dtype), value, n)
+
+
+def csr_rows(adj_t: Tensor) -> Tensor:
+    r"""The (int64) row index of every entry of a CSR tensor."""
+    crow = adj_t.crow_indices().long()
+    n = crow.numel() - 1
+    return torch.repeat_interleave(torch.arange(n, device=crow.device),
+                                   crow[1:] - crow[:-1],
+                                   output_size=adj_t.col_indices().numel())
 
 
 def csr_adjacency(edge_index: Tensor, num_nodes: int,
@@ -89,13 +102,11 @@ def gcn_norm_csr(adj_t: Tensor, add_self_loops: bool = True,
             :obj:`adj_t`).
     """
     n = adj_t.size(0)
-    crow, col = adj_t.crow_indices(), adj_t.col_indices()
+    col = adj_t.col_indices().long()
     val = adj_t.values()
     if dtype is not None:
         val = val.to(dtype)
-    row = torch.repeat_interleave(
-        torch.arange(n, device=crow.device), crow[1:] - crow[:-1],
-        output_size=col.numel())
+    row = csr_rows(adj_t)
     if add_self_loops:
         has_loop = torch.zeros(n, dtype=torch.bool, device=col.device)
         has_loop[row[row == col]] = True

@@ -16,7 +16,7 @@ from torch_geometric.utils import is_torch_sparse_tensor
 
 from pyg_ext.registry import register_model
 from pyg_ext.train.config import ModelOptions
-from pyg_ext.utils.adjacency import csr_tensor, gcn_norm_csr
+from pyg_ext.utils.adjacency import csr_rows, csr_tensor, gcn_norm_csr
 from pyg_ext.utils.validation import check_choice, check_int
 
 __all__ = ['NodeMLP', 'MLPOptions', 'GCNOptions', 'SAGEOptions', 'GATOptions',
@@ -58,8 +58,14 @@ def _csr_spmm(A: Tensor, x: Tensor) -> Tensor:
     memo = _memo(A)
     A_T = memo.get('T')
     if A_T is None:
-        A_T = memo['T'] = A.t().to_sparse_csr()
-    return _SpMM.apply(A, A_T, x)
+        A_T = A.t().to_sparse_csr()
+        if torch.equal(A_T.crow_indices(), A.crow_indices()) and \
+                torch.equal(A_T.col_indices(), A.col_indices()) and \
+                torch.equal(A_T.values(), A.values()):
+            A_T = 'symmetric'  # an undirected graph: no second copy (and
+            # no strong reference to A from its own memo)
+        memo['T'] = A_T
+    return _SpMM.apply(A, A if isinstance(A_T, str) else A_T, x)
 
 
 class CSRGCNConv(GCNConv):
@@ -86,13 +92,9 @@ class CSRSAGEConv(SAGEConv):
                 if A is None:
                     crow = adj_t.crow_indices()
                     deg = (crow[1:] - crow[:-1]).clamp_(min=1)
-                    rows = torch.repeat_interleave(
-                        torch.arange(deg.numel(), device=crow.device),
-                        crow[1:] - crow[:-1],
-                        output_size=adj_t.col_indices().numel())
                     A = memo['mean'] = csr_tensor(
                         crow, adj_t.col_indices(),
-                        adj_t.values() / deg[rows].to(adj_t.dtype),
+                        adj_t.values() / deg[csr_rows(adj_t)].to(adj_t.dtype),
                         adj_t.size(0))
             return _csr_spmm(A, x[0] if isinstance(x, tuple) else x)
         return super().message_and_aggregate(adj_t, x)
