@@ -176,7 +176,13 @@ def products_section(args, rest):
     p.add_argument('--layers', type=int, default=3)
     p.add_argument('--graph', default='products',
                    help='arxiv: a quick check of this section')
+    p.add_argument('--max-gib', type=float, default=None,
+                   help='address-space limit of this process (a '
+                   'MemoryError here instead of the OOM killer elsewhere)')
     a = p.parse_args(rest)
+    if a.max_gib:
+        lim = int(a.max_gib * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
     load_plugins()
     t0 = time.perf_counter()
     data = make_graph(a.graph, dedupe=False)
