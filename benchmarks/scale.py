@@ -207,6 +207,7 @@ def products_section(args, rest):
             nodes.append(batch.num_nodes)
             count += 1
         t_sample = time.perf_counter() - t0
+        del batch  # not alive while training
         dt, nb = minibatch_epoch(model, opt, loader, a.train_batches)
         print(f'mini-batch GraphSAGE (3 x 256, [15, 10, 5], batch 1024): '
               f'{sum(nodes) / t_sample:,.0f} sampled nodes/s (loader, '
