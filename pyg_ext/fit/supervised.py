@@ -3,7 +3,6 @@ full-batch, through the engine (:class:`~pyg_ext.utils.training.Trainer`):
 early stopping and model selection on the validation metric, with the test
 score reported at the best validation epoch (PyG ``benchmark/citation`` and
 OGB logger semantics)."""
-import copy
 from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
@@ -21,18 +20,24 @@ from pyg_ext.utils.validation import (check_bool, check_callable,
                                       check_model_input, check_optim_args,
                                       check_str)
 
-__all__ = ['fit_supervised', 'node_forward', 'node_loss', 'node_metrics',
+__all__ = ['fit_supervised', 'node_adj', 'node_forward', 'node_loss', 'node_metrics',
            'check_fit_args', 'check_node_model']
 
 SPLITS = ('train', 'val', 'test')
 
 
-def node_forward(model: torch.nn.Module, data) -> Tensor:
-    r"""``model(data.x, data.adj_t)`` when the data holds a sparse ``adj_t``
-    (PyG's convention; the loop adds it with ``dataset.adjacency``), else
-    ``model(data.x, data.edge_index)``."""
+def node_adj(data):
+    r"""The graph a full-batch forward passes: ``data.adj_t`` when the data
+    holds a sparse ``adj_t`` (PyG's convention; the loop adds it with
+    ``dataset.adjacency``), else ``data.edge_index``."""
     adj_t = getattr(data, 'adj_t', None)
-    return model(data.x, data.edge_index if adj_t is None else adj_t)
+    return data.edge_index if adj_t is None else adj_t
+
+
+def node_forward(model: torch.nn.Module, data) -> Tensor:
+    r"""``model(data.x, node_adj(data))``: the ``adj_t`` when the data
+    holds one, else ``edge_index``."""
+    return model(data.x, node_adj(data))
 
 
 def node_loss(out: Tensor, data, split: str = 'train') -> Tensor:
@@ -113,9 +118,6 @@ def _minibatch_step(model, data, mb, device, generator, group, trainer,
     r"""One mini-batch epoch: cross-entropy of the seed nodes, summed and
     scaled by :math:`W/|B|` (see :mod:`pyg_ext.fit.minibatch`)."""
     host = data if data.x.device.type == 'cpu' else data.cpu()
-    if getattr(host, 'adj_t', None) is not None:
-        host = copy.copy(host)  # the sampler slices edge_index, not adj_t
-        del host.adj_t
     runner = MiniBatchRunner(host, mb, host.train_mask.nonzero().view(-1),
                              device, generator, get_rank(group),
                              get_world_size(group), group)

@@ -65,9 +65,12 @@ def csr_blockers(cfg: ExperimentConfig, task: Any, method: Any,
         out.append(f"task '{cfg.task.name}' feeds the model an edge list")
     if not getattr(method, 'supports_adj_t', False):
         out.append(f"method '{cfg.method.name}' trains through edge_index")
-    model = cfg.model.name
-    backbone = getattr(cfg.method.options, 'backbone', None)
-    for name in {model, backbone or model}:
+    names = [cfg.model.name]
+    for key in ('backbone', 'weak'):  # the experts of a mixture (Mowst)
+        name = getattr(cfg.method.options, key, None)
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+    for name in names:
         if name in MODELS and not supports_adj_t(MODELS.get(name).obj):
             out.append(f"model '{name}' does not take a sparse adj_t "
                        f"(no supports_adj_t)")
