@@ -150,10 +150,10 @@ class SparseGCN(GCN):
 
 
 class SparseSAGE(GraphSAGE):
-    r"""PyG's :class:`~torch_geometric.nn.models.GraphSAGE`; declares that a
-    ``torch.sparse_csr`` ``adj_t`` works (``SAGEConv`` aggregates it with
-    ``torch.sparse.mm(..., reduce=aggr)``, equal to the ``edge_index``
-    path on graphs without duplicate edges)."""
+    r"""PyG's :class:`~torch_geometric.nn.models.GraphSAGE` that also takes
+    a ``torch.sparse_csr`` ``adj_t``: ``sum``/``mean`` aggregation through
+    :class:`CSRSAGEConv`, the others through PyG's ``spmm``; equal to the
+    ``edge_index`` path on graphs without duplicate edges."""
     supports_adj_t = True
 
     def init_conv(self, in_channels, out_channels, **kwargs) -> SAGEConv:
