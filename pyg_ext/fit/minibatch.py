@@ -19,6 +19,7 @@ global batch :math:`B`: with full neighbourhoods (``-1``) and no dropout, W
 processes give the parameters of one process with the same global batch
 and seed.
 """
+import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, List, Optional, Sequence
 
@@ -88,6 +89,9 @@ class MiniBatchRunner:
         if data.edge_index is None:
             raise ValueError("mini-batch training needs 'data.edge_index' "
                              "(the sampler's CSR is built from it)")
+        if getattr(data, 'adj_t', None) is not None:
+            data = copy.copy(data)  # batches slice edge_index, not adj_t
+            del data.adj_t
         self.data, self.config = data, config
         self.train_nodes = train_nodes.cpu()
         self.device, self.generator = device, generator

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pyg_ext.fit.supervised import check_fit_args, check_model
+from pyg_ext.fit.supervised import check_fit_args, check_model, node_adj
 from pyg_ext.fit.minibatch import MiniBatchConfig
 from pyg_ext.fit.mowst_steps import MowstSteps, turn_output
 from pyg_ext.nn.models.mowst import Mowst
@@ -177,7 +177,7 @@ def evaluate_mowst(model: Mowst, data,
     was = model.training
     model.eval()
     try:
-        out = model(data.x, data.edge_index, **(strong_kwargs or {}))
+        out = model(data.x, node_adj(data), **(strong_kwargs or {}))
         if model.legacy_double_softmax:
             conf = model.confidence(out.weak_logits, data.x,
                                     double_softmax=True)
@@ -388,7 +388,7 @@ def fit_mowst(
                              f"resume was trained with {saved!r}; resume "
                              f"with the same value")
     st['dropout_after_pretrain'] = dropout_after_pretrain
-    x, edge_index, y = data.x, data.edge_index, data.y
+    x, edge_index, y = data.x, node_adj(data), data.y
     star = variant == 'mowst_star'
     if star:
         opts = {'joint': trainer.optimizer('joint', model.parameters(),
@@ -461,7 +461,7 @@ def _val_expected(model: Mowst, out, data) -> float:
 def _rounds(trainer, model, data, opts, steps, max_epochs, patience,
             max_rounds, big_patience, checkpoint_gate, kw) -> FitResult:
     st = trainer.state
-    x, edge_index, y = data.x, data.edge_index, data.y
+    x, edge_index, y = data.x, node_adj(data), data.y
     names = ['weak', 'strong'] + (['gate'] if 'gate' in trainer.modules
                                   and checkpoint_gate else [])
     if 'round' not in st:  # after the pre-training, once
@@ -531,7 +531,7 @@ def _rounds(trainer, model, data, opts, steps, max_epochs, patience,
 
 def _joint(trainer, model, data, step, max_epochs, patience, kw
            ) -> FitResult:
-    x, edge_index, y = data.x, data.edge_index, data.y
+    x, edge_index, y = data.x, node_adj(data), data.y
     vm = data.val_mask
     start = trainer.memo('joint/start', lambda: _snap(trainer,
                                                       list(trainer.modules)))

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pyg_ext.fit.minibatch import MiniBatchConfig, MiniBatchRunner
+from pyg_ext.fit.supervised import node_adj
 from pyg_ext.utils.distributed import get_rank, get_world_size
 
 __all__ = ['MowstSteps', 'turn_output']
@@ -111,7 +112,7 @@ class MowstSteps:
         if self.runner is None:
             tm, y = data.train_mask, data.y
             fwd = (lambda: model.weak_forward(data.x)) if name == 'weak' \
-                else (lambda: model.strong_forward(data.x, data.edge_index,
+                else (lambda: model.strong_forward(data.x, node_adj(data),
                                                    **kw))
             module = model.weak if name == 'weak' else model.strong
             return self._full(module, opt,
@@ -131,7 +132,7 @@ class MowstSteps:
         strong expert (weak and gate frozen)."""
         model, data, kw = self.model, self.data, self.kw
         if self.runner is None:
-            x, ei, y, tm = data.x, data.edge_index, data.y, data.train_mask
+            x, ei, y, tm = data.x, node_adj(data), data.y, data.train_mask
             return self._full(model, opt, lambda: model.loss(turn_output(
                 model, x, ei, kw, weak_turn, frozen, frozen_w, frozen_c),
                 y, tm))
@@ -154,7 +155,7 @@ class MowstSteps:
         r"""Mowst*: both experts and the gate on the mixture loss."""
         model, data, kw = self.model, self.data, self.kw
         if self.runner is None:
-            x, ei, y, tm = data.x, data.edge_index, data.y, data.train_mask
+            x, ei, y, tm = data.x, node_adj(data), data.y, data.train_mask
             return self._full(model, opt,
                               lambda: model.loss(model(x, ei, **kw), y, tm))
 

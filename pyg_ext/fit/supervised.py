@@ -20,15 +20,24 @@ from pyg_ext.utils.validation import (check_bool, check_callable,
                                       check_model_input, check_optim_args,
                                       check_str)
 
-__all__ = ['fit_supervised', 'node_forward', 'node_loss', 'node_metrics',
+__all__ = ['fit_supervised', 'node_adj', 'node_forward', 'node_loss', 'node_metrics',
            'check_fit_args', 'check_node_model']
 
 SPLITS = ('train', 'val', 'test')
 
 
+def node_adj(data):
+    r"""The graph a full-batch forward passes: ``data.adj_t`` when the data
+    holds a sparse ``adj_t`` (PyG's convention; the loop adds it with
+    ``dataset.adjacency``), else ``data.edge_index``."""
+    adj_t = getattr(data, 'adj_t', None)
+    return data.edge_index if adj_t is None else adj_t
+
+
 def node_forward(model: torch.nn.Module, data) -> Tensor:
-    r"""``model(data.x, data.edge_index)``."""
-    return model(data.x, data.edge_index)
+    r"""``model(data.x, node_adj(data))``: the ``adj_t`` when the data
+    holds one, else ``edge_index``."""
+    return model(data.x, node_adj(data))
 
 
 def node_loss(out: Tensor, data, split: str = 'train') -> Tensor:

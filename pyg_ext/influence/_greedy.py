@@ -12,6 +12,7 @@ import heapq
 import numpy as np
 from numba import njit
 
+from pyg_ext.influence._prep import bucket_ptr
 from pyg_ext.influence._rng import randint, rng_state
 
 __all__ = []
@@ -444,11 +445,7 @@ def random_feasible_size(cand_ptr, cand_nodes, n, k, seed):
     d = cand_ptr.shape[0] - 1
     m = cand_nodes.shape[0]
     # candidate -> APs (CSR by counting sort)
-    cnt = np.zeros(n + 1, dtype=np.int64)
-    for i in range(m):
-        cnt[cand_nodes[i] + 1] += 1
-    for v in range(n):
-        cnt[v + 1] += cnt[v]
+    cnt = bucket_ptr(cand_nodes, n)
     fill = cnt[:-1].copy()
     owner = np.empty(m, dtype=np.int64)
     for a in range(d):

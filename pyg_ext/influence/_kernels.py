@@ -36,6 +36,16 @@ def _grow(buf, size):
     return out
 
 
+@njit(cache=True, inline='always')
+def _push(buf, top, u, stamp):
+    # marks u visited and appends it to the growing RR-set buffer
+    stamp[u] = 1
+    if top + 1 > buf.shape[0]:
+        buf = _grow(buf, top + 1)
+    buf[top] = u
+    return buf, top + 1
+
+
 @njit(cache=True, nogil=True)
 def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
              lt, method, excluded, root_pool, fixed_roots, stop_mask, stamp):
@@ -83,11 +93,7 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
         if use_ex and excluded[root]:
             continue
         start = top
-        if top + 1 > buf.shape[0]:
-            buf = _grow(buf, top + 1)
-        buf[top] = root
-        top += 1
-        stamp[root] = 1
+        buf, top = _push(buf, top, root, stamp)
         if use_stop and stop_mask[root]:
             hit[r] = 1
             sizes[r] = top - start
@@ -116,11 +122,7 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                 u = in_src[s + lo]
                 if stamp[u] or (use_ex and excluded[u]):
                     break
-                stamp[u] = 1
-                if top + 1 > buf.shape[0]:
-                    buf = _grow(buf, top + 1)
-                buf[top] = u
-                top += 1
+                buf, top = _push(buf, top, u, stamp)
                 if use_stop and stop_mask[u]:
                     hit[r] = 1
                     break
@@ -137,11 +139,7 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                 while i < d:
                     u = in_src[s + i]
                     if not stamp[u] and not (use_ex and excluded[u]):
-                        stamp[u] = 1
-                        if top + 1 > buf.shape[0]:
-                            buf = _grow(buf, top + 1)
-                        buf[top] = u
-                        top += 1
+                        buf, top = _push(buf, top, u, stamp)
                         if use_stop and stop_mask[u]:
                             hit[r] = 1
                             done = True
@@ -175,11 +173,7 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                     u = in_src[s + j]
                     if stamp[u] or (use_ex and excluded[u]):
                         continue
-                    stamp[u] = 1
-                    if top + 1 > buf.shape[0]:
-                        buf = _grow(buf, top + 1)
-                    buf[top] = u
-                    top += 1
+                    buf, top = _push(buf, top, u, stamp)
                     if use_stop and stop_mask[u]:
                         hit[r] = 1
                         done = True
@@ -189,11 +183,7 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
                     if stamp[u] or (use_ex and excluded[u]):
                         continue
                     if rand(rs) < in_p[j]:
-                        stamp[u] = 1
-                        if top + 1 > buf.shape[0]:
-                            buf = _grow(buf, top + 1)
-                        buf[top] = u
-                        top += 1
+                        buf, top = _push(buf, top, u, stamp)
                         if use_stop and stop_mask[u]:
                             hit[r] = 1
                             done = True

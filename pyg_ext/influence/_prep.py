@@ -16,6 +16,18 @@ W_UNIFORM = 2  # one constant
 
 
 @njit(cache=True)
+def bucket_ptr(keys, n):
+    r"""CSR pointer of a counting sort: ``ptr[v + 1] - ptr[v]`` is the
+    number of entries of :obj:`keys` (ints in ``[0, n)``) equal to ``v``."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(keys.shape[0]):
+        ptr[keys[i] + 1] += 1
+    for v in range(n):
+        ptr[v + 1] += ptr[v]
+    return ptr
+
+
+@njit(cache=True)
 def _isort(a, lo, hi):
     # insertion sort of a[lo:hi] (short in-lists)
     for i in range(lo + 1, hi):
@@ -41,11 +53,7 @@ def reverse_csr(src, dst, n, mode, probs, const):
     p64 float64[m or 0])``.
     """
     m = src.shape[0]
-    in_ptr = np.zeros(n + 1, dtype=np.int64)
-    for e in range(m):
-        in_ptr[dst[e] + 1] += 1
-    for v in range(n):
-        in_ptr[v + 1] += in_ptr[v]
+    in_ptr = bucket_ptr(dst, n)
     fill = in_ptr[:-1].copy()
     in_src = np.empty(m, dtype=np.int32)
     in_p = np.empty(m, dtype=np.float32)
@@ -230,11 +238,7 @@ def forward_csr(in_ptr, in_src, in_p, n):
     ascending within a source): ``(out_ptr int64, out_dst int32,
     out_p float32)``."""
     m = in_src.shape[0]
-    out_ptr = np.zeros(n + 1, dtype=np.int64)
-    for j in range(m):
-        out_ptr[in_src[j] + 1] += 1
-    for v in range(n):
-        out_ptr[v + 1] += out_ptr[v]
+    out_ptr = bucket_ptr(in_src, n)
     fill = out_ptr[:-1].copy()
     out_dst = np.empty(m, dtype=np.int32)
     out_p = np.empty(m, dtype=np.float32)

@@ -8,12 +8,13 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from pyg_ext.influence import _dist as D
 from pyg_ext.influence import _kernels as K
 from pyg_ext.influence._checks import (check_budget, check_choice,
                                        check_int, check_limit, index_array,
                                        score_array)
 from pyg_ext.influence.graph import _log_comb, as_graph, as_seed
-from pyg_ext.influence.im import (_avg, _Budget, _check_delta, _check_eps,
+from pyg_ext.influence.im import (_Budget, _check_delta, _check_eps,
                                   opim_lower_bound, opim_upper_bound)
 from pyg_ext.influence.rr import (RRSampler, block_seed, check_threads,
                                   rr_bytes)
@@ -38,6 +39,7 @@ class CIMResult:
         alpha, sigma_lower, sigma_upper (float, optional): RR-OPIM+'s
             certificate and bounds.
         chi (int, optional): RR-OPIM+'s lower bound on OPT.
+        world_size (int): The number of processes that computed it.
     """
     pairs: torch.Tensor
     spread_est: float
@@ -49,6 +51,7 @@ class CIMResult:
     iterations: int = 0
     seconds: float = 0.0
     info: Dict[str, Any] = field(default_factory=dict)
+    world_size: int = 1
 
     @property
     def seeds(self) -> torch.Tensor:
@@ -160,7 +163,7 @@ def _mc_greedy(g, aps, ptr, cand, ex, k, round_robin, num_mc, seed,
 
 def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
                 model, probs, seed, round_robin, num_threads, max_memory,
-                weighting, p, self_loops):
+                weighting, p, self_loops, group, distributed, dist_greedy):
     t0 = time.perf_counter()
     check_choice(oracle, 'oracle', ('rr', 'mc'))
     num_rr_sets = check_int(num_rr_sets, 'num_rr_sets', 1)
@@ -171,18 +174,29 @@ def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
                  self_loops)
     a, ptr, cand, ex = cim_candidates(g, aps, k)
     root = as_seed(seed)
+    ctx = D.setup('cim_rr_greedy' if round_robin else 'cim_mg_greedy',
+                  group, distributed, dist_greedy, dict(
+                      aps=a, k=k, oracle=oracle, num_rr_sets=num_rr_sets,
+                      num_mc=num_mc, seed=seed, max_memory=max_memory), g)
+    if ctx is not None and oracle != 'rr':
+        raise ValueError("several processes need oracle='rr' (the "
+                         "Monte-Carlo oracle runs in one process)")
+    info = {}
     if oracle == 'rr':
+        root = root if ctx is None else ctx.seed(root)
         budget = _Budget('CIM greedy', g.num_nodes, None, max_memory, 1)
         budget.check(num_rr_sets, arg='num_rr_sets')
         pool = _passive_pool(ex)
-        rr = RRSampler(g, root, 0, 'auto', ex, pool, num_threads,
-                       budget.per_collection).new(num_rr_sets)
-        node_ptr, node_rr = rr.index()
-        ap_idx, seeds, cov, _ = K.cim_greedy_rr(rr._ptr, rr._nodes, node_ptr,
-                                                node_rr, g.num_nodes, ptr,
-                                                cand, int(k), round_robin)
+        rr = D.collection(ctx, RRSampler(g, root, 0, 'auto', ex, pool,
+                                         num_threads,
+                                         budget.per_collection))
+        rr.grow(num_rr_sets)
+        ap_idx, seeds, cov, _ = rr.cim_greedy(ptr, cand, int(k),
+                                              round_robin)
         est = pool.shape[0] * cov / len(rr)
         used = len(rr)
+        if ctx is not None:
+            info['comm'] = ctx.tally()
     else:
         check_budget('the Monte-Carlo oracle', num_mc, 8.0 * num_mc, None,
                      max_memory, unit='simulations per evaluation',
@@ -192,7 +206,8 @@ def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
                                         num_threads)
         used = 0
     return CIMResult(_pairs(a, ap_idx, seeds), float(est), used,
-                     seconds=time.perf_counter() - t0)
+                     seconds=time.perf_counter() - t0, info=info,
+                     world_size=1 if ctx is None else ctx.world)
 
 
 def cim_mg_greedy(edge_index: Any, num_nodes: Optional[int] = None,
@@ -203,7 +218,9 @@ def cim_mg_greedy(edge_index: Any, num_nodes: Optional[int] = None,
                   max_memory: Optional[int] = None,
                   *, weighting: Optional[str] = None,
                   p: Optional[float] = None,
-                  self_loops: Optional[str] = None) -> CIMResult:
+                  self_loops: Optional[str] = None, group: Any = None,
+                  distributed: bool = False,
+                  dist_greedy: str = 'auto') -> CIMResult:
     r"""MG-Greedy (Alg. 1) from the `"Capacity Constrained Influence
     Maximization in Social Networks" <https://arxiv.org/abs/2306.00297>`_
     paper: repeatedly add the candidate edge :math:`e_{u,v}` with the largest
@@ -221,10 +238,13 @@ def cim_mg_greedy(edge_index: Any, num_nodes: Optional[int] = None,
         max_memory (int, optional): Refuse an oracle whose RR sets or
             simulation buffer would exceed this many bytes (default: half
             the physical memory).
+        group, distributed, dist_greedy: Several processes (``'rr'``
+            oracle), as in :func:`~pyg_ext.influence.imm`.
     """
     return _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets,
-                       num_mc, model, probs, seed, False, num_threads, max_memory,
-                       weighting, p, self_loops)
+                       num_mc, model, probs, seed, False, num_threads,
+                       max_memory, weighting, p, self_loops, group,
+                       distributed, dist_greedy)
 
 
 def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
@@ -235,7 +255,9 @@ def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
                   max_memory: Optional[int] = None,
                   *, weighting: Optional[str] = None,
                   p: Optional[float] = None,
-                  self_loops: Optional[str] = None) -> CIMResult:
+                  self_loops: Optional[str] = None, group: Any = None,
+                  distributed: bool = False,
+                  dist_greedy: str = 'auto') -> CIMResult:
     r"""RR-Greedy (Alg. 2) from the `"Capacity Constrained Influence
     Maximization in Social Networks" <https://arxiv.org/abs/2306.00297>`_
     paper: round-robin over the APs (input order), each taking its candidate
@@ -243,8 +265,9 @@ def cim_rr_greedy(edge_index: Any, num_nodes: Optional[int] = None,
     :math:`\sigma(S) \ge OPT/(1+\gamma)`. Arguments as
     :func:`cim_mg_greedy`."""
     return _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets,
-                       num_mc, model, probs, seed, True, num_threads, max_memory,
-                       weighting, p, self_loops)
+                       num_mc, model, probs, seed, True, num_threads,
+                       max_memory, weighting, p, self_loops, group,
+                       distributed, dist_greedy)
 
 
 def cim_sample_sizes(n_p: int, cand_sizes, k: int, chi: int, eps: float,
@@ -273,7 +296,9 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
                      max_memory: Optional[int] = None,
                      *, weighting: Optional[str] = None,
                      p: Optional[float] = None,
-                     self_loops: Optional[str] = None) -> CIMResult:
+                     self_loops: Optional[str] = None, group: Any = None,
+                     distributed: bool = False,
+                     dist_greedy: str = 'auto') -> CIMResult:
     r"""RR-OPIM+ (Alg. 3) from the `"Capacity Constrained Influence
     Maximization in Social Networks" <https://arxiv.org/abs/2306.00297>`_
     paper: OPIM-C doubling on RR sets of the passive graph with RR-Greedy as
@@ -301,6 +326,8 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
             per collection than this.
         max_memory (int, optional): Bytes the two collections may take
             (default: half the physical memory).
+        group, distributed, dist_greedy: Several processes, as in
+            :func:`~pyg_ext.influence.imm`.
 
     RR roots are drawn from the passive nodes :math:`V_p` and the estimator
     scales by :math:`n_p` (the paper's form; the released code draws roots
@@ -317,40 +344,45 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
     a, ptr, cand, ex = cim_candidates(g, aps, k)
     delta = _check_delta(delta, n)
     budget = _Budget('RR-OPIM+', n, max_rr_sets, max_memory, 2)
+    ctx = D.setup('cim_rr_opim_plus', group, distributed, dist_greedy,
+                  dict(aps=a, k=k, eps=eps, delta=delta, bound=bound,
+                       selector=selector, seed=seed,
+                       max_rr_sets=max_rr_sets, max_memory=max_memory), g)
     root = as_seed(seed)
+    root = root if ctx is None else ctx.seed(root)
     chi = int(K.random_feasible_size(ptr, cand, n, int(k),
                                      block_seed(root, 9, 0)))
     pool = _passive_pool(ex)
     n_p = pool.shape[0]
     sz = cim_sample_sizes(n_p, np.diff(ptr), int(k), chi, eps, delta)
-    s1 = RRSampler(g, root, 0, 'auto', ex, pool, num_threads,
-                   budget.per_collection)
-    s2 = RRSampler(g, root, 1, 'auto', ex, pool, num_threads,
-                   budget.per_collection)
-    r1, r2 = s1.new(0), s2.new(0)
+    r1, r2 = (D.collection(ctx, RRSampler(g, root, s, 'auto', ex, pool,
+                                          num_threads,
+                                          budget.per_collection))
+              for s in (0, 1))
     target = 0.5 - eps
     for i in range(1, sz['i_max'] + 1):
         theta = int(math.ceil(sz['theta0'] * 2**(i - 1)))
-        budget.check(theta, _avg(r1))
-        s1.grow(r1, theta)
-        s2.grow(r2, theta)
-        node_ptr, node_rr = r1.index()
-        ap_idx, seeds, cov1, tight = K.cim_greedy_rr(
-            r1._ptr, r1._nodes, node_ptr, node_rr, n, ptr, cand, int(k),
-            selector == 'rr')
+        budget.check(theta, r1.avg())
+        r1.grow(theta)
+        r2.grow(theta)
+        ap_idx, seeds, cov1, tight = r1.cim_greedy(ptr, cand, int(k),
+                                                   selector == 'rr')
         lam_u = 2.0 * cov1
         if bound == 'tight':
             lam_u = min(lam_u, float(tight))
-        cov2 = r2.coverage(seeds)
+        cov2 = r2.covered(seeds)
         lo = opim_lower_bound(cov2, theta, n_p, sz['a'])
         up = opim_upper_bound(lam_u, theta, n_p, sz['a'])
         alpha = lo / up if up > 0 else 1.0
         if alpha >= target:
             break
+    info = dict(sizes=sz, theta=theta)
+    if ctx is not None:
+        info['comm'] = ctx.tally()
     return CIMResult(_pairs(a, ap_idx, seeds), n_p * cov2 / theta, 2 * theta,
                      alpha=alpha, sigma_lower=lo, sigma_upper=up, chi=chi,
                      iterations=i, seconds=time.perf_counter() - t0,
-                     info=dict(sizes=sz, theta=theta))
+                     info=info, world_size=1 if ctx is None else ctx.world)
 
 
 def cim_local_baseline(edge_index: Any, num_nodes: Optional[int] = None,

@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from pyg_ext.influence import _dist as D
 from pyg_ext.influence import _kernels as K
 from pyg_ext.influence._checks import (MAX_RR_SETS, check_bool,
                                        check_budget, check_choice,
@@ -44,6 +45,8 @@ class IMResult:
         failure_prob (float): The failure probability of the guarantee.
         iterations (int): Sampling rounds.
         seconds (float): Wall time.
+        world_size (int): The number of processes that computed it
+            (``info['comm']`` then holds the communication of the greedy).
         info (dict): Extra details (sample sizes, bounds).
     """
     seeds: torch.Tensor
@@ -58,6 +61,7 @@ class IMResult:
     iterations: int = 0
     seconds: float = 0.0
     info: Dict[str, Any] = field(default_factory=dict)
+    world_size: int = 1
 
 
 def _greedy(rr: RRSets, k: int, cand: np.ndarray):
@@ -171,10 +175,6 @@ class _Budget:
                      unit='RR sets per collection', arg=arg)
 
 
-def _avg(rr: RRSets) -> float:
-    return rr._size / len(rr) if len(rr) else 1.0
-
-
 def _common(edge_index, num_nodes, k, model, probs, seed, method,
             candidates, num_threads, weighting, p, self_loops):
     g = as_graph(edge_index, num_nodes, model, probs, weighting, p,
@@ -196,7 +196,9 @@ def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
         max_memory: Optional[int] = None,
         *, weighting: Optional[str] = None,
         p: Optional[float] = None,
-        self_loops: Optional[str] = None) -> IMResult:
+        self_loops: Optional[str] = None, group: Any = None,
+        distributed: bool = False,
+        dist_greedy: str = 'auto') -> IMResult:
     r"""IMM from the `"Influence Maximization in Near-Linear Time: A
     Martingale Approach" <https://doi.org/10.1145/2723372.2723734>`_ paper:
     a :math:`(1-1/e-\varepsilon)`-approximation w.p. :math:`\ge 1-n^{-\ell}`.
@@ -223,6 +225,19 @@ def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
             physical memory)
         method (str): RR sampler (``'auto'``, ``'vanilla'``, ``'subsim'``).
         candidates (LongTensor or BoolTensor, optional): Allowed seeds.
+        group (ProcessGroup, optional): Run on the ranks of this
+            :mod:`torch.distributed` group: each rank samples its share of
+            the RR-set blocks, the greedy runs over the group (see
+            ``docs/distributed.md``) and every rank returns the
+            one-process result for the same :obj:`seed`, with
+            ``world_size`` set. Every rank must pass the same arguments
+            (checked).
+        distributed (bool): Use the default group (joined from torchrun's
+            environment variables if needed). (default: :obj:`False`)
+        dist_greedy (str): ``'allreduce'`` (per seed, sum the marginal
+            coverage counts; the RR sets stay split), ``'gather'`` (send
+            the RR sets to rank 0, which runs the greedy) or ``'auto'``
+            (fewer bytes). (default: :obj:`'auto'`)
 
     .. note:: See ``examples/influence.py``.
     """
@@ -235,45 +250,56 @@ def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     reuse_samples = check_bool(reuse_samples, 'reuse_samples')
     budget = _Budget('IMM', n, max_rr_sets, max_memory, 1 if reuse_samples
                      else 2)
+    ctx = D.setup('imm', group, distributed, dist_greedy, dict(
+        n=n, k=k, eps=eps, ell=ell, seed=seed, method=method,
+        candidates=cand, reuse_samples=reuse_samples,
+        max_rr_sets=max_rr_sets, max_memory=max_memory), g)
+    world = 1 if ctx is None else ctx.world
     if n < 2:
         return IMResult(torch.tensor([0]), 1.0, 0, guarantee=1.0,
-                        seconds=time.perf_counter() - t0)
+                        seconds=time.perf_counter() - t0, world_size=world)
+    root = root if ctx is None else ctx.seed(root)
     sz = imm_sample_sizes(n, k, eps, ell)
-    sampler = RRSampler(g, root, 0, method, num_threads=num_threads,
-                        max_bytes=budget.per_collection)
-    rr = sampler.new(0)
+    rr = D.collection(ctx, RRSampler(g, root, 0, method,
+                                     num_threads=num_threads,
+                                     max_bytes=budget.per_collection))
     lb = 1.0
     it = 0
     for i, theta_i in enumerate(sz['theta_i'], start=1):
         it = i
-        budget.check(math.ceil(theta_i), _avg(rr))
-        sampler.grow(rr, math.ceil(theta_i))
-        _, gains, _ = _greedy(rr, k, cand)
+        budget.check(math.ceil(theta_i), rr.avg())
+        rr.grow(math.ceil(theta_i))
+        _, gains, _ = rr.greedy(k, cand)
         cov = int(gains.sum())
         x = n / 2**i
         if n * cov / len(rr) >= (1 + sz['eps_prime']) * x:
             lb = n * cov / len(rr) / (1 + sz['eps_prime'])
             break
     theta = int(math.ceil(sz['lambda_star'] / lb))
-    budget.check(theta, _avg(rr))
+    budget.check(theta, rr.avg())
     total = len(rr)
     if reuse_samples:
-        sampler.grow(rr, theta)
+        rr.grow(theta)
         total = len(rr)
         final = rr
     else:
         del rr
-        final = RRSampler(g, root, 1, method, num_threads=num_threads,
-                          max_bytes=budget.per_collection).new(theta)
+        final = D.collection(ctx, RRSampler(
+            g, root, 1, method, num_threads=num_threads,
+            max_bytes=budget.per_collection))
+        final.grow(theta)
         total += theta
-    seeds, gains, _ = _greedy(final, k, cand)
+    seeds, gains, _ = final.greedy(k, cand)
     cov = int(gains.sum())
-    return IMResult(torch.from_numpy(seeds), n * cov / len(final), total,
+    info = dict(theta=theta, sizes=sz, final_rr_sets=len(final))
+    if ctx is not None:
+        info['comm'] = ctx.tally()
+    return IMResult(torch.from_numpy(np.asarray(seeds)),
+                    n * cov / len(final), total,
                     lower_bound_opt=lb, guarantee=E1 - eps,
                     failure_prob=n**(-ell), iterations=it,
-                    seconds=time.perf_counter() - t0,
-                    info=dict(theta=theta, sizes=sz,
-                              final_rr_sets=len(final)))
+                    seconds=time.perf_counter() - t0, info=info,
+                    world_size=world)
 
 
 def opim_lower_bound(cov: float, theta: int, n: float, a: float) -> float:
@@ -338,7 +364,9 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
            max_memory: Optional[int] = None,
            *, weighting: Optional[str] = None,
            p: Optional[float] = None,
-           self_loops: Optional[str] = None) -> IMResult:
+           self_loops: Optional[str] = None, group: Any = None,
+           distributed: bool = False,
+           dist_greedy: str = 'auto') -> IMResult:
     r"""OPIM-C from the `"Online Processing Algorithms for Influence
     Maximization" <https://doi.org/10.1145/3183713.3183749>`_ paper: two RR
     collections (select on :math:`R_1`, validate on :math:`R_2`) doubled
@@ -367,6 +395,8 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
             round that would not fit (estimated from the average RR-set
             size so far) is refused before it is sampled. (default: half
             the physical memory)
+        group, distributed, dist_greedy: Several processes, as in
+            :func:`imm` (both collections are split over the ranks).
 
     At :math:`i_{max}` the seeds are returned with the :math:`\theta_{max}`
     guarantee even if the certificate test fails (the reference code returns
@@ -381,34 +411,39 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     eps = _check_eps(eps)
     delta = _check_delta(delta, n)
     budget = _Budget('OPIM-C', n, max_rr_sets, max_memory, 2)
+    ctx = D.setup('opim_c', group, distributed, dist_greedy, dict(
+        n=n, k=k, eps=eps, delta=delta, bound=bound, seed=seed,
+        method=method, candidates=cand, max_rr_sets=max_rr_sets,
+        max_memory=max_memory), g)
+    root = root if ctx is None else ctx.seed(root)
     sz = opim_c_sample_sizes(n, k, eps, delta)
     a = sz['a']
-    s1 = RRSampler(g, root, 0, method, num_threads=num_threads,
-                   max_bytes=budget.per_collection)
-    s2 = RRSampler(g, root, 1, method, num_threads=num_threads,
-                   max_bytes=budget.per_collection)
-    r1, r2 = s1.new(0), s2.new(0)
+    r1, r2 = (D.collection(ctx, RRSampler(
+        g, root, s, method, num_threads=num_threads,
+        max_bytes=budget.per_collection)) for s in (0, 1))
     for i in range(1, sz['i_max'] + 1):
         theta = int(math.ceil(sz['theta0'] * 2**(i - 1)))
-        budget.check(theta, _avg(r1))
-        s1.grow(r1, theta)
-        s2.grow(r2, theta)
-        seeds, gains, upper = _greedy(r1, k, cand)
+        budget.check(theta, r1.avg())
+        r1.grow(theta)
+        r2.grow(theta)
+        seeds, gains, upper = r1.greedy(k, cand)
         cov1 = int(gains.sum())
-        mask = np.zeros(n, dtype=np.uint8)
-        mask[seeds] = 1
-        cov2 = int(K.count_covered(r2._ptr, r2._nodes, mask))
+        cov2 = r2.covered(seeds)
         lo = opim_lower_bound(cov2, theta, n, a)
         up = opim_upper_bound(_upper_cov(cov1, upper, bound), theta, n, a)
         alpha = lo / up if up > 0 else 1.0
         if alpha >= E1 - eps:
             break
-    return IMResult(torch.from_numpy(seeds), n * cov2 / theta, 2 * theta,
-                    alpha=alpha, sigma_lower=lo, sigma_upper_opt=up,
-                    guarantee=E1 - eps, failure_prob=delta, iterations=i,
-                    seconds=time.perf_counter() - t0,
-                    info=dict(sizes=sz, theta=theta,
-                              **_both_upper(cov1, upper, theta, n, a)))
+    info = dict(sizes=sz, theta=theta,
+                **_both_upper(cov1, upper, theta, n, a))
+    if ctx is not None:
+        info['comm'] = ctx.tally()
+    return IMResult(torch.from_numpy(np.asarray(seeds)), n * cov2 / theta,
+                    2 * theta, alpha=alpha, sigma_lower=lo,
+                    sigma_upper_opt=up, guarantee=E1 - eps,
+                    failure_prob=delta, iterations=i,
+                    seconds=time.perf_counter() - t0, info=info,
+                    world_size=1 if ctx is None else ctx.world)
 
 
 def _both_upper(cov, upper, theta, n, a):
@@ -427,12 +462,15 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
          max_memory: Optional[int] = None,
          *, weighting: Optional[str] = None,
          p: Optional[float] = None,
-         self_loops: Optional[str] = None) -> IMResult:
+         self_loops: Optional[str] = None, group: Any = None,
+         distributed: bool = False,
+         dist_greedy: str = 'auto') -> IMResult:
     r"""Online OPIM with a fixed budget: :obj:`num_rr_sets` RR sets in each
     of :math:`R_1`, :math:`R_2`; returns the seeds and the certificate
     :math:`\alpha` with :math:`a = \ln(2/\delta)`. A budget whose sets
     would not fit in :obj:`max_memory` (default: half the physical memory)
-    is refused up front."""
+    is refused up front. :obj:`group`, :obj:`distributed` and
+    :obj:`dist_greedy` run it on several processes, as in :func:`imm`."""
     t0 = time.perf_counter()
     check_choice(bound, 'bound', ('tight', 'vanilla'))
     num_rr_sets = check_int(num_rr_sets, 'num_rr_sets', 1)
@@ -442,18 +480,28 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     delta = _check_delta(delta, n)
     budget = _Budget('OPIM', n, None, max_memory, 2)
     budget.check(num_rr_sets, arg='num_rr_sets')
+    ctx = D.setup('opim', group, distributed, dist_greedy, dict(
+        n=n, k=k, num_rr_sets=num_rr_sets, delta=delta, bound=bound,
+        seed=seed, method=method, candidates=cand, max_memory=max_memory),
+        g)
+    root = root if ctx is None else ctx.seed(root)
     a = math.log(2 / delta)
-    r1 = RRSampler(g, root, 0, method, num_threads=num_threads,
-                   max_bytes=budget.per_collection).new(num_rr_sets)
-    r2 = RRSampler(g, root, 1, method, num_threads=num_threads,
-                   max_bytes=budget.per_collection).new(num_rr_sets)
-    seeds, gains, upper = _greedy(r1, k, cand)
+    r1, r2 = (D.collection(ctx, RRSampler(
+        g, root, s, method, num_threads=num_threads,
+        max_bytes=budget.per_collection)) for s in (0, 1))
+    r1.grow(num_rr_sets)
+    r2.grow(num_rr_sets)
+    seeds, gains, upper = r1.greedy(k, cand)
     cov1 = int(gains.sum())
-    cov2 = r2.coverage(seeds)
+    cov2 = r2.covered(seeds)
     lo = opim_lower_bound(cov2, num_rr_sets, n, a)
     up = opim_upper_bound(_upper_cov(cov1, upper, bound), num_rr_sets, n, a)
-    return IMResult(torch.from_numpy(seeds), n * cov2 / num_rr_sets,
-                    2 * num_rr_sets, alpha=lo / up if up > 0 else 1.0,
-                    sigma_lower=lo, sigma_upper_opt=up, failure_prob=delta,
-                    iterations=1, seconds=time.perf_counter() - t0,
-                    info=_both_upper(cov1, upper, num_rr_sets, n, a))
+    info = _both_upper(cov1, upper, num_rr_sets, n, a)
+    if ctx is not None:
+        info['comm'] = ctx.tally()
+    return IMResult(torch.from_numpy(np.asarray(seeds)),
+                    n * cov2 / num_rr_sets, 2 * num_rr_sets,
+                    alpha=lo / up if up > 0 else 1.0, sigma_lower=lo,
+                    sigma_upper_opt=up, failure_prob=delta, iterations=1,
+                    seconds=time.perf_counter() - t0, info=info,
+                    world_size=1 if ctx is None else ctx.world)

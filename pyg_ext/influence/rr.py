@@ -345,14 +345,21 @@ class RRSampler:
         finally:
             self._work.put(stamp)
 
-    def _groups(self, count: int):
+    def _groups(self, count: int, part: Optional[Tuple[int, int]] = None):
+        r"""The (sizes, seeds) of the next blocks for :obj:`count` sets, in
+        groups; with ``part=(rank, world)`` only that rank's contiguous
+        share of the blocks (the block numbers still advance by all of
+        them, so the ranks' shares together are the one-process sample)."""
         nb = -(-count // BLOCK_SIZE)
         sizes = [min(BLOCK_SIZE, count - b * BLOCK_SIZE) for b in range(nb)]
         seeds = block_seeds(self.seed, self.stream, self.next_block,
                             nb).tolist()
         self.next_block += nb
+        if part is not None:
+            lo, hi = nb * part[0] // part[1], nb * (part[0] + 1) // part[1]
+            sizes, seeds = sizes[lo:hi], seeds[lo:hi]
         g = max(4, 4 * (self.num_threads or get_num_threads()))
-        for i in range(0, nb, g):
+        for i in range(0, len(sizes), g):
             yield sizes[i:i + g], seeds[i:i + g]
 
     def hits(self, count: int, stop: np.ndarray) -> np.ndarray:
@@ -365,10 +372,12 @@ class RRSampler:
             out.extend(o[3] for o in outs)
         return np.concatenate(out) if out else _EMPTY_U8
 
-    def fill(self, rr: 'RRSets', count: int) -> None:
+    def fill(self, rr: 'RRSets', count: int,
+             part: Optional[Tuple[int, int]] = None) -> None:
+        own = count if part is None else -(-count // part[1])
         if len(rr):  # reserve for sets of the current average size
-            rr._reserve(count, int(count * rr._size / len(rr) * 1.05))
-        for sizes, seeds in self._groups(count):
+            rr._reserve(own, int(own * rr._size / len(rr) * 1.05))
+        for sizes, seeds in self._groups(count, part):
             outs = run_blocks(self._block, sizes, seeds, self.num_threads)
             for o in outs:
                 rr._append(o[0], o[1], o[2])

@@ -22,6 +22,13 @@ __all__ = ['estimate_spread', 'exact_spread', 'mc_spreads',
 MC_BLOCK = 256
 
 
+def _require_seeds(g, seeds) -> int:
+    # the number of nodes of the prepared graph, once seeds are given
+    if seeds is None:
+        raise ValueError("'seeds' is required")
+    return g.num_nodes
+
+
 def _seed_array(seeds: Any, n: int) -> np.ndarray:
     return np.ascontiguousarray(index_array(seeds, 'seeds', n).astype(
         np.int32))
@@ -98,9 +105,7 @@ def estimate_spread(edge_index: Any, num_nodes: Optional[int] = None,
     """
     g = as_graph(edge_index, num_nodes, model, probs, weighting, p,
                  self_loops)
-    n = g.num_nodes
-    if seeds is None:
-        raise ValueError("'seeds' is required")
+    n = _require_seeds(g, seeds)
     s = _seed_array(seeds, n)
     check_choice(method, 'method', ('mc', 'rr'))
     max_samples = check_limit(max_samples, 'max_samples')
@@ -224,9 +229,7 @@ def exact_spread(edge_index: Any, num_nodes: Optional[int] = None,
     """
     g = as_graph(edge_index, num_nodes, model, probs, weighting, p,
                  self_loops)
-    n = g.num_nodes
-    if seeds is None:
-        raise ValueError("'seeds' is required")
+    n = _require_seeds(g, seeds)
     max_worlds = check_int(max_worlds, 'max_worlds', 1)
     max_memory = check_limit(max_memory, 'max_memory')
     if isinstance(seeds, torch.Tensor):

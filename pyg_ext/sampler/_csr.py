@@ -1,10 +1,11 @@
 r"""Vectorised pieces shared by the samplers (internal): segment ranges and
 uniform draws without replacement, one row per query, no Python loop over
 the queries."""
-from typing import Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
+from torch_geometric.sampler.base import NumNeighbors
 
 
 def segment_arange(count: Tensor) -> Tensor:
@@ -75,3 +76,29 @@ def build_csc(edge_index: Tensor, num_nodes: int, dtype: torch.dtype,
         e_id.index_copy_(0, pos, (p + lo).to(dtype))
         fill.index_add_(0, node, cnt)
     return rowptr, col, e_id
+
+
+def check_num_neighbors(num_neighbors) -> List[int]:
+    r"""Validates a homogeneous fan-out list and returns it as a list of
+    ints: non-empty, every entry a positive int or :obj:`-1` (all
+    neighbours). Raises :class:`TypeError` / :class:`ValueError` naming
+    :obj:`num_neighbors`."""
+    if isinstance(num_neighbors, NumNeighbors):
+        num_neighbors = num_neighbors.values
+    if isinstance(num_neighbors, dict):
+        raise TypeError("'num_neighbors' must be a list of ints (one fan-out "
+                        "per hop); per-edge-type dicts are for heterogeneous "
+                        "graphs, which this sampler does not support")
+    if isinstance(num_neighbors, (int, str, bytes)) or not isinstance(
+            num_neighbors, Sequence) or not all(
+                isinstance(k, int) and not isinstance(k, bool)
+                for k in num_neighbors):
+        raise TypeError(f"'num_neighbors' must be a list of ints (one fan-out "
+                        f"per hop), got {num_neighbors!r}")
+    num_neighbors = list(num_neighbors)
+    if len(num_neighbors) == 0 or any(k == 0 or k < -1
+                                      for k in num_neighbors):
+        raise ValueError(f"'num_neighbors' must be a non-empty list of "
+                         f"positive ints or -1 (all neighbours), got "
+                         f"{num_neighbors!r}")
+    return num_neighbors

@@ -12,6 +12,7 @@ from torch_geometric.loader import NeighborLoader
 
 from pyg_ext.sampler.neighbor_sampler import (NeighborSampler,
                                               check_num_neighbors)
+from pyg_ext.utils.validation import check_index
 
 __all__ = ['neighbor_loader', 'inference_loader', 'pyg_sampler_available']
 
@@ -49,12 +50,7 @@ def _check_input_nodes(input_nodes, num_nodes: int) -> Optional[Tensor]:
     if input_nodes.is_floating_point() or input_nodes.is_complex():
         raise TypeError(f"'input_nodes' must hold integer node ids or be a "
                         f"boolean mask, got {input_nodes.dtype}")
-    if input_nodes.numel() and (int(input_nodes.min()) < 0
-                                or int(input_nodes.max()) >= num_nodes):
-        raise ValueError(f"'input_nodes' must hold node ids in [0, "
-                         f"{num_nodes}), got ids in [{int(input_nodes.min())},"
-                         f" {int(input_nodes.max())}]")
-    return input_nodes.long()
+    return check_index('input_nodes', input_nodes, num_nodes).long()
 
 
 def neighbor_loader(

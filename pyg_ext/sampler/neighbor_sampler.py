@@ -7,40 +7,14 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.sampler import (BaseSampler, EdgeSamplerInput,
                                      NodeSamplerInput, SamplerOutput)
-from torch_geometric.sampler.base import NumNeighbors
 
-from pyg_ext.sampler._csr import build_csc, floyd_sample, segment_arange
-from pyg_ext.utils.validation import check_inferred_num_nodes
+from pyg_ext.sampler._csr import (build_csc, check_num_neighbors,
+                                  floyd_sample, segment_arange)
+from pyg_ext.utils.validation import check_index, check_inferred_num_nodes
 
 __all__ = ['NeighborSampler', 'check_num_neighbors']
 
 _INT32_MAX = 2**31 - 1
-
-
-def check_num_neighbors(num_neighbors) -> List[int]:
-    r"""Validates a homogeneous fan-out list and returns it as a list of
-    ints: non-empty, every entry a positive int or :obj:`-1` (all
-    neighbours). Raises :class:`TypeError` / :class:`ValueError` naming
-    :obj:`num_neighbors`."""
-    if isinstance(num_neighbors, NumNeighbors):
-        num_neighbors = num_neighbors.values
-    if isinstance(num_neighbors, dict):
-        raise TypeError("'num_neighbors' must be a list of ints (one fan-out "
-                        "per hop); per-edge-type dicts are for heterogeneous "
-                        "graphs, which this sampler does not support")
-    if isinstance(num_neighbors, (int, str, bytes)) or not isinstance(
-            num_neighbors, Sequence) or not all(
-                isinstance(k, int) and not isinstance(k, bool)
-                for k in num_neighbors):
-        raise TypeError(f"'num_neighbors' must be a list of ints (one fan-out "
-                        f"per hop), got {num_neighbors!r}")
-    num_neighbors = list(num_neighbors)
-    if len(num_neighbors) == 0 or any(k == 0 or k < -1
-                                      for k in num_neighbors):
-        raise ValueError(f"'num_neighbors' must be a non-empty list of "
-                         f"positive ints or -1 (all neighbours), got "
-                         f"{num_neighbors!r}")
-    return num_neighbors
 
 
 def _check_edge_index(edge_index, num_nodes: Optional[int]) -> int:
@@ -61,12 +35,8 @@ def _check_edge_index(edge_index, num_nodes: Optional[int]) -> int:
             num_nodes < 0:
         raise ValueError(f"'num_nodes' must be an int >= 0, got "
                          f"{num_nodes!r}")
-    if edge_index.numel() and (int(edge_index.min()) < 0
-                               or int(edge_index.max()) >= num_nodes):
-        raise ValueError(f"'edge_index' must hold node ids in [0, "
-                         f"{num_nodes}) ('num_nodes' = {num_nodes}), got ids "
-                         f"in [{int(edge_index.min())}, "
-                         f"{int(edge_index.max())}]")
+    check_index('edge_index', edge_index, num_nodes,
+                hint=f" ('num_nodes' = {num_nodes})")
     return num_nodes
 
 

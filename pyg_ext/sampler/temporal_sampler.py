@@ -6,7 +6,7 @@ from typing import List, Optional, Sequence, Union
 import torch
 from torch import Tensor
 
-from pyg_ext.sampler._csr import floyd_sample
+from pyg_ext.sampler._csr import check_num_neighbors, floyd_sample
 from pyg_ext.sampler._csr import segment_arange as _segment_arange
 from pyg_ext.utils.temporal_heterophily import check_event_stream
 
@@ -170,16 +170,7 @@ class TemporalNeighborSampler:
         if all(isinstance(v, Tensor) for v in (src, dst, t)):
             src, dst, t = src.cpu(), dst.cpu(), t.cpu()
         self.num_nodes = check_event_stream(src, dst, t, num_nodes)
-        if isinstance(num_neighbors, int) or not all(
-                isinstance(k, int) and not isinstance(k, bool)
-                for k in num_neighbors):
-            raise TypeError(f"'num_neighbors' must be a list of ints (one "
-                            f"fan-out per hop), got {num_neighbors!r}")
-        num_neighbors = list(num_neighbors)
-        if len(num_neighbors) == 0 or any(k == 0 or k < -1
-                                          for k in num_neighbors):
-            raise ValueError(f"'num_neighbors' must be a non-empty list of "
-                             f"positive ints or -1, got {num_neighbors!r}")
+        num_neighbors = check_num_neighbors(num_neighbors)
         if strategy not in ('recent', 'uniform'):
             raise ValueError(f"'strategy' must be 'recent' or 'uniform', got "
                              f"{strategy!r}")

@@ -229,15 +229,23 @@ class OutputConfig:
     leaderboard: Optional[bool] = None
 
 
+ADJACENCY = ('auto', 'csr', 'edge_index')
+
+
 @dataclass
 class NamedSection:
     r"""A config section that selects a registered entry by ``name`` and
-    holds that entry's typed options."""
+    holds that entry's typed options; the ``dataset`` section also holds
+    ``adjacency`` (``auto``, ``csr`` or ``edge_index``: the layout the
+    model receives, see :mod:`pyg_ext.train.adjacency`)."""
     name: str
     options: Any = None
+    adjacency: Optional[str] = None
 
     def to_dict(self) -> Dict[str, Any]:
         out = {'name': self.name}
+        if self.adjacency is not None:
+            out['adjacency'] = self.adjacency
         if self.options is not None:
             out.update(config_to_dict(self.options))
         return out
@@ -410,6 +418,13 @@ def _resolve_section(kind: str, section: Any) -> NamedSection:
     section = dict(section)
     inherited = section.pop(_INHERITED, [])
     name = section.pop('name', None)
+    adjacency = None
+    if kind == 'dataset':
+        adjacency = _check_value('dataset.adjacency',
+                                 section.pop('adjacency', 'auto'), str)
+        if adjacency not in ADJACENCY:
+            raise ConfigError(f"dataset.adjacency: expected one of "
+                              f"{', '.join(ADJACENCY)}, got {adjacency!r}")
     if not isinstance(name, str):
         raise ConfigError(f"{kind}.name: expected str, got {name!r}")
     registry = REGISTRIES[REGISTRY_OF[kind]]
@@ -428,7 +443,7 @@ def _resolve_section(kind: str, section: Any) -> NamedSection:
             raise ConfigError(f"unknown config key '{kind}."
                               f"{next(iter(section))}': {kind} '{name}' "
                               f"takes no options")
-        return NamedSection(name, None)
+        return NamedSection(name, None, adjacency)
     opts = from_dict(opts_cls, section, prefix=kind)
     if isinstance(opts, ModelOptions):  # also when a subclass skips it
         try:
@@ -436,7 +451,7 @@ def _resolve_section(kind: str, section: Any) -> NamedSection:
         except (TypeError, ValueError) as e:
             raise option_error(kind, ('hidden_channels', 'num_layers',
                                       'dropout'), e) from None
-    return NamedSection(name, opts)
+    return NamedSection(name, opts, adjacency)
 
 
 def _parse_scalar(key: str, text: str) -> Any:

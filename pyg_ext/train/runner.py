@@ -29,6 +29,7 @@ from pyg_ext.train.config import (ConfigError, ExperimentConfig,
                                   config_to_dict, config_yaml, option_error,
                                   read_yaml,
                                   save_config, yaml_load)
+from pyg_ext.train.adjacency import attach_adjacency
 from pyg_ext.train.method import RunContext
 from pyg_ext.train.leaderboard import (OGB_RUNS, count_parameters,
                                        leaderboard_markdown, leaderboard_row)
@@ -179,6 +180,8 @@ class _Session:
         with _options_named('dataset', cfg.dataset.options):
             data = task.load(DATASETS.get(cfg.dataset.name),
                              cfg.dataset.options, self.root)
+        # dataset.adjacency: a cached CSR adj_t where the run can take it
+        data, self.adjacency = attach_adjacency(cfg, task, self.method, data)
         num_splits = task.num_splits(data)
         splits = cfg.train.splits
         if splits is None:
@@ -264,6 +267,7 @@ class _Session:
             'dataset': cfg.dataset.name,
             'model': cfg.model.name,
             'method': cfg.method.name,
+            'adjacency': self.adjacency,
             'metric': task.metric,
             'higher_is_better': task.higher_is_better,
             'num_runs': len(results),

@@ -50,6 +50,8 @@ def fit_task(ctx: RunContext, model: torch.nn.Module, data: Any = None,
 class Supervised(Method):
     r"""Full-batch supervised training with early stopping on validation."""
     minibatch = True
+    #: The model may get a CSR ``adj_t`` (``dataset.adjacency``).
+    supports_adj_t = True
     Options = SupervisedOptions
 
     def run(self, ctx: RunContext) -> Dict[str, Any]:

@@ -13,6 +13,8 @@ from pyg_ext.utils.mixture import dispersion_features, mixture_log_probs, mowst_
 __all__ += ['dispersion_features', 'mixture_log_probs', 'mowst_loss', 'mowst_star_loss', 'expected_accuracy']
 from pyg_ext.utils.khop import khop_distance, induced_subgraph, khop_in_subgraph
 __all__ += ['khop_distance', 'induced_subgraph', 'khop_in_subgraph']
+from pyg_ext.utils.adjacency import csr_adjacency, csr_rows, csr_tensor, gcn_norm_csr
+__all__ += ['csr_adjacency', 'csr_rows', 'csr_tensor', 'gcn_norm_csr']
 from pyg_ext.utils.validation import *  # noqa: F401,F403 (its __all__)
 from pyg_ext.utils import validation as _validation
 __all__ += _validation.__all__
@@ -22,5 +24,5 @@ from pyg_ext.utils.device import resolve_device, move_to, place
 __all__ += ['resolve_device', 'move_to', 'place']
 from pyg_ext.utils.training import Trainer, FitResult, PhaseResult, make_optimizer
 __all__ += ['Trainer', 'FitResult', 'PhaseResult', 'make_optimizer']
-from pyg_ext.utils.sparse_adj import CSRStructure, spmm, csr_of, gcn_norm_csr, is_sparse_adj
-__all__ += ['CSRStructure', 'spmm', 'csr_of', 'gcn_norm_csr', 'is_sparse_adj']
+from pyg_ext.utils.sparse_adj import CSRStructure, spmm, csr_of, gcn_norm_values, is_sparse_adj
+__all__ += ['CSRStructure', 'spmm', 'csr_of', 'gcn_norm_values', 'is_sparse_adj']

@@ -12,6 +12,7 @@ Example (one process, no group):
     >>> get_rank(), get_world_size(), is_main_process()
     (0, 1, True)
 """
+import atexit
 import hashlib
 import os
 import pickle
@@ -76,7 +77,15 @@ def init_distributed(backend: Optional[str] = None,
     import datetime
     dist.init_process_group(backend,
                             timeout=datetime.timedelta(seconds=timeout_s))
+    # leave the group cleanly at exit: a gloo process that exits with its
+    # group alive can abort ("terminate called without an active exception")
+    atexit.register(_leave_group)
     return dist.get_world_size() > 1
+
+
+def _leave_group() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def is_distributed(group=None) -> bool:

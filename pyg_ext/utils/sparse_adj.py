@@ -38,7 +38,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-__all__ = ['CSRStructure', 'spmm', 'csr_of', 'gcn_norm_csr',
+__all__ = ['CSRStructure', 'spmm', 'csr_of', 'gcn_norm_values',
            'is_sparse_adj']
 
 # Elements of one [chunk, F] product in the edge-value gradient.
@@ -365,7 +365,7 @@ def csr_of(adj: Any, edge_weight: Optional[Tensor] = None,
     return struct, edge_weight[struct.perm]
 
 
-def gcn_norm_csr(struct: CSRStructure, values: Tensor,
+def gcn_norm_values(struct: CSRStructure, values: Tensor,
                  add_self_loops: bool = True, fill_value: float = 1.0
                  ) -> Tuple[CSRStructure, Tensor]:
     r"""The symmetric GCN normalisation :math:`\mathbf{\hat{D}}^{-1/2}

@@ -169,16 +169,16 @@ def check_finite(name: str, value: Tensor) -> Tensor:
 
 
 def check_index(name: str, value: Any, size: int,
-                what: str = 'node') -> Tensor:
+                what: str = 'node', hint: str = '') -> Tensor:
     r"""An integer index tensor with every entry in :math:`[0, size)` (one
-    host read)."""
+    host read); :obj:`hint` is appended to the bound in the message."""
     check_tensor(name, value, kind='int')
     if value.numel():
         lo, hi = torch.aminmax(value)
         lo, hi = int(lo), int(hi)
         if lo < 0 or hi >= size:
-            raise ValueError(f"'{name}' must hold {what} ids in [0, {size}),"
-                             f" got values in [{lo}, {hi}]")
+            raise ValueError(f"'{name}' must hold {what} ids in [0, {size})"
+                             f"{hint}, got values in [{lo}, {hi}]")
     return value
 
 

@@ -218,6 +218,14 @@ class _Base(Method):
     one learning curve (``curve``: the history key and its x label)."""
     minibatch = True
     variant = 'mowst'
+
+    @property
+    def supports_adj_t(self) -> bool:
+        r"""Whether a CSR ``adj_t`` may reach the full-batch forwards (when
+        the Mowst class takes one; the weak and strong experts are checked
+        by the loop). ``predict`` (the sampled routing) keeps
+        ``edge_index``."""
+        return getattr(Mowst, 'supports_adj_t', False) is True
     curve = ('val_accuracy', 'round', 'best val E[acc]',
              'val_expected_accuracy', 'best_round')
 

@@ -80,6 +80,9 @@ def build_fagcn(in_channels: int, out_channels: int, options: FAGCNOptions):
                  options.num_layers, options.dropout, options.eps)
 
 
+build_fagcn.model_class = FAGCN  # the loop reads FAGCN.supports_adj_t
+
+
 # TGN -------------------------------------------------------------------------
 @dataclass
 class TGNOptions(ModelOptions):

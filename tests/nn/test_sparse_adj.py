@@ -20,7 +20,7 @@ from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 from pyg_ext.nn.models import (FAGCN, GPRGNN, LearnableAPPNP, LearnableGCNII,
                                Mowst, TeddyGAT, TeddyGCN, TeddyGIN,
                                THeGCN, TGNModel, WeightedJKNet)
-from pyg_ext.utils.sparse_adj import (CSRStructure, csr_of, gcn_norm_csr,
+from pyg_ext.utils.sparse_adj import (CSRStructure, csr_of, gcn_norm_values,
                                       spmm)
 
 N, F_IN = 24, 6
@@ -194,7 +194,7 @@ def test_gcn_norm_keeps_existing_loop_weight_for_every_layout(layout):
         s, v = csr_of(ei, w, N)
     else:
         s, v = csr_of(_adj(ei, layout, w))
-    s, v = gcn_norm_csr(s, v)
+    s, v = gcn_norm_values(s, v)
     x = torch.eye(N, dtype=torch.float64)
     assert torch.allclose(spmm(s, v, x), ref)
     # Ours equals PyG's edge_index normalisation; PyG's torch.sparse path
@@ -233,7 +233,7 @@ def test_spmm_gradcheck_values_and_features():
     w_c = w[:ei_c.size(1)].detach().clone().requires_grad_()
 
     def f_norm(w, x):
-        return spmm(*gcn_norm_csr(*csr_of(ei_c, w, 5)), x)
+        return spmm(*gcn_norm_values(*csr_of(ei_c, w, 5)), x)
 
     assert torch.autograd.gradcheck(f, (w, x))
     assert torch.autograd.gradcheck(f_norm, (w_c, x))

@@ -92,5 +92,7 @@ def test_resolved_config_round_trips(tmp_path):
     saved = yaml.safe_load((tmp_path / 'config.yaml').read_text())
     # Every option is written out, defaults included.
     assert saved['model'] == {'name': 'sage', 'hidden_channels': 64,
-                              'num_layers': 2, 'dropout': 0.5, 'aggr': 'max'}
+                              'num_layers': 2, 'dropout': 0.5, 'aggr': 'max',
+                              'norm': None}
+    assert saved['dataset']['adjacency'] == 'auto'
     assert saved['train']['epochs'] == 3

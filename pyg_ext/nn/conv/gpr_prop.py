@@ -12,7 +12,8 @@ from torch_geometric.typing import Adj, OptTensor
 from torch_geometric.utils import is_sparse, scatter, to_torch_csr_tensor
 
 from pyg_ext.nn._checks import check_ids_once
-from pyg_ext.utils.sparse_adj import csr_of, gcn_norm_csr, is_sparse_adj, spmm
+from pyg_ext.utils.sparse_adj import (csr_of, gcn_norm_values, is_sparse_adj,
+                                      spmm)
 from pyg_ext.utils.validation import check_float
 
 __all__ = ['GPRProp', 'HopAggregation', 'gpr_init', 'gcn_norm_fixed_size']
@@ -251,8 +252,8 @@ class HopAggregation(MessagePassing):
     ``SparseTensor``; row = target) propagates with the custom SpMM of
     :func:`pyg_ext.utils.sparse_adj.spmm` (learnable values get their gradient
     edge by edge) and the same normalisation, self-loops included
-    (:func:`pyg_ext.utils.sparse_adj.gcn_norm_csr`), so both inputs give equal
-    outputs. Otherwise (learnable edge weights with an :obj:`edge_index`,
+    (:func:`pyg_ext.utils.sparse_adj.gcn_norm_values`), so both inputs give
+    equal outputs. Otherwise (learnable edge weights with an :obj:`edge_index`,
     :obj:`flow="target_to_source"`) it propagates by message passing with
     :func:`gcn_norm_fixed_size`.
 
@@ -341,7 +342,7 @@ class HopAggregation(MessagePassing):
                 return out
         struct, values = csr_of(adj_t, edge_weight, dtype=dtype)
         if self.normalize:
-            struct, values = gcn_norm_csr(struct, values,
+            struct, values = gcn_norm_values(struct, values,
                                           self.add_self_loops)
         if not fixed:
             return ('spmm', struct, values)

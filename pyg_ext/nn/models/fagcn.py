@@ -7,7 +7,8 @@ from torch.nn import Linear, Module, ModuleList
 from torch_geometric.nn.conv import FAConv
 
 from pyg_ext.nn._checks import check_dropout, check_forward
-from pyg_ext.utils.sparse_adj import csr_of, gcn_norm_csr, is_sparse_adj, spmm
+from pyg_ext.utils.sparse_adj import (csr_of, gcn_norm_values, is_sparse_adj,
+                                      spmm)
 from pyg_ext.utils.validation import check_float
 
 __all__ = ['FAGCN']
@@ -121,7 +122,7 @@ class FAGCN(Module):
         h = F.dropout(h, p=self.dropout, training=self.training)
         if is_sparse_adj(edge_index):
             struct, _ = csr_of(edge_index)
-            struct, norm = gcn_norm_csr(
+            struct, norm = gcn_norm_values(
                 struct, torch.ones(struct.nnz, dtype=h.dtype,
                                    device=h.device))
         for conv in self.convs:

@@ -10,7 +10,8 @@ from torch_geometric.typing import Adj, OptTensor
 from pyg_ext.nn._checks import (check_channels, check_dropout,
                                  check_forward)
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
-from pyg_ext.utils.sparse_adj import csr_of, gcn_norm_csr, is_sparse_adj, spmm
+from pyg_ext.utils.sparse_adj import (csr_of, gcn_norm_values, is_sparse_adj,
+                                      spmm)
 
 __all__ = ['WeightedJKNet']
 
@@ -111,7 +112,7 @@ class WeightedJKNet(torch.nn.Module):
         h = F.relu(self.bn1(self.lin1(x)))
         sparse = is_sparse_adj(edge_index)
         if sparse:  # GCNConv's math through the custom SpMM
-            struct, values = gcn_norm_csr(
+            struct, values = gcn_norm_values(
                 *csr_of(edge_index, edge_weight, dtype=h.dtype))
         else:
             edge_index, edge_weight = gcn_norm_fixed_size(

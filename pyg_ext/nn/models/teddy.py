@@ -16,7 +16,8 @@ from torch_geometric.utils import softmax
 
 from pyg_ext.nn._checks import check_channels, check_dropout, check_forward
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
-from pyg_ext.utils.sparse_adj import csr_of, gcn_norm_csr, is_sparse_adj, spmm
+from pyg_ext.utils.sparse_adj import (csr_of, gcn_norm_values, is_sparse_adj,
+                                      spmm)
 from pyg_ext.utils.validation import check_int
 
 __all__ = ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'WeightedGINConv',
@@ -110,7 +111,7 @@ class TeddyGCN(torch.nn.Module):
         check_forward(x, edge_index, self.in_channels, edge_weight)
         N = x.size(0)
         if is_sparse_adj(edge_index):
-            struct, w = gcn_norm_csr(*csr_of(edge_index, edge_weight,
+            struct, w = gcn_norm_values(*csr_of(edge_index, edge_weight,
                                              dtype=x.dtype))
         else:
             ei, w = gcn_norm_fixed_size(edge_index, edge_weight, N,

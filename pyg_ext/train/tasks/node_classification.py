@@ -73,6 +73,8 @@ def _check_data(data: Any) -> None:
 class NodeClassification(NodeTask):
     r"""Transductive node classification with fixed splits."""
     Options = NodeClassificationOptions
+    #: ``forward`` passes ``data.adj_t`` when the loop attached one.
+    supports_adj_t = True
 
     @property
     def metric(self) -> str:

@@ -1,0 +1,461 @@
+r"""RR collections spread over the ranks of a :mod:`torch.distributed`
+group, and the greedy maximum coverage on them.
+
+Every collection is grown in fixed-size blocks seeded by
+``(seed, stream, block)`` (see :mod:`pyg_ext.influence.rr`); a rank samples
+its own contiguous range of the blocks of each round, so the union over the
+ranks is exactly the one-process collection for the same seed. Greedy
+coverage, its prefix upper bound and validation counts only depend on the
+multiset of RR sets, so every rank obtains the one-process result.
+
+Two greedies (``dist_greedy``):
+
+* ``'allreduce'`` (as in Ripples, Minutoli et al., IEEE Cluster 2019): the
+  marginal-coverage count of every node is summed over the ranks once, then
+  after each chosen seed every rank marks its own RR sets that the seed
+  covers and the count decrements are summed (one all-reduce of ``n``
+  int32 per step). The RR sets stay split across the ranks.
+* ``'gather'``: the ranks send their new RR sets to rank 0 (incrementally,
+  round after round), rank 0 runs the one-process greedy and broadcasts the
+  seeds. Rank 0 then holds the whole selection collection.
+* ``'auto'``: the one that moves fewer bytes, from the sizes at the first
+  greedy call (cost model below; see ``docs/distributed.md``).
+
+:class:`LocalRR` is the one-process collection with the same interface.
+"""
+import hashlib
+import pickle
+import time
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from pyg_ext.influence import _kernels as K
+from pyg_ext.influence._greedy import _cover_node
+from pyg_ext.influence._checks import check_bool, check_choice
+from pyg_ext.influence.rr import RRSampler, RRSets
+from pyg_ext.utils.distributed import agree, is_distributed, resolve_group
+
+DIST_GREEDY = ('auto', 'allreduce', 'gather')
+_EMPTY_I32 = np.zeros(0, dtype=np.int32)
+
+
+def _topk_sum(vals: np.ndarray, k: int) -> int:
+    r"""Sum of the :obj:`k` largest of non-negative counts (by a histogram
+    when there are many: they are small integers with many ties)."""
+    m = vals.shape[0]
+    if m <= k:
+        return int(vals.sum())
+    if m <= 4096:
+        return int(np.partition(vals, m - k)[-k:].sum())
+    cnt = np.bincount(vals)[::-1]  # cnt[i]: how many equal top - i
+    top = cnt.shape[0] - 1
+    cum = np.cumsum(cnt)
+    i = int(np.searchsorted(cum, k))  # the k-th largest is top - i
+    val = top - np.arange(i, dtype=np.int64)
+    head = int((cnt[:i] * val).sum())
+    return head + (k - int(cum[i - 1] if i else 0)) * (top - i)
+
+
+def graph_fingerprint(g) -> str:
+    r"""A hash of the graph that ranks compare: sizes, model, the in-degree
+    pointers, sums and a strided sample of the arcs (it guards against
+    ranks given different graphs, at a cost far below sampling)."""
+    h = hashlib.sha256()
+    m = g.in_src.shape[0]
+    step = max(1, m >> 20)
+    h.update(repr((g.num_nodes, g.model, m, int(g.in_src.sum(dtype=np.int64)),
+                   float(g.in_p.sum(dtype=np.float64)))).encode())
+    for a in (g.in_ptr, g.in_src[::step], g.in_p[::step]):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def auto_greedy(world: int, n: int, steps: int, sets: int,
+                entries: int) -> str:
+    r"""The greedy that puts fewer bytes on the wire (summed over the
+    ranks): ``'allreduce'`` moves :math:`2(W-1) \cdot 4n` bytes per step
+    (plus the initial counts), ``'gather'`` :math:`(W-1)/W` of the new RR
+    sets at 4 bytes per set and per entry.
+
+    Example:
+        >>> auto_greedy(2, 100000, 50, 20000, 60000)
+        'gather'
+        >>> auto_greedy(2, 1000, 5, 10**7, 10**9)
+        'allreduce'
+    """
+    red = 2 * (world - 1) * 4 * n * (steps + 1)
+    gat = (world - 1) * 4 * (sets + entries) // world
+    return 'gather' if gat <= red else 'allreduce'
+
+
+class Ctx:
+    r"""A process group, its size and rank, the greedy mode and the
+    communication tally of one call."""
+    def __init__(self, group, dist_greedy: str):
+        self.group = group
+        self.rank = dist.get_rank(group)
+        self.world = dist.get_world_size(group)
+        self.requested = dist_greedy
+        self.mode: Optional[str] = None if dist_greedy == 'auto' \
+            else dist_greedy
+        self.bytes = 0  # bytes this rank put on the wire in greedy steps
+        self.steps = 0
+        self.seconds = 0.0
+
+    def _src(self, r):
+        return dist.get_global_rank(self.group, r)
+
+    def allreduce(self, a: np.ndarray, greedy: bool = True) -> np.ndarray:
+        r"""In-place sum over the ranks of a numpy array."""
+        t0 = time.perf_counter()
+        dist.all_reduce(torch.from_numpy(a), group=self.group)
+        if greedy:
+            self.seconds += time.perf_counter() - t0
+            # a ring all-reduce sends 2(W-1)/W of the buffer from each rank
+            self.bytes += 2 * (self.world - 1) * a.nbytes // self.world
+        return a
+
+    def broadcast(self, obj: Any) -> Any:
+        r"""Rank 0's :obj:`obj` on every rank."""
+        t0 = time.perf_counter()
+        box = [obj]
+        dist.broadcast_object_list(box, src=self._src(0), group=self.group)
+        self.seconds += time.perf_counter() - t0
+        if self.rank == 0:
+            self.bytes += (self.world - 1) * len(pickle.dumps(obj))
+        return box[0]
+
+    def seed(self, root: int) -> int:
+        r"""Rank 0's root seed (a fresh seed for ``seed=None`` is drawn
+        once)."""
+        a = np.array([root], dtype=np.int64)
+        dist.broadcast(torch.from_numpy(a), src=self._src(0),
+                       group=self.group)
+        return int(a[0])
+
+    def choose(self, n: int, steps: int, pending_sets: int,
+               pending_entries: int) -> str:
+        r"""Fixes the greedy mode at the first greedy call (see
+        :func:`auto_greedy`)."""
+        if self.mode is None:
+            self.mode = auto_greedy(self.world, n, steps, pending_sets,
+                                    pending_entries)
+        return self.mode
+
+    def tally(self) -> Dict[str, Any]:
+        r"""The communication of the greedy steps, summed over ranks."""
+        a = np.array([self.bytes, self.seconds * 1e6], dtype=np.int64)
+        self.allreduce(a, greedy=False)
+        return dict(dist_greedy=self.mode or self.requested,
+                    greedy_bytes=int(a[0]), greedy_steps=self.steps,
+                    bytes_per_greedy_step=int(a[0]) // max(self.steps, 1),
+                    comm_seconds_per_rank=float(a[1]) / 1e6 / self.world)
+
+
+def setup(what: str, group: Any, distributed: Any, dist_greedy: Any,
+          args: Dict[str, Any], graph=None) -> Optional[Ctx]:
+    r"""Validates the distributed options of an IM call and checks that
+    every rank passes the same :obj:`args` (and the same :obj:`graph`,
+    compared by a hash of its arrays); returns :obj:`None` for one process
+    (no group, or a group of one)."""
+    distributed = check_bool(distributed, 'distributed')
+    check_choice(dist_greedy, 'dist_greedy', DIST_GREEDY)
+    if group is not None and not isinstance(group, dist.ProcessGroup):
+        raise TypeError(f"'group' must be a torch.distributed ProcessGroup "
+                        f"or None, got {type(group).__name__}")
+    g = resolve_group(group, distributed)
+    if g is None or not is_distributed(g):
+        return None
+    args = dict(args, dist_greedy=dist_greedy)
+    if graph is not None:
+        args['graph'] = graph_fingerprint(graph)
+    agree(what, args, g)
+    return Ctx(g, dist_greedy)
+
+
+def collection(ctx: Optional[Ctx], sampler: RRSampler):
+    r"""An empty RR collection of :obj:`sampler`: local, or split over the
+    ranks of :obj:`ctx`."""
+    return LocalRR(sampler) if ctx is None else DistRR(ctx, sampler)
+
+
+class LocalRR:
+    r"""One process's RR collection with the greedy interface."""
+    def __init__(self, sampler: RRSampler):
+        self.sampler = sampler
+        self.rr = sampler.new(0)
+
+    def __len__(self) -> int:
+        return len(self.rr)
+
+    def avg(self) -> float:
+        return self.rr._size / len(self.rr) if len(self.rr) else 1.0
+
+    def grow(self, target: int) -> None:
+        self.sampler.grow(self.rr, target)
+
+    def greedy(self, k: int, cand: np.ndarray):
+        rr = self.rr
+        node_ptr, node_rr = rr.index()
+        return K.greedy_max_cover(rr._ptr, rr._nodes, node_ptr, node_rr,
+                                  rr.num_nodes, k, cand)
+
+    def covered(self, seeds: np.ndarray) -> int:
+        mask = np.zeros(self.rr.num_nodes, dtype=np.uint8)
+        mask[seeds] = 1
+        return int(K.count_covered(self.rr._ptr, self.rr._nodes, mask))
+
+    def cim_greedy(self, cand_ptr, cand, k, round_robin):
+        rr = self.rr
+        node_ptr, node_rr = rr.index()
+        return K.cim_greedy_rr(rr._ptr, rr._nodes, node_ptr, node_rr,
+                               rr.num_nodes, cand_ptr, cand, k, round_robin)
+
+
+class DistRR(LocalRR):
+    r"""An RR collection split over the ranks: :attr:`rr` holds this rank's
+    blocks (in ``'gather'`` mode, only those not yet sent to rank 0) and
+    :attr:`merged` (rank 0, ``'gather'`` mode) the sets sent so far."""
+    def __init__(self, ctx: Ctx, sampler: RRSampler):
+        super().__init__(sampler)
+        self.ctx = ctx
+        self.total = 0
+        self.entries = 0
+        self.sent_sets = 0
+        self.sent_entries = 0
+        self.merged: Optional[RRSets] = None
+
+    def __len__(self) -> int:
+        return self.total
+
+    def avg(self) -> float:
+        return self.entries / self.total if self.total else 1.0
+
+    def grow(self, target: int) -> None:
+        extra = int(target) - self.total
+        if extra <= 0:
+            return
+        ctx = self.ctx
+        before = self.rr._size
+        err = None
+        try:
+            self.sampler.fill(self.rr, extra, part=(ctx.rank, ctx.world))
+        except ValueError as e:  # the memory bound: tell every rank
+            err = e
+        stats = np.array([err is not None, self.rr._size - before],
+                         dtype=np.int64)
+        ctx.allreduce(stats, greedy=False)
+        if stats[0]:
+            raise err if err is not None else ValueError(
+                'another rank of the process group stopped sampling RR '
+                'sets at its memory bound; pass a larger max_memory or '
+                'relax the accuracy')
+        self.total += extra
+        self.entries += int(stats[1])
+
+    def _mode(self, steps: int) -> str:
+        return self.ctx.choose(self.rr.num_nodes, steps,
+                               self.total - self.sent_sets,
+                               self.entries - self.sent_entries)
+
+    def _gather(self) -> None:
+        r"""Moves the sets not yet sent to rank 0's :attr:`merged`."""
+        ctx, rr = self.ctx, self.rr
+        t0 = time.perf_counter()
+        if ctx.rank == 0:
+            if self.merged is None:
+                self.merged = RRSets(np.zeros(1, np.int64), _EMPTY_I32,
+                                     _EMPTY_I32, rr.num_nodes, rr.scale,
+                                     _trusted=True)
+            m = self.merged
+            m._append(rr.sizes(), rr._nodes, rr._roots)
+            for r in range(1, ctx.world):
+                head = torch.zeros(2, dtype=torch.int64)
+                dist.recv(head, group=ctx.group, group_src=r)
+                s, e = int(head[0]), int(head[1])
+                sizes = torch.empty(s, dtype=torch.int32)
+                nodes = torch.empty(e, dtype=torch.int32)
+                if s:
+                    dist.recv(sizes, group=ctx.group, group_src=r)
+                if e:
+                    dist.recv(nodes, group=ctx.group, group_src=r)
+                m._append(sizes.numpy(), nodes.numpy(),
+                          np.zeros(s, dtype=np.int32))
+        else:
+            sizes = torch.from_numpy(rr.sizes().astype(np.int32))
+            nodes = torch.from_numpy(np.ascontiguousarray(rr._nodes))
+            dist.send(torch.tensor([len(rr), rr._size]), group=ctx.group,
+                      group_dst=0)
+            if len(rr):
+                dist.send(sizes, group=ctx.group, group_dst=0)
+            if rr._size:
+                dist.send(nodes, group=ctx.group, group_dst=0)
+            ctx.bytes += 16 + sizes.numel() * 4 + nodes.numel() * 4
+        ctx.seconds += time.perf_counter() - t0
+        self.sent_sets, self.sent_entries = self.total, self.entries
+        self.rr = self.sampler.new(0)  # rank 0's merged copy holds them now
+
+    def greedy(self, k: int, cand: np.ndarray):
+        ctx = self.ctx
+        ctx.steps += k
+        if self._mode(k) == 'gather':
+            self._gather()
+            out = None
+            if ctx.rank == 0:
+                m = self.merged
+                node_ptr, node_rr = m.index()
+                out = K.greedy_max_cover(m._ptr, m._nodes, node_ptr,
+                                         node_rr, m.num_nodes, k, cand)
+            return ctx.broadcast(out)
+        return self._greedy_allreduce(k, cand)
+
+    def _oracle(self):
+        return _Coverage(self.ctx, self.rr)
+
+    def _greedy_allreduce(self, k: int, cand: np.ndarray):
+        r"""The steps of :func:`~pyg_ext.influence._greedy.greedy_max_cover`
+        on summed counts: argmax (smallest id on ties, the smallest
+        unselected candidate when all are 0) and the prefix bound
+        :math:`\min_i \Lambda(S_i) + \text{top-}k` of the unselected
+        candidates."""
+        orc = self._oracle()
+        # unselected candidates >= 0, the rest < 0; the top-k sum of the
+        # unselected is that of the positive entries, which only leave
+        work = np.where(cand.astype(bool), orc.cov.astype(np.int64), -1)
+        pos = np.flatnonzero(work > 0)
+        seeds = np.empty(k, dtype=np.int64)
+        gains = np.zeros(k, dtype=np.int64)
+        total = 0
+        upper = _topk_sum(work[pos], k)
+        for it in range(k):
+            if pos.shape[0]:  # pos ascends: the first max has the least id
+                best = int(pos[np.argmax(work[pos])])
+            else:  # all 0: the smallest unselected candidate
+                best = int(np.argmax(work))
+            c = int(work[best])
+            seeds[it], gains[it] = best, c
+            total += c
+            work[best] = -1
+            work += orc.take(best)
+            pos = pos[work[pos] > 0]
+            upper = min(upper, total + _topk_sum(work[pos], k))
+        return seeds, gains, upper
+
+    def covered(self, seeds: np.ndarray) -> int:
+        a = np.array([LocalRR.covered(self, seeds)], dtype=np.int64)
+        return int(self.ctx.allreduce(a, greedy=False)[0])
+
+    def cim_greedy(self, cand_ptr, cand, k, round_robin):
+        ctx = self.ctx
+        steps = int(min(len(np.unique(cand)),
+                        k * (cand_ptr.shape[0] - 1)))
+        if self._mode(steps) == 'gather':
+            self._gather()
+            out = None
+            if ctx.rank == 0:
+                m = self.merged
+                node_ptr, node_rr = m.index()
+                out = K.cim_greedy_rr(m._ptr, m._nodes, node_ptr, node_rr,
+                                      m.num_nodes, cand_ptr, cand, k,
+                                      round_robin)
+            out = ctx.broadcast(out)
+            ctx.steps += len(out[1])
+            return out
+        out = _cim_allreduce(self._oracle(), cand_ptr, cand, k,
+                                   round_robin)
+        ctx.steps += len(out[1])
+        return out
+
+
+class _Coverage:
+    r"""Summed marginal coverage: :attr:`cov[v]` is the number of RR sets,
+    over all ranks, that contain :obj:`v` and no chosen seed."""
+    def __init__(self, ctx: Ctx, rr: RRSets):
+        self.ctx = ctx
+        self.rr = rr
+        self.node_ptr, self.node_rr = rr.index()
+        self.cov = ctx.allreduce(np.diff(self.node_ptr).astype(np.int32))
+        self.done = np.zeros(len(rr), dtype=np.uint8)
+
+    def take(self, v: int) -> np.ndarray:
+        r"""Chooses :obj:`v`: returns the summed decrements of every
+        node's coverage (and applies them to :attr:`cov`)."""
+        rr = self.rr
+        delta = np.zeros(rr.num_nodes, dtype=np.int32)
+        _cover_node(v, rr._ptr, rr._nodes, self.node_ptr, self.node_rr,
+                      self.done, delta)
+        self.ctx.allreduce(delta)
+        self.cov += delta
+        return delta
+
+
+def _cim_allreduce(orc: _Coverage, cand_ptr, cand, k, round_robin):
+    r"""The steps of :func:`~pyg_ext.influence._greedy.cim_greedy_rr` on
+    summed counts (same picks, ties and :math:`\Lambda^\phi` bound)."""
+    d = cand_ptr.shape[0] - 1
+    segs = [cand[cand_ptr[a]:cand_ptr[a + 1]] for a in range(d)]
+    selected = np.zeros(orc.cov.shape[0], dtype=bool)
+    count = np.zeros(d, dtype=np.int64)
+    active = np.array([s.shape[0] > 0 for s in segs], dtype=bool)
+    out_a, out_v = [], []
+    total = 0
+    bound = int(np.iinfo(np.int64).max)
+
+    def phi():
+        s = total
+        for c in segs:
+            s += _topk_sum(orc.cov[c][~selected[c]].astype(np.int64), k)
+        return s
+
+    def first_max(a):
+        c = segs[a]
+        vals = np.where(selected[c], -1, orc.cov[c])
+        i = int(np.argmax(vals))
+        return (int(c[i]), int(vals[i])) if vals[i] >= 0 else (-1, -1)
+
+    def pick(a, v):
+        nonlocal total
+        selected[v] = True
+        total += int(orc.cov[v])  # the sets it covers for the first time
+        orc.take(v)
+        out_a.append(a)
+        out_v.append(v)
+        count[a] += 1
+        if count[a] >= k:
+            active[a] = False
+
+    picks = 0
+    while True:
+        if round_robin:
+            if not active.any():
+                break
+            bound = min(bound, phi())
+            for a in range(d):
+                if not active[a]:
+                    continue
+                v, _ = first_max(a)
+                if v < 0:
+                    active[a] = False
+                else:
+                    pick(a, v)
+            continue
+        if picks % max(d, 1) == 0:
+            bound = min(bound, phi())
+        best, besta, bestc = -1, -1, -1
+        for a in range(d):
+            if not active[a]:
+                continue
+            v, c = first_max(a)
+            if v < 0:
+                active[a] = False
+            elif c > bestc:
+                best, besta, bestc = v, a, c
+        if best < 0:
+            break
+        pick(besta, best)
+        picks += 1
+    return (np.asarray(out_a, dtype=np.int64),
+            np.asarray(out_v, dtype=np.int64), total, bound)

@@ -1,0 +1,236 @@
+r"""Influence maximisation over a torch.distributed group: 2 gloo processes
+on localhost give the one-process result (seeds, RR-set counts, bounds)
+with both distributed greedies; ranks split the RR sets; ranks that
+disagree on their arguments fail on every rank; bad group options are
+refused by name."""
+
+import numpy as np
+import pytest
+import torch
+
+from helpers_dist import run_ranks
+from pyg_ext.influence import (cim_rr_greedy, cim_rr_opim_plus, imm, opim,
+                               opim_c)
+from pyg_ext.utils.distributed import DistributedError
+
+# the same graph in the workers and here: 600 nodes, 3000 random arcs
+GRAPH = '''
+import json, os
+import numpy as np, torch
+import torch.distributed as dist
+from pyg_ext.influence import (imm, opim, opim_c, cim_rr_opim_plus,
+                               cim_rr_greedy)
+rng = np.random.default_rng(0)
+ei = torch.from_numpy(rng.integers(0, 600, size=(2, 3000)))
+dist.init_process_group('gloo')
+rank = dist.get_rank()
+
+def pack(r):
+    out = {k: getattr(r, k) for k in ('spread_est', 'num_rr_sets', 'alpha',
+                                      'sigma_lower', 'iterations')
+           if hasattr(r, k)}
+    out['seeds'] = r.seeds.tolist()
+    for k in ('sigma_upper_opt', 'lower_bound_opt', 'sigma_upper', 'chi'):
+        if hasattr(r, k):
+            out[k] = getattr(r, k)
+    if hasattr(r, 'pairs'):
+        out['pairs'] = r.pairs.tolist()
+    out['world_size'] = r.world_size
+    out['comm'] = r.info.get('comm')
+    return out
+'''
+
+
+def calls():
+    rng = np.random.default_rng(0)
+    ei = torch.from_numpy(rng.integers(0, 600, size=(2, 3000)))
+    return ei, {
+        'imm': lambda **kw: imm(ei, 600, k=5, eps=0.3, seed=1, **kw),
+        'opim_c': lambda **kw: opim_c(ei, 600, k=5, eps=0.2, seed=3, **kw),
+        'cim': lambda **kw: cim_rr_opim_plus(ei, 600, aps=[0, 1, 2, 3], k=2,
+                                             eps=0.2, seed=5, **kw),
+        'cim_mg': lambda **kw: cim_rr_opim_plus(
+            ei, 600, aps=[0, 1, 2, 3], k=2, eps=0.2, seed=5, selector='mg',
+            **kw),
+        'opim': lambda **kw: opim(ei, 600, k=5, num_rr_sets=9000, seed=2,
+                                  **kw),
+        'imm_reuse': lambda **kw: imm(ei, 600, k=5, eps=0.3, seed=4,
+                                      reuse_samples=True, **kw),
+        'cim_rr_greedy': lambda **kw: cim_rr_greedy(
+            ei, 600, aps=[0, 1, 2], k=2, num_rr_sets=9000, seed=6, **kw),
+    }
+
+
+WORKER = GRAPH + '''
+calls = {
+    'imm': lambda **kw: imm(ei, 600, k=5, eps=0.3, seed=1, **kw),
+    'opim_c': lambda **kw: opim_c(ei, 600, k=5, eps=0.2, seed=3, **kw),
+    'cim': lambda **kw: cim_rr_opim_plus(ei, 600, aps=[0, 1, 2, 3], k=2,
+                                         eps=0.2, seed=5, **kw),
+    'cim_mg': lambda **kw: cim_rr_opim_plus(
+        ei, 600, aps=[0, 1, 2, 3], k=2, eps=0.2, seed=5, selector='mg', **kw),
+    'opim': lambda **kw: opim(ei, 600, k=5, num_rr_sets=9000, seed=2, **kw),
+    'imm_reuse': lambda **kw: imm(ei, 600, k=5, eps=0.3, seed=4,
+                                  reuse_samples=True, **kw),
+    'cim_rr_greedy': lambda **kw: cim_rr_greedy(
+        ei, 600, aps=[0, 1, 2], k=2, num_rr_sets=9000, seed=6, **kw),
+}
+res = {}
+for name, fn in calls.items():
+    for mode in ('allreduce', 'gather'):
+        res[name + '/' + mode] = pack(fn(distributed=True, dist_greedy=mode))
+# an explicit group (not the default one), greedy chosen by 'auto'
+res['opim_c/auto'] = pack(calls['opim_c'](group=dist.new_group([0, 1])))
+'''
+
+
+SPLIT = '''
+from pyg_ext.influence import _dist as D
+from pyg_ext.influence.graph import as_graph
+from pyg_ext.influence.rr import RRSampler
+g = as_graph(ei, 600, None, None, None, None, None)
+ctx = D.setup('t', None, True, 'allreduce', {}, g)
+col = D.collection(ctx, RRSampler(g, 7, 0))
+for t in (5000, 9000, 17001):  # uneven blocks, several rounds
+    col.grow(t)
+sets = sorted(tuple(sorted(col.rr[i].tolist())) for i in range(len(col.rr)))
+res['split'] = {'local': len(col.rr), 'total': len(col), 'sets': sets}
+'''
+
+
+MISMATCH = '''
+from pyg_ext.utils.distributed import DistributedError
+try:
+    opim_c(ei, 600, k=5 + rank, eps=0.2, seed=3, distributed=True)
+    msg = None
+except DistributedError as e:
+    msg = str(e)
+res['mismatch'] = msg
+print('RESULT:' + json.dumps(res))
+'''
+
+
+@pytest.fixture(scope='module')
+def ranks():
+    r"""One 2-process run of every distributed check (the start-up of the
+    processes dominates)."""
+    out = run_ranks(WORKER + SPLIT + MISMATCH, world=2, timeout=300)
+    return out[0][1], out[1][1]
+
+
+def pack(r):
+    out = {k: getattr(r, k) for k in ('spread_est', 'num_rr_sets', 'alpha',
+                                      'sigma_lower', 'iterations')
+           if hasattr(r, k)}
+    out['seeds'] = r.seeds.tolist()
+    for k in ('sigma_upper_opt', 'lower_bound_opt', 'sigma_upper', 'chi'):
+        if hasattr(r, k):
+            out[k] = getattr(r, k)
+    if hasattr(r, 'pairs'):
+        out['pairs'] = r.pairs.tolist()
+    return out
+
+
+def test_two_ranks_equal_one_process_with_both_greedies(ranks):
+    r0, r1 = ({k: v for k, v in r.items() if '/' in k} for r in ranks)
+    assert r0 == {k: dict(v, comm=r1[k]['comm']) for k, v in r1.items()}
+    _, fns = calls()
+    for key, got in r0.items():
+        name, mode = key.split('/')
+        one = pack(fns[name]())
+        assert got['world_size'] == 2
+        assert {k: v for k, v in got.items()
+                if k not in ('world_size', 'comm')} == one, key
+        comm = got['comm']
+        assert comm['greedy_bytes'] > 0 and comm['greedy_steps'] > 0
+        if mode != 'auto':
+            assert comm['dist_greedy'] == mode
+        else:
+            assert comm['dist_greedy'] in ('allreduce', 'gather')
+    # several rounds, so the incremental gather and the doubling both ran
+    assert r0['opim_c/gather']['iterations'] >= 2
+    assert len(r0['cim/allreduce']['pairs'][0]) >= 4  # every AP got one
+
+
+def test_ranks_split_the_rr_sets_into_the_one_process_sample(ranks):
+    from pyg_ext.influence.graph import as_graph
+    from pyg_ext.influence.rr import RRSampler
+    a, b = ranks[0]['split'], ranks[1]['split']
+    assert a['total'] == b['total'] == 17001
+    assert a['local'] + b['local'] == 17001
+    assert min(a['local'], b['local']) > 4000  # both ranks sampled
+    ei, _ = calls()
+    g = as_graph(ei, 600, None, None, None, None, None)
+    s = RRSampler(g, 7, 0)
+    rr = s.new(0)
+    for t in (5000, 9000, 17001):
+        s.grow(rr, t)
+    one = sorted(tuple(sorted(rr[i].tolist())) for i in range(len(rr)))
+    both = sorted([tuple(x) for x in a['sets']] +
+                  [tuple(x) for x in b['sets']])
+    assert both == one
+
+
+def test_ranks_with_different_arguments_fail_on_every_rank(ranks):
+    for res in ranks:
+        msg = res['mismatch']
+        assert msg is not None and 'different arguments' in msg and \
+            '(k;' in msg
+
+
+def test_bad_distributed_options_are_refused_by_name(monkeypatch):
+    ei, fns = calls()
+    with pytest.raises(TypeError, match='bogus'):
+        opim_c(ei, 600, k=5, bogus=1)
+    with pytest.raises(TypeError, match='bogus'):
+        imm(ei, 600, k=5, bogus=1)
+    with pytest.raises(TypeError, match="'group'"):
+        fns['opim_c'](group='world')
+    with pytest.raises(ValueError, match="'dist_greedy'"):
+        fns['imm'](dist_greedy='ring')
+    with pytest.raises((TypeError, ValueError), match="'distributed'"):
+        fns['cim'](distributed=1)
+    for v in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(v, raising=False)
+    with pytest.raises(DistributedError, match='MASTER_ADDR'):
+        fns['opim_c'](distributed=True)
+    assert fns['opim_c']().world_size == 1
+    with pytest.raises(TypeError, match='bogus'):
+        opim(ei, 600, k=5, bogus=None)
+
+
+def test_auto_greedy_picks_the_smaller_volume():
+    from pyg_ext.influence._dist import auto_greedy
+    # BA-100K-like: 50 steps of 400 KB against ~100 KB of new RR sets
+    assert auto_greedy(2, 100_000, 50, 20_000, 60_000) == 'gather'
+    # few nodes, huge RR sets: the counts are cheaper
+    assert auto_greedy(2, 1_000, 5, 10**7, 10**9) == 'allreduce'
+    # the boundary: equal volumes go to gather
+    n, steps = 1000, 9
+    red = 2 * 4 * n * (steps + 1)
+    assert auto_greedy(2, n, steps, 0, red // 2) == 'gather'
+    assert auto_greedy(2, n, steps, 0, red // 2 + 1) == 'allreduce'
+
+
+def test_topk_sum_equals_sorting_with_ties_and_large_inputs():
+    from pyg_ext.influence._dist import _topk_sum
+    rng = np.random.default_rng(0)
+    for m, k, hi in ((3, 5, 4), (100, 7, 3), (5000, 50, 2), (20000, 50, 40),
+                     (9000, 1, 1000), (6000, 6000, 9)):
+        v = rng.integers(0, hi, m)
+        assert _topk_sum(v, k) == int(np.sort(v)[::-1][:k].sum()), (m, k)
+    assert _topk_sum(np.zeros(10000, dtype=np.int64), 50) == 0
+
+
+def test_graph_fingerprint_sees_one_moved_arc_and_a_changed_probability():
+    from pyg_ext.influence import prepare
+    from pyg_ext.influence._dist import graph_fingerprint
+    ei, _ = calls()
+    base = graph_fingerprint(prepare(ei, 600))
+    assert graph_fingerprint(prepare(ei.clone(), 600)) == base
+    moved = ei.clone()
+    moved[0, 7] = (moved[0, 7] + 1) % 600
+    assert graph_fingerprint(prepare(moved, 600)) != base
+    assert graph_fingerprint(prepare(ei, 600, weighting='uniform',
+                                     p=0.2)) != base
+    assert graph_fingerprint(prepare(ei, 601)) != base
