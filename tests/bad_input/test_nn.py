@@ -187,3 +187,12 @@ def test_gpr_gamma_and_mowst_nan_features():
     x, ei = _graph()
     x[1, 2] = float('nan')
     H.assert_clear(lambda: _mowst().eval().predict(x, ei), ["'x'"])
+
+
+@pytest.mark.parametrize('cls', ['GPRGNN', 'LearnableAPPNP', 'LearnableGCNII',
+                                 'WeightedJKNet', 'FAGCN'])
+def test_no_lazy_in_channels_on_torch_linear(cls):
+    # in_channels=-1 is PyG's lazy initialisation; these models use a torch
+    # Linear, so -1 used to end in torch's "negative dimension" RuntimeError
+    import pyg_ext.nn.models as M
+    H.assert_clear(lambda: getattr(M, cls)(-1, 8, 3), ["'in_channels'"])

@@ -1,16 +1,14 @@
-import math
 from typing import Iterator
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import BatchNorm1d, Identity, Linear, Parameter
+from torch.nn import Parameter
 from torch_geometric.typing import Adj, OptTensor
 
-from pyg_ext.nn._checks import (check_channels, check_dropout,
-                                 check_forward)
-from pyg_ext.utils.validation import check_float
 from pyg_ext.nn.conv.gpr_prop import HopAggregation
+from pyg_ext.nn.models._hop_base import HopBackbone, logit
+from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['LearnableAPPNP', 'appnp_hop_weights']
 
@@ -30,7 +28,7 @@ def appnp_hop_weights(alpha: Tensor, K: int) -> Tensor:
     return coef * w
 
 
-class LearnableAPPNP(torch.nn.Module):
+class LearnableAPPNP(HopBackbone):
     r"""APPNP from the `"Predict then Propagate: Graph Neural Networks meet
     Personalized PageRank" <https://arxiv.org/abs/1810.05997>`_ paper with a
     *learnable* teleport probability :math:`\alpha`, in the
@@ -71,38 +69,21 @@ class LearnableAPPNP(torch.nn.Module):
     ``sparse_coo``, ``SparseTensor``; row = target), with the same results
     (see ``docs/scale.md``).
     """
-    supports_adj_t = True
+    _repr_keys = (('K', 'K'), ('alpha', 'init_alpha'))
 
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, K: int = 10, alpha: float = 0.1,
                  dropout: float = 0.5, batch_norm: bool = True,
                  classifier_bias: bool = False, cached: bool = False):
         super().__init__()
-        check_channels(in_channels=in_channels,
-                       hidden_channels=hidden_channels,
-                       out_channels=out_channels)
-        check_dropout(dropout=dropout)
+        self._init_frame(in_channels, hidden_channels, out_channels, dropout,
+                         batch_norm, classifier_bias)
         check_float('alpha', alpha, low=0.0, high=1.0, low_open=True,
                     high_open=True)
-        if not 0.0 < alpha < 1.0:
-            raise ValueError(f"'alpha' must be in (0, 1), got {alpha}")
-        if isinstance(K, bool) or not isinstance(K, int) or K < 1:
-            raise ValueError(f"'K' must be an int >= 1, got {K!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"'dropout' must be in [0, 1), got {dropout}")
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.K = K
+        self.K = check_int('K', K, low=1)
         self.init_alpha = alpha
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.lin1 = Linear(in_channels, hidden_channels)
-        self.bn1 = BatchNorm1d(hidden_channels) if batch_norm else Identity()
         self.alpha_logit = Parameter(torch.empty(()))
         self.prop = HopAggregation(cached=cached)
-        self.lin2 = Linear(hidden_channels, out_channels,
-                           bias=classifier_bias)
         self.reset_parameters()
 
     @property
@@ -110,36 +91,18 @@ class LearnableAPPNP(torch.nn.Module):
         return torch.sigmoid(self.alpha_logit)
 
     def reset_parameters(self):
-        self.lin1.reset_parameters()
-        if self.batch_norm:
-            self.bn1.reset_parameters()
+        self._reset_encoder()
         with torch.no_grad():
-            a = self.init_alpha
-            self.alpha_logit.fill_(math.log(a / (1 - a)))
+            self.alpha_logit.fill_(logit(self.init_alpha))
         self.prop.reset_parameters()
         self.lin2.reset_parameters()
 
     def featurize(self, x: Tensor, edge_index: Adj,
                   edge_weight: OptTensor = None) -> Tensor:
-        x = F.dropout(x, p=self.dropout, training=self.training)
-        h = F.relu(self.bn1(self.lin1(x)))
-        h = F.dropout(h, p=self.dropout, training=self.training)
+        h = F.dropout(self.encode(x), p=self.dropout, training=self.training)
         gamma = appnp_hop_weights(self.alpha, self.K)
         return self.prop(h, edge_index, gamma, edge_weight)
-
-    def classify(self, z: Tensor) -> Tensor:
-        return self.lin2(z)
-
-    def forward(self, x: Tensor, edge_index: Adj,
-                edge_weight: OptTensor = None) -> Tensor:
-        check_forward(x, edge_index, self.in_channels, edge_weight)
-        return self.classify(self.featurize(x, edge_index, edge_weight))
 
     def hop_parameters(self) -> Iterator[Parameter]:
         r"""The logit of the teleport probability :math:`\alpha`."""
         yield self.alpha_logit
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({self.in_channels}, '
-                f'{self.out_channels}, K={self.K}, '
-                f'alpha={self.init_alpha})')

@@ -6,10 +6,10 @@ from torch import Tensor
 from torch.nn import Linear, Module, ModuleList
 from torch_geometric.nn.conv import FAConv
 
-from pyg_ext.nn._checks import check_dropout, check_forward
+from pyg_ext.nn._checks import check_channels, check_dropout, check_forward
 from pyg_ext.utils.sparse_adj import (csr_of, gcn_norm_values, is_sparse_adj,
                                       spmm)
-from pyg_ext.utils.validation import check_float
+from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['FAGCN']
 
@@ -85,19 +85,15 @@ class FAGCN(Module):
                  out_channels: int, num_layers: int = 2, dropout: float = 0.5,
                  eps: float = 0.3):
         super().__init__()
-        for name, v, lo in (('in_channels', in_channels, 1),
-                            ('hidden_channels', hidden_channels, 1),
-                            ('out_channels', out_channels, 1),
-                            ('num_layers', num_layers, 0)):
-            if not isinstance(v, int) or isinstance(v, bool) or v < lo:
-                raise ValueError(f"'{name}' must be an int >= {lo}, got "
-                                 f"{v!r}")
+        check_int('in_channels', in_channels, low=1)  # torch Linear: not lazy
+        check_channels(hidden_channels=hidden_channels,
+                       out_channels=out_channels)
         check_dropout(dropout=dropout)
         check_float('eps', eps)
         self.in_channels = in_channels
         self.hidden_channels = hidden_channels
         self.out_channels = out_channels
-        self.num_layers = num_layers
+        self.num_layers = check_int('num_layers', num_layers, low=0)
         self.dropout = dropout
         self.eps = eps
 

@@ -4,18 +4,17 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import BatchNorm1d, Identity, Linear, Parameter
+from torch.nn import Parameter
 from torch_geometric.typing import Adj, OptTensor
 
-from pyg_ext.nn._checks import (check_channels, check_dropout,
-                                 check_forward)
-from pyg_ext.utils.validation import check_float
 from pyg_ext.nn.conv.gpr_prop import HopAggregation
+from pyg_ext.nn.models._hop_base import HopBackbone, logit
+from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['LearnableGCNII']
 
 
-class LearnableGCNII(torch.nn.Module):
+class LearnableGCNII(HopBackbone):
     r"""GCNII from the `"Simple and Deep Graph Convolutional Networks"
     <https://arxiv.org/abs/2007.02133>`_ paper with *learnable* per-layer
     initial-residual strengths :math:`\alpha_\ell`, the hop-aggregation
@@ -59,49 +58,26 @@ class LearnableGCNII(torch.nn.Module):
     ``sparse_coo``, ``SparseTensor``; row = target), with the same results
     (see ``docs/scale.md``).
     """
-    supports_adj_t = True
-
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, num_layers: int = 4, alpha: float = 0.1,
                  theta: float = 0.5, dropout: float = 0.5,
                  batch_norm: bool = True, classifier_bias: bool = False,
                  cached: bool = False):
         super().__init__()
-        check_channels(in_channels=in_channels,
-                       hidden_channels=hidden_channels,
-                       out_channels=out_channels)
-        check_dropout(dropout=dropout)
+        self._init_frame(in_channels, hidden_channels, out_channels, dropout,
+                         batch_norm, classifier_bias)
         check_float('alpha', alpha, low=0.0, high=1.0, low_open=True,
                     high_open=True)
         check_float('theta', theta, low=0.0, low_open=True)
-        if not 0.0 < alpha < 1.0:
-            raise ValueError(f"'alpha' must be in (0, 1), got {alpha}")
-        if isinstance(num_layers, bool) or not isinstance(
-                num_layers, int) or num_layers < 1:
-            raise ValueError(f"'num_layers' must be an int >= 1, got "
-                             f"{num_layers!r}")
-        if theta <= 0:
-            raise ValueError(f"'theta' must be > 0, got {theta}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"'dropout' must be in [0, 1), got {dropout}")
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.num_layers = num_layers
+        self.num_layers = check_int('num_layers', num_layers, low=1)
         self.init_alpha = alpha
         self.theta = theta
-        self.dropout = dropout
-        self.batch_norm = batch_norm
-        self.lin1 = Linear(in_channels, hidden_channels)
-        self.bn1 = BatchNorm1d(hidden_channels) if batch_norm else Identity()
         self.weights = torch.nn.ParameterList([
             Parameter(torch.empty(hidden_channels, hidden_channels))
             for _ in range(num_layers)
         ])
         self.alpha_logit = Parameter(torch.empty(num_layers))
         self.prop = HopAggregation(cached=cached)
-        self.lin2 = Linear(hidden_channels, out_channels,
-                           bias=classifier_bias)
         self.reset_parameters()
 
     @property
@@ -109,21 +85,17 @@ class LearnableGCNII(torch.nn.Module):
         return torch.sigmoid(self.alpha_logit)
 
     def reset_parameters(self):
-        self.lin1.reset_parameters()
-        if self.batch_norm:
-            self.bn1.reset_parameters()
+        self._reset_encoder()
         for w in self.weights:
             torch.nn.init.xavier_uniform_(w)
         with torch.no_grad():
-            a = self.init_alpha
-            self.alpha_logit.fill_(math.log(a / (1 - a)))
+            self.alpha_logit.fill_(logit(self.init_alpha))
         self.prop.reset_parameters()
         self.lin2.reset_parameters()
 
     def featurize(self, x: Tensor, edge_index: Adj,
                   edge_weight: OptTensor = None) -> Tensor:
-        x = F.dropout(x, p=self.dropout, training=self.training)
-        h0 = F.relu(self.bn1(self.lin1(x)))
+        h0 = self.encode(x)
         adj = self.prop.norm(edge_index, edge_weight, h0.size(0), h0.dtype)
         alpha = self.alpha
         h = h0
@@ -135,19 +107,7 @@ class LearnableGCNII(torch.nn.Module):
             h = F.relu((1 - beta) * s + beta * (s @ w))
         return h
 
-    def classify(self, z: Tensor) -> Tensor:
-        return self.lin2(z)
-
-    def forward(self, x: Tensor, edge_index: Adj,
-                edge_weight: OptTensor = None) -> Tensor:
-        check_forward(x, edge_index, self.in_channels, edge_weight)
-        return self.classify(self.featurize(x, edge_index, edge_weight))
-
     def hop_parameters(self) -> Iterator[Parameter]:
         r"""The logits of the initial-residual strengths
         :math:`\alpha_\ell`."""
         yield self.alpha_logit
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({self.in_channels}, '
-                f'{self.out_channels}, num_layers={self.num_layers})')

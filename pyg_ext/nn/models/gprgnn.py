@@ -1,19 +1,18 @@
 from typing import Iterator, Optional, Sequence, Union
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.nn import BatchNorm1d, Identity, Linear, Parameter
+from torch.nn import Parameter
 from torch_geometric.typing import Adj, OptTensor
 
-from pyg_ext.nn._checks import (check_channels, check_dropout,
-                                 check_forward)
+from pyg_ext.nn._checks import check_dropout
 from pyg_ext.nn.conv.gpr_prop import GPRProp
+from pyg_ext.nn.models._hop_base import HopBackbone
 
 __all__ = ['GPRGNN']
 
 
-class GPRGNN(torch.nn.Module):
+class GPRGNN(HopBackbone):
     r"""The GPR-GNN model from the `"Adaptive Universal Generalized PageRank
     Graph Neural Network" <https://arxiv.org/abs/2006.07988>`_ paper, in the
     featurizer/classifier form used by `"AdaRC: Mitigating Graph Structure
@@ -60,7 +59,7 @@ class GPRGNN(torch.nn.Module):
     ``sparse_coo``, ``SparseTensor``; row = target), with the same results
     (see ``docs/scale.md``).
     """
-    supports_adj_t = True
+    _repr_keys = (('hidden_channels', 'hidden_channels'), ('K', 'K'))
 
     def __init__(self, in_channels: int, hidden_channels: int,
                  out_channels: int, K: int = 9, init: str = 'PPR',
@@ -70,60 +69,26 @@ class GPRGNN(torch.nn.Module):
                  batch_norm: bool = True, classifier_bias: bool = False,
                  cached: bool = False):
         super().__init__()
-        check_channels(in_channels=in_channels,
-                       hidden_channels=hidden_channels,
-                       out_channels=out_channels)
-        check_dropout(dropout=dropout)
+        self._init_frame(in_channels, hidden_channels, out_channels, dropout,
+                         batch_norm, classifier_bias)
         check_dropout(dprate=dprate)
-        for name, p in (('dropout', dropout), ('dprate', dprate)):
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"'{name}' must be in [0, 1), got {p}")
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
         self.K = K
-        self.dropout = dropout
         self.dprate = dprate
-        self.batch_norm = batch_norm
-        self.classifier_bias = classifier_bias
-        self.lin1 = Linear(in_channels, hidden_channels)
-        self.bn1 = BatchNorm1d(hidden_channels) if batch_norm else Identity()
         self.prop = GPRProp(K, init=init, alpha=alpha, gamma=gamma,
                             cached=cached)
-        self.lin2 = Linear(hidden_channels, out_channels,
-                           bias=classifier_bias)
         self.reset_parameters()
 
     def reset_parameters(self):
-        self.lin1.reset_parameters()
-        if self.batch_norm:
-            self.bn1.reset_parameters()
+        self._reset_encoder()
         self.prop.reset_parameters()
         self.lin2.reset_parameters()
 
     def featurize(self, x: Tensor, edge_index: Adj,
                   edge_weight: OptTensor = None) -> Tensor:
-        r"""The representation :math:`\mathbf{Z}` (before the classifier)."""
-        x = F.dropout(x, p=self.dropout, training=self.training)
-        h = F.relu(self.bn1(self.lin1(x)))
-        h = F.dropout(h, p=self.dropout, training=self.training)
+        h = F.dropout(self.encode(x), p=self.dropout, training=self.training)
         h = F.dropout(h, p=self.dprate, training=self.training)
         return self.prop(h, edge_index, edge_weight)
-
-    def classify(self, z: Tensor) -> Tensor:
-        r"""Logits from the representation :math:`\mathbf{Z}`."""
-        return self.lin2(z)
-
-    def forward(self, x: Tensor, edge_index: Adj,
-                edge_weight: OptTensor = None) -> Tensor:
-        check_forward(x, edge_index, self.in_channels, edge_weight)
-        return self.classify(self.featurize(x, edge_index, edge_weight))
 
     def hop_parameters(self) -> Iterator[Parameter]:
         r"""The hop-aggregation parameters :math:`\gamma`."""
         yield self.prop.gamma
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}({self.in_channels}, '
-                f'{self.out_channels}, hidden_channels={self.hidden_channels}'
-                f', K={self.K})')
