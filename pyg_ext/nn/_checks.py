@@ -17,7 +17,7 @@ from torch_geometric.utils import is_sparse
 from pyg_ext.utils.sparse_adj import is_sparse_adj
 from pyg_ext.utils.validation import check_float, check_int
 
-__all__ = ['check_channels', 'check_dropout', 'check_ids_once',
+__all__ = ['check_channels', 'check_dropout', 'init_sizes', 'check_ids_once',
            'check_forward', 'check_adj_t']
 
 
@@ -35,6 +35,25 @@ def check_dropout(**rates: Any) -> None:
     r"""Every keyword is a finite dropout rate in :math:`[0, 1)`."""
     for name, value in rates.items():
         check_float(name, value, low=0.0, high=1.0, high_open=True)
+
+
+def init_sizes(module: Any, in_channels: Any, hidden_channels: Any,
+               out_channels: Any, *, num_layers: Any, dropout: Any,
+               min_layers: int = 1) -> None:
+    r"""Checks and stores the sizes of a model built on torch
+    :class:`~torch.nn.Linear` layers: :obj:`in_channels` an int >= 1 (no
+    lazy ``-1``), the other channels >= 1, :obj:`num_layers` >=
+    :obj:`min_layers`, :obj:`dropout` in :math:`[0, 1)`."""
+    check_int('in_channels', in_channels, low=1)
+    check_channels(hidden_channels=hidden_channels,
+                   out_channels=out_channels)
+    check_int('num_layers', num_layers, low=min_layers)
+    check_dropout(dropout=dropout)
+    module.in_channels = in_channels
+    module.hidden_channels = hidden_channels
+    module.out_channels = out_channels
+    module.num_layers = num_layers
+    module.dropout = dropout
 
 
 def check_ids_once(edge_index: Tensor, num_nodes: int) -> None:

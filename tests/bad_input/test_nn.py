@@ -190,7 +190,8 @@ def test_gpr_gamma_and_mowst_nan_features():
 
 
 @pytest.mark.parametrize('cls', ['GPRGNN', 'LearnableAPPNP', 'LearnableGCNII',
-                                 'WeightedJKNet', 'FAGCN'])
+                                 'WeightedJKNet', 'FAGCN', 'TeddyGCN',
+                                 'TeddyGIN', 'TeddyGAT'])
 def test_no_lazy_in_channels_on_torch_linear(cls):
     # in_channels=-1 is PyG's lazy initialisation; these models use a torch
     # Linear, so -1 used to end in torch's "negative dimension" RuntimeError

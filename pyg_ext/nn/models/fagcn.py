@@ -6,10 +6,10 @@ from torch import Tensor
 from torch.nn import Linear, Module, ModuleList
 from torch_geometric.nn.conv import FAConv
 
-from pyg_ext.nn._checks import check_channels, check_dropout, check_forward
+from pyg_ext.nn._checks import check_forward, init_sizes
 from pyg_ext.utils.sparse_adj import (csr_of, gcn_norm_values, is_sparse_adj,
                                       spmm)
-from pyg_ext.utils.validation import check_float, check_int
+from pyg_ext.utils.validation import check_float
 
 __all__ = ['FAGCN']
 
@@ -85,16 +85,9 @@ class FAGCN(Module):
                  out_channels: int, num_layers: int = 2, dropout: float = 0.5,
                  eps: float = 0.3):
         super().__init__()
-        check_int('in_channels', in_channels, low=1)  # torch Linear: not lazy
-        check_channels(hidden_channels=hidden_channels,
-                       out_channels=out_channels)
-        check_dropout(dropout=dropout)
+        init_sizes(self, in_channels, hidden_channels, out_channels,
+                   num_layers=num_layers, dropout=dropout, min_layers=0)
         check_float('eps', eps)
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.num_layers = check_int('num_layers', num_layers, low=0)
-        self.dropout = dropout
         self.eps = eps
 
         self.lin_in = Linear(in_channels, hidden_channels)

@@ -14,7 +14,7 @@ from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.inits import glorot
 from torch_geometric.utils import softmax
 
-from pyg_ext.nn._checks import check_channels, check_dropout, check_forward
+from pyg_ext.nn._checks import check_forward, init_sizes
 from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
 from pyg_ext.utils.sparse_adj import (csr_of, gcn_norm_values, is_sparse_adj,
                                       spmm)
@@ -83,18 +83,8 @@ class TeddyGCN(torch.nn.Module):
                  out_channels: int, num_layers: int = 2,
                  dropout: float = 0.5):
         super().__init__()
-        check_channels(in_channels=in_channels,
-                       hidden_channels=hidden_channels,
-                       out_channels=out_channels)
-        check_int('num_layers', num_layers, low=1)
-        check_dropout(dropout=dropout)
-        if num_layers < 1:
-            raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.num_layers = num_layers
-        self.dropout = dropout
+        init_sizes(self, in_channels, hidden_channels, out_channels,
+                   num_layers=num_layers, dropout=dropout)
         dims = [in_channels] + [hidden_channels] * (num_layers - 1) + \
             [out_channels]
         self.lins = torch.nn.ModuleList(
@@ -182,20 +172,12 @@ class TeddyGIN(torch.nn.Module):
                  out_channels: int, num_layers: int = 2,
                  dropout: float = 0.0):
         super().__init__()
-        check_channels(in_channels=in_channels,
-                       hidden_channels=hidden_channels,
-                       out_channels=out_channels)
-        check_int('num_layers', num_layers, low=1)
-        check_dropout(dropout=dropout)
+        init_sizes(self, in_channels, hidden_channels, out_channels,
+                   num_layers=num_layers, dropout=dropout)
         if num_layers != 2:
             raise ValueError(f"'num_layers' must be 2 (TeddyGIN has exactly "
                              f"2 layers, the official architecture), got "
                              f"{num_layers}")
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.num_layers = num_layers
-        self.dropout = dropout
         self.conv1 = WeightedGINConv(in_channels, hidden_channels)
         self.conv2 = WeightedGINConv(hidden_channels, out_channels)
         self.skip = torch.nn.Linear(hidden_channels, out_channels, bias=False)
@@ -304,20 +286,9 @@ class TeddyGAT(torch.nn.Module):
                  out_channels: int, num_layers: int = 2, dropout: float = 0.6,
                  heads: int = 8):
         super().__init__()
-        check_channels(in_channels=in_channels,
-                       hidden_channels=hidden_channels,
-                       out_channels=out_channels)
-        check_int('num_layers', num_layers, low=1)
-        check_dropout(dropout=dropout)
-        check_int('heads', heads, low=1)
-        if num_layers < 1:
-            raise ValueError(f"'num_layers' must be >= 1, got {num_layers}")
-        self.in_channels = in_channels
-        self.hidden_channels = hidden_channels
-        self.out_channels = out_channels
-        self.num_layers = num_layers
-        self.dropout = dropout
-        self.heads = heads
+        init_sizes(self, in_channels, hidden_channels, out_channels,
+                   num_layers=num_layers, dropout=dropout)
+        self.heads = check_int('heads', heads, low=1)
         self.convs = torch.nn.ModuleList()
         dim = in_channels
         for _ in range(num_layers - 1):
