@@ -21,7 +21,7 @@ and seed.
 """
 import copy
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence
 
 import torch
 from torch import Tensor

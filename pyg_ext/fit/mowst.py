@@ -388,7 +388,7 @@ def fit_mowst(
                              f"resume was trained with {saved!r}; resume "
                              f"with the same value")
     st['dropout_after_pretrain'] = dropout_after_pretrain
-    x, edge_index, y = data.x, node_adj(data), data.y
+    x, edge_index = data.x, node_adj(data)
     star = variant == 'mowst_star'
     if star:
         opts = {'joint': trainer.optimizer('joint', model.parameters(),
@@ -461,7 +461,7 @@ def _val_expected(model: Mowst, out, data) -> float:
 def _rounds(trainer, model, data, opts, steps, max_epochs, patience,
             max_rounds, big_patience, checkpoint_gate, kw) -> FitResult:
     st = trainer.state
-    x, edge_index, y = data.x, node_adj(data), data.y
+    x, edge_index = data.x, node_adj(data)
     names = ['weak', 'strong'] + (['gate'] if 'gate' in trainer.modules
                                   and checkpoint_gate else [])
     if 'round' not in st:  # after the pre-training, once

@@ -35,7 +35,7 @@ from pyg_ext.utils.validation import (check_bool, check_choice,
                                       check_edge_values, check_float,
                                       check_graph, check_labels)
 
-__all__ = ['fit_teddy', 'fit_random_prune', 'fit_ugs', 'train_sparse',
+__all__ = ['fit_teddy', 'fit_random_prune', 'train_sparse',
            'graph_sparsity_of', 'prepare_sweep_data']
 
 Levels = Sequence[Tuple[float, float]]

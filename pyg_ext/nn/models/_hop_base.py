@@ -85,3 +85,18 @@ class HopBackbone(torch.nn.Module):
         opts = ''.join(f', {k}={getattr(self, a)}' for k, a in self._repr_keys)
         return (f'{self.__class__.__name__}({self.in_channels}, '
                 f'{self.out_channels}{opts})')
+
+
+class LearnableAlpha:
+    r"""Mixin of the backbones whose hop parameter is a strength
+    :math:`\alpha \in (0, 1)` kept as its logit :obj:`alpha_logit` (so
+    gradient steps cannot leave the interval), initialised from
+    :obj:`init_alpha`."""
+
+    @property
+    def alpha(self) -> Tensor:
+        return torch.sigmoid(self.alpha_logit)
+
+    def _reset_alpha(self) -> None:
+        with torch.no_grad():
+            self.alpha_logit.fill_(logit(self.init_alpha))

@@ -7,7 +7,7 @@ from torch.nn import Parameter
 from torch_geometric.typing import Adj, OptTensor
 
 from pyg_ext.nn.conv.gpr_prop import HopAggregation
-from pyg_ext.nn.models._hop_base import HopBackbone, logit
+from pyg_ext.nn.models._hop_base import HopBackbone, LearnableAlpha
 from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['LearnableAPPNP', 'appnp_hop_weights']
@@ -28,7 +28,7 @@ def appnp_hop_weights(alpha: Tensor, K: int) -> Tensor:
     return coef * w
 
 
-class LearnableAPPNP(HopBackbone):
+class LearnableAPPNP(LearnableAlpha, HopBackbone):
     r"""APPNP from the `"Predict then Propagate: Graph Neural Networks meet
     Personalized PageRank" <https://arxiv.org/abs/1810.05997>`_ paper with a
     *learnable* teleport probability :math:`\alpha`, in the
@@ -86,14 +86,9 @@ class LearnableAPPNP(HopBackbone):
         self.prop = HopAggregation(cached=cached)
         self.reset_parameters()
 
-    @property
-    def alpha(self) -> Tensor:
-        return torch.sigmoid(self.alpha_logit)
-
     def reset_parameters(self):
         self._reset_encoder()
-        with torch.no_grad():
-            self.alpha_logit.fill_(logit(self.init_alpha))
+        self._reset_alpha()
         self.prop.reset_parameters()
         self.lin2.reset_parameters()
 

@@ -8,13 +8,13 @@ from torch.nn import Parameter
 from torch_geometric.typing import Adj, OptTensor
 
 from pyg_ext.nn.conv.gpr_prop import HopAggregation
-from pyg_ext.nn.models._hop_base import HopBackbone, logit
+from pyg_ext.nn.models._hop_base import HopBackbone, LearnableAlpha
 from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['LearnableGCNII']
 
 
-class LearnableGCNII(HopBackbone):
+class LearnableGCNII(LearnableAlpha, HopBackbone):
     r"""GCNII from the `"Simple and Deep Graph Convolutional Networks"
     <https://arxiv.org/abs/2007.02133>`_ paper with *learnable* per-layer
     initial-residual strengths :math:`\alpha_\ell`, the hop-aggregation
@@ -80,16 +80,11 @@ class LearnableGCNII(HopBackbone):
         self.prop = HopAggregation(cached=cached)
         self.reset_parameters()
 
-    @property
-    def alpha(self) -> Tensor:
-        return torch.sigmoid(self.alpha_logit)
-
     def reset_parameters(self):
         self._reset_encoder()
         for w in self.weights:
             torch.nn.init.xavier_uniform_(w)
-        with torch.no_grad():
-            self.alpha_logit.fill_(logit(self.init_alpha))
+        self._reset_alpha()
         self.prop.reset_parameters()
         self.lin2.reset_parameters()
 

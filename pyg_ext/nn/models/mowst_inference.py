@@ -81,6 +81,19 @@ class MowstPrediction:
         return float(self.used_strong.sum()) / n if n > 0 else 0.0
 
 
+
+def _sub_kwargs(kwargs, edge_mask: Tensor, subset: Tensor, N: int) -> dict:
+    # the strong expert's keyword tensors restricted to an induced subgraph:
+    # edge-level ones by the kept edges, node-level ones by the kept nodes
+    out = {}
+    for key, val in kwargs.items():
+        if isinstance(val, Tensor) and key in EDGE_KWARGS:
+            val = val[edge_mask]
+        elif isinstance(val, Tensor) and val.dim() >= 1 and val.size(0) == N:
+            val = val[subset]
+        out[key] = val
+    return out
+
 def num_edges(edge_index: Any) -> int:
     r"""Edges of an :obj:`edge_index`, stored entries of a sparse
     :obj:`adj_t` (the rows an edge-level keyword argument must have)."""
@@ -361,13 +374,7 @@ def strong_on(model: 'Mowst', x: Tensor, edge_index: Tensor, act: Tensor,
                                gcns, flow), computed
     subset, sub_ei, relabel, edge_mask = induced_subgraph(visited,
                                                           edge_index)
-    sub_kwargs = {}
-    for key, val in kwargs.items():
-        if isinstance(val, Tensor) and key in EDGE_KWARGS:
-            val = val[edge_mask]
-        elif isinstance(val, Tensor) and val.dim() >= 1 and val.size(0) == N:
-            val = val[subset]
-        sub_kwargs[key] = val
+    sub_kwargs = _sub_kwargs(kwargs, edge_mask, subset, N)
     with _normalize_off(gcns):
         out = model.strong_forward(x[subset], sub_ei, **sub_kwargs)
     return out[relabel[act]], computed
@@ -423,13 +430,7 @@ def _strong_on_sparse(model: 'Mowst', x: Tensor, adj_t: Any, act: Tensor,
     # relabel is monotone, so the kept entries stay in CSR order.
     sub = _sub_adj(adj_t, sub_ei[1], sub_ei[0], value[edge_mask],
                    subset.numel())
-    sub_kwargs = {}
-    for key, val in kwargs.items():
-        if isinstance(val, Tensor) and key in EDGE_KWARGS:
-            val = val[edge_mask]
-        elif isinstance(val, Tensor) and val.dim() >= 1 and val.size(0) == N:
-            val = val[subset]
-        sub_kwargs[key] = val
+    sub_kwargs = _sub_kwargs(kwargs, edge_mask, subset, N)
     out = model.strong_forward(x[subset], sub, **sub_kwargs)
     return out[relabel[act]], computed
 
