@@ -41,6 +41,7 @@ class THeGCNOptions(ModelOptions):
     use_edge_attr: bool = True
     fixed_gate: Optional[float] = None
     num_nodes: int = 0
+    time_learnable: bool = False
 
     def __post_init__(self):
         if self.gate not in ('scalar', 'channel'):
@@ -64,7 +65,8 @@ def build_thegcn(in_channels: int, out_channels: int,
                   gate_act=options.gate_act, gate_hidden=options.gate_hidden,
                   dropout=options.dropout, use_time=options.use_time,
                   use_edge_attr=options.use_edge_attr,
-                  fixed_gate=options.fixed_gate, num_nodes=num_nodes)
+                  fixed_gate=options.fixed_gate, num_nodes=num_nodes,
+                  time_learnable=options.time_learnable)
 
 
 # FAGCN -----------------------------------------------------------------------
@@ -84,11 +86,21 @@ def build_fagcn(in_channels: int, out_channels: int, options: FAGCNOptions):
 @dataclass
 class TGNOptions(ModelOptions):
     r"""Options of ``tgn``: ``num_nodes``/``msg_dim = -1`` are taken from the
-    dataset; ``hidden_channels`` is the memory, time and embedding size."""
+    dataset; ``hidden_channels`` is the memory, time and embedding size;
+    ``time_encoder`` is ``'tgat'`` (fixed TGAT frequencies, frozen unless
+    ``time_learnable``) or ``'linear'`` (PyG's learnable encoder)."""
     hidden_channels: int = 100
     num_nodes: int = -1
     msg_dim: int = -1
     neighbor_size: int = 10
+    time_encoder: str = 'tgat'
+    time_learnable: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.time_encoder not in ('tgat', 'linear'):
+            raise ValueError(f"model.time_encoder: expected 'tgat' or "
+                             f"'linear', got {self.time_encoder!r}")
 
 
 @register_model('tgn', options=TGNOptions,
@@ -102,7 +114,9 @@ def build_tgn(in_channels: int, out_channels: int, options: TGNOptions):
                          f"{options.msg_dim}")
     h = options.hidden_channels
     return TGNModel(in_channels, out_channels, options.num_nodes,
-                    options.msg_dim, h, h, h, options.neighbor_size)
+                    options.msg_dim, h, h, h, options.neighbor_size,
+                    time_encoder=options.time_encoder,
+                    time_learnable=options.time_learnable)
 
 
 # the method -------------------------------------------------------------------
