@@ -63,6 +63,16 @@ class TemporalLinkPredictionTask(TemporalTask):
     def make_head(self, data, out_channels):
         return LinkHead(out_channels)
 
+    def auto_options(self, data):
+        r"""Besides the shared ones, ``time_window``: the duration of the
+        test period (EdgeBank's *tw-ts* window)."""
+        out = super().auto_options(data)
+        host = data.on_host()
+        tt = host.q_time[host.split['test']].double()
+        if tt.numel():
+            out['time_window'] = max(float(tt.max() - tt.min()), 1e-12)
+        return out
+
     def split_events(self, graph: TemporalGraph) -> Dict[str, Tensor]:
         r"""The event split (chronological at time quantiles)."""
         return chronological_split(graph.events.t, self.options.val_ratio,
@@ -138,6 +148,9 @@ class TemporalLinkPredictionTask(TemporalTask):
             z = static_out if static_out is not None else \
                 self.full_static(model, data)
             return head(z[data.dev(src)], z[data.dev(dst)])
+        if kind == 'pair':
+            return model.score_pairs(data.dev(src), data.dev(dst),
+                                     data.dev(times))
         raise ValueError("stream models are run by replay_stream, not per "
                          "batch")
 

@@ -45,12 +45,16 @@ from pyg_ext.sampler import TemporalNeighborSampler
 __all__ = ['MODEL_KINDS', 'model_kind', 'TemporalTask',
            'TemporalNodeClassificationTask', 'DynamicNodeClassificationTask']
 
-MODEL_KINDS = ('temporal', 'stream', 'static')
+MODEL_KINDS = ('temporal', 'stream', 'static', 'pair')
 
 
 def model_kind(model: torch.nn.Module) -> str:
     r"""``'stream'`` (``model.stream_model``), ``'temporal'``
-    (``model.temporal``) or ``'static'``."""
+    (``model.temporal``), ``'pair'`` (``model.pair_model``: a
+    parameter-free pair scorer such as EdgeBank, link prediction only) or
+    ``'static'``."""
+    if getattr(model, 'pair_model', False):
+        return 'pair'
     if getattr(model, 'stream_model', False):
         return 'stream'
     if getattr(model, 'temporal', False):
@@ -181,6 +185,17 @@ class TemporalTask:
             raise ValueError(f"model.edge_dim={ed} but the dataset's edge "
                              f"attributes have {D} columns (set "
                              f"model.edge_dim=-1 for auto)")
+        if model_kind(model) == 'pair':
+            if self.kind != 'link':
+                raise ValueError(f"'model' is a pair model (e.g. EdgeBank: "
+                                 f"it scores node pairs), which only serves "
+                                 f"temporal link prediction, not "
+                                 f"{self.name!r}")
+            missing = [m for m in ('reset_state', 'score_pairs')
+                       if not callable(getattr(model, m, None))]
+            if missing:
+                raise TypeError(f"'model' is a pair model (pair_model=True) "
+                                f"but has no {'(), '.join(missing)}()")
         if model_kind(model) == 'stream':
             missing = [m for m in ('reset_state', 'embed_nodes', 'update',
                                    'detach_state')
