@@ -141,10 +141,13 @@ def _task_data(task: TemporalTask, data) -> TemporalTaskData:
 
 def _fit_pair_model(model, head, task: TemporalTask,
                     data: TemporalTaskData) -> FitResult:
-    r"""A parameter-free pair model (EdgeBank): bind the stream, evaluate
-    once; nothing is trained."""
+    r"""A parameter-free pair model (EdgeBank): bind the stream (without
+    the held-out events of the DyGLib protocol, which DyGLib's EdgeBank
+    never sees either), evaluate once; nothing is trained."""
     ev = data.graph.events
-    model.reset_state(ev.src, ev.dst, ev.t, data.graph.num_nodes)
+    keep = task.visible_events(data)
+    model.reset_state(ev.src[keep], ev.dst[keep], ev.t[keep],
+                      data.graph.num_nodes)
     outputs = predict_splits('pair', model, head, task, data, EVAL_SPLITS)
     metrics = task.compute_metrics(outputs, data)
     history = {k: [v] for k, v in metrics.items()}
