@@ -18,6 +18,7 @@ from pyg_ext.fit.temporal_checks import check_split_sizes, check_task_stream
 from pyg_ext.fit.temporal_data import TemporalTaskData, chronological_split
 from pyg_ext.fit.temporal_dyglib import (batch_mean_metrics, dyglib_negatives,
                                          dyglib_split)
+from pyg_ext.fit.temporal_pair import PairFeatures, PairLinkHead
 from pyg_ext.fit.temporal_options import (TemporalLinkPredictionOptions,
                                           TemporalTaskOptions)
 from pyg_ext.fit.temporal_tasks import (DynamicNodeClassificationTask,
@@ -64,7 +65,39 @@ class TemporalLinkPredictionTask(TemporalTask):
         return data.graph.x.size(1), self.options.embedding_dim
 
     def make_head(self, data, out_channels):
+        if self.options.pair_features:
+            return PairLinkHead(out_channels)
         return LinkHead(out_channels)
+
+    def check_model(self, model, data):
+        super().check_model(model, data)
+        if self.options.pair_features and model_kind(model) in ('stream',
+                                                                'pair'):
+            raise ValueError(f"task.pair_features is for temporal and "
+                             f"static models (the link decoder reads them); "
+                             f"a {model_kind(model)} model cannot use them")
+
+    def prepare(self, data, kind):
+        super().prepare(data, kind)
+        if self.options.pair_features:
+            self.pair_index(data)
+            self.pair_index(data, train=True)
+
+    def pair_index(self, data: TemporalTaskData,
+                   train: bool = False) -> PairFeatures:
+        r"""The :class:`~pyg_ext.fit.temporal_pair.PairFeatures` of the
+        stream (host, built once; with :obj:`train`, without the held-out
+        events)."""
+        host = data.on_host()
+        train = train and host.held_out_events is not None
+        key = ('pair_index', self.options.pair_neighbors, train)
+        if key not in host.cache:
+            ev = host.graph.events
+            keep = self.visible_events(host) if train else slice(None)
+            host.cache[key] = PairFeatures(
+                ev.src[keep].long(), ev.dst[keep].long(), ev.t[keep],
+                host.graph.num_nodes, self.options.pair_neighbors)
+        return host.cache[key]
 
     def auto_options(self, data):
         r"""Besides the shared ones, ``time_window``: the duration of the
@@ -183,15 +216,19 @@ class TemporalLinkPredictionTask(TemporalTask):
         r"""Scores of the (CPU) pairs ``(src, dst)`` at :obj:`times`
         (:obj:`train`: a training step, which sees no held-out event)."""
         kind = model_kind(model)
+        pf = ()
+        if self.options.pair_features and kind in ('temporal', 'static'):
+            feat, gap = self.pair_index(data, train)(src, dst, times)
+            pf = (data.dev(feat), data.dev(gap))
         if kind == 'temporal':
             nodes = torch.cat([src, dst])
             z = self.embed_temporal(model, data, nodes,
                                     torch.cat([times, times]), train=train)
-            return head(z[:src.numel()], z[src.numel():])
+            return head(z[:src.numel()], z[src.numel():], *pf)
         if kind == 'static':
             z = static_out if static_out is not None else \
                 self.full_static(model, data)
-            return head(z[data.dev(src)], z[data.dev(dst)])
+            return head(z[data.dev(src)], z[data.dev(dst)], *pf)
         if kind == 'pair':
             return model.score_pairs(data.dev(src), data.dev(dst),
                                      data.dev(times))
