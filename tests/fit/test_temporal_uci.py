@@ -59,7 +59,7 @@ def test_tgn_frozen_time_encoder_learns_uci(uci):
     res = fit_thegcn(model, uci, task, epochs=2, lr=1e-4, weight_decay=0.0,
                      patience=None, progress=False,
                      generator=torch.Generator().manual_seed(0))
-    assert min(res.history['test_ap']) > 0.78
+    assert min(res.history['test_ap']) > 0.75
 
 
 @pytest.mark.slow
