@@ -182,3 +182,11 @@ def test_fit_under_dyglib_protocol_reports_both_metrics():
     later = torch.full_like(ev.t[held], 1e9).double()
     assert eb.score_pairs(ev.src[held], ev.dst[held], later).sum() < \
         held.numel()
+
+
+def test_doctests():
+    import doctest
+
+    import pyg_ext.fit.temporal_dyglib as dg
+    res = doctest.testmod(dg, extraglobs={'torch': torch})
+    assert res.attempted >= 2 and res.failed == 0

@@ -69,3 +69,11 @@ def test_empty_and_bad_input():
     with pytest.raises(TypeError, match="'undirected'"):
         PairHistory(torch.tensor([0]), torch.tensor([1]), torch.tensor([1.]),
                     undirected=1)
+
+
+def test_doctests():
+    import doctest
+
+    import pyg_ext.utils.pair_history as ph
+    res = doctest.testmod(ph, extraglobs={'torch': torch})
+    assert res.attempted >= 2 and res.failed == 0
