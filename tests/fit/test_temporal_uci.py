@@ -72,5 +72,7 @@ def test_thegcn_with_pair_features_beats_edgebank_on_uci(uci):
     res = fit_thegcn(model, uci, task, epochs=2, lr=1e-3, weight_decay=0.0,
                      patience=None, progress=False,
                      generator=torch.Generator().manual_seed(0))
-    eb = fit_thegcn(EdgeBank(), uci, task, progress=False)
+    # the same split and negatives (task.seed), without pair features
+    eb = fit_thegcn(EdgeBank(), uci, TemporalLinkPredictionTask(
+        num_neighbors=[10], mrr_negatives=0), progress=False)
     assert res.metrics['test_ap'] > eb.metrics['test_ap']
