@@ -154,6 +154,9 @@ class THeGCN(Module):
         check_dropout(dropout=dropout)
         check_float('fixed_gate', fixed_gate, low=0.0, high=1.0,
                     allow_none=True)
+        if not isinstance(time_learnable, bool):
+            raise TypeError(f"'time_learnable' must be a bool, got "
+                            f"{type(time_learnable).__name__}")
         if in_channels == 0 and not num_nodes:
             raise ValueError(f"'in_channels' must be >= 1 (or 0 together with"
                              f" 'num_nodes'), got {in_channels!r}")

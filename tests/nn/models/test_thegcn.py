@@ -62,6 +62,8 @@ def test_time_encoder_frozen_by_default():
                   time_learnable=True).time_enc.weight.requires_grad
     with pytest.raises(TypeError, match="'learnable'"):
         CosineTimeEncoder(6, learnable=1)
+    with pytest.raises(TypeError, match="'time_learnable'"):
+        THeGCN(3, 8, 2, time_dim=0, time_learnable='yes')
 
 
 def test_forward_shapes_grad_reset_repr():
