@@ -159,6 +159,9 @@ class TemporalTaskData:
             ``t < static_cutoff``.
         negatives (dict): Fixed evaluation negatives per split (links).
         split_seed (int): The seed of a random node split.
+        held_out_events (Tensor, optional): Events that no model sees while
+            it trains (DyGLib protocol: training-period events touching a
+            held-out new node); :obj:`None`: none.
         cache (dict): Values derived once per data object (the sampler on
             the host copy, the static projection, the replay plan).
         host (TemporalTaskData, optional): The CPU original of data moved
@@ -174,6 +177,7 @@ class TemporalTaskData:
     static_cutoff: float = math.inf
     negatives: Dict[str, Dict[str, Tensor]] = field(default_factory=dict)
     split_seed: int = 0
+    held_out_events: Optional[Tensor] = None
     cache: Dict[str, Any] = field(default_factory=dict, repr=False)
     host: Optional['TemporalTaskData'] = field(default=None, repr=False,
                                                compare=False)
@@ -235,6 +239,7 @@ class TemporalTaskData:
         out.graph = graph_to(self.graph, device, non_blocking)
         out.q_node, out.q_time = mv(self.q_node), mv(self.q_time)
         out.q_y, out.q_dst = mv(self.q_y), mv(self.q_dst)
+        out.held_out_events = mv(self.held_out_events)
         out.split = {k: mv(v) for k, v in self.split.items()}
         out.negatives = {s: {k: mv(v) for k, v in d.items()}
                          for s, d in self.negatives.items()}

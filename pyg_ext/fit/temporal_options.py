@@ -4,6 +4,8 @@ fills them (:mod:`pyg_ext.train.tasks.temporal`)."""
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from pyg_ext.fit.temporal_checks import check_link_options, check_task_options
+
 __all__ = ['TemporalTaskOptions', 'TemporalNodeClassificationOptions',
            'DynamicNodeClassificationOptions',
            'TemporalLinkPredictionOptions']
@@ -31,12 +33,7 @@ class TemporalTaskOptions:
     eval_batch_size: int = 1000
 
     def __post_init__(self):
-        if self.strategy not in ('recent', 'uniform'):
-            raise ValueError(f"task.strategy: expected 'recent' or "
-                             f"'uniform', got {self.strategy!r}")
-        if self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("task.batch_size and task.eval_batch_size must "
-                             "be >= 1")
+        check_task_options(self)
 
 
 @dataclass
@@ -80,31 +77,61 @@ class DynamicNodeClassificationOptions(TemporalTaskOptions):
 class TemporalLinkPredictionOptions(TemporalTaskOptions):
     r"""Args (besides :class:`TemporalTaskOptions`):
         negatives (str): Evaluation negatives for AP/AUC: ``'random'``
-            (a uniform destination for the same source) or
-            ``'historical'`` (an edge seen before the split but not inside
-            it, topped up with random ones; DyGLib-style).
+            (a uniform destination for the same source), ``'historical'``
+            (edges seen before but not in the current batch; Poursafaei et
+            al., NeurIPS 2022) or ``'inductive'`` (edges first seen after
+            the training period, not in the current batch; needs
+            ``protocol='dyglib'``). Under the default protocol
+            ``'historical'`` draws, for the whole split, edges seen before
+            the split starts but not inside it.
+        protocol (str): ``'default'`` (ours: negatives fixed per query,
+            random training negatives from every destination, global AP)
+            or ``'dyglib'`` (DyGLib's, arXiv 2303.13047: training
+            negatives from the training destinations, ``new_node_ratio``
+            held-out new nodes with transductive and inductive test sets,
+            negatives drawn per evaluation batch of ``batch_size`` events
+            as DyGLib's ``NegativeEdgeSampler`` does, and per-batch-mean
+            AP/AUC next to the global ones).
+        new_node_ratio (float, optional): Share of the stream's nodes held
+            out as new nodes (DyGLib protocol; :obj:`None`: 0.1 under
+            ``'dyglib'``, else 0).
         mrr_negatives (int): Random destinations per positive for MRR
             (``0``: no MRR).
         mrr_max_queries (int): Evaluate MRR on at most this many queries per
             split (a fixed random subset; ``0``: all).
         val_ratio (float), test_ratio (float): Chronological split.
-        seed (int): Seed of the fixed evaluation negatives.
+        seed (int): Seed of the fixed evaluation negatives (and of the new
+            nodes).
         embedding_dim (int): Size of the node embeddings the model outputs
             (its ``out_channels``) and the link decoder reads.
+        pair_features (bool): Give the link decoder features of the
+            (source, destination) pair computed from the events strictly
+            before the query time (:class:`~pyg_ext.fit.temporal_pair.
+            PairFeatures`: repeat counts, time since the last contact and
+            DyGFormer-style neighbour co-occurrence). Our extension;
+            temporal and static models.
+        pair_neighbors (int): Recent neighbours per endpoint for the
+            co-occurrence features.
     """
     negatives: str = 'random'
+    protocol: str = 'default'
+    new_node_ratio: Optional[float] = None
     mrr_negatives: int = 20
     mrr_max_queries: int = 2000
     val_ratio: float = 0.15
     test_ratio: float = 0.15
     seed: int = 0
     embedding_dim: int = 64
+    pair_features: bool = False
+    pair_neighbors: int = 10
 
     def __post_init__(self):
         super().__post_init__()
-        if self.negatives not in ('random', 'historical'):
-            raise ValueError(f"task.negatives: expected 'random' or "
-                             f"'historical', got {self.negatives!r}")
-        if self.mrr_negatives < 0 or self.mrr_max_queries < 0:
-            raise ValueError("task.mrr_negatives and task.mrr_max_queries "
-                             "must be >= 0")
+        check_link_options(self)
+
+    @property
+    def held_out_ratio(self) -> float:
+        r"""The share of held-out new nodes in effect."""
+        if self.new_node_ratio is not None:
+            return float(self.new_node_ratio)
+        return 0.1 if self.protocol == 'dyglib' else 0.0

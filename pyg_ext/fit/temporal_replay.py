@@ -133,7 +133,8 @@ def replay_stream(model, head, task, data: TemporalTaskData,
     bounds, qidx = plan['bounds'], plan['qidx']
     train = optimizer is not None
     is_link = task.kind == 'link'
-    pool = task.destination_pool(data)
+    pool = task.train_destination_pool(data) if is_link else \
+        task.destination_pool(data)
     model.train(train)
     if head is not None:
         head.train(train)

@@ -45,12 +45,16 @@ from pyg_ext.sampler import TemporalNeighborSampler
 __all__ = ['MODEL_KINDS', 'model_kind', 'TemporalTask',
            'TemporalNodeClassificationTask', 'DynamicNodeClassificationTask']
 
-MODEL_KINDS = ('temporal', 'stream', 'static')
+MODEL_KINDS = ('temporal', 'stream', 'static', 'pair')
 
 
 def model_kind(model: torch.nn.Module) -> str:
     r"""``'stream'`` (``model.stream_model``), ``'temporal'``
-    (``model.temporal``) or ``'static'``."""
+    (``model.temporal``), ``'pair'`` (``model.pair_model``: a
+    parameter-free pair scorer such as EdgeBank, link prediction only) or
+    ``'static'``."""
+    if getattr(model, 'pair_model', False):
+        return 'pair'
     if getattr(model, 'stream_model', False):
         return 'stream'
     if getattr(model, 'temporal', False):
@@ -120,20 +124,40 @@ class TemporalTask:
                   out_channels: int) -> Optional[torch.nn.Module]:
         return None
 
-    def sampler(self, data: TemporalTaskData) -> TemporalNeighborSampler:
+    def sampler(self, data: TemporalTaskData,
+                train: bool = False) -> TemporalNeighborSampler:
         r"""The temporal neighbour sampler of :obj:`data` (on the CPU, built
-        once per host data and options)."""
+        once per host data and options). With :obj:`train` and held-out
+        events (:attr:`TemporalTaskData.held_out_events`), the sampler of
+        the training steps, over the other events only (its ``e_id`` index
+        :meth:`visible_events`)."""
         host, o = data.on_host(), self.options
+        train = train and host.held_out_events is not None
         key = ('sampler', tuple(o.num_neighbors), o.time_window, o.strategy,
-               o.max_events)
+               o.max_events, train)
         if key not in host.cache:
             ev = host.graph.events
+            keep = self.visible_events(host) if train else slice(None)
             host.cache[key] = TemporalNeighborSampler(
-                ev.src, ev.dst, ev.t, num_nodes=host.graph.num_nodes,
+                ev.src[keep], ev.dst[keep], ev.t[keep],
+                num_nodes=host.graph.num_nodes,
                 num_neighbors=list(o.num_neighbors),
                 time_window=o.time_window, strategy=o.strategy,
                 max_events=o.max_events)
         return host.cache[key]
+
+    @staticmethod
+    def visible_events(data: TemporalTaskData) -> Tensor:
+        r"""The ids of the events a model may see while it trains (all but
+        :attr:`TemporalTaskData.held_out_events`), on :obj:`data`'s
+        device."""
+        if 'visible_events' not in data.cache:
+            E = data.graph.events.src.numel()
+            keep = torch.ones(E, dtype=torch.bool, device=data.device)
+            if data.held_out_events is not None:
+                keep[data.held_out_events] = False
+            data.cache['visible_events'] = keep.nonzero().view(-1)
+        return data.cache['visible_events']
 
     def static_edge_index(self, data: TemporalTaskData) -> Tensor:
         r"""The undirected, de-duplicated static projection of the events
@@ -144,6 +168,8 @@ class TemporalTask:
             if host is data:
                 ev, N = data.graph.events, data.graph.num_nodes
                 m = ev.t.double() < data.static_cutoff
+                if data.held_out_events is not None:
+                    m[data.held_out_events] = False
                 ei = to_undirected(torch.stack([ev.src[m], ev.dst[m]]),
                                    num_nodes=N)
                 data.cache['static_ei'] = coalesce(ei, num_nodes=N)
@@ -166,6 +192,7 @@ class TemporalTask:
         _ = data.msg  # materialises [E, 0] attributes of a bare stream
         if kind == 'temporal':
             self.sampler(data)
+            self.sampler(data, train=True)
         elif kind == 'static':
             self.static_edge_index(data)
         self.destination_pool(data)
@@ -181,6 +208,23 @@ class TemporalTask:
             raise ValueError(f"model.edge_dim={ed} but the dataset's edge "
                              f"attributes have {D} columns (set "
                              f"model.edge_dim=-1 for auto)")
+        if model_kind(model) == 'pair':
+            if self.kind != 'link':
+                raise ValueError(f"'model' is a pair model (e.g. EdgeBank: "
+                                 f"it scores node pairs), which only serves "
+                                 f"temporal link prediction, not "
+                                 f"{self.name!r}")
+            missing = [m for m in ('reset_state', 'score_pairs')
+                       if not callable(getattr(model, m, None))]
+            if missing:
+                raise TypeError(f"'model' is a pair model (pair_model=True) "
+                                f"but has no {'(), '.join(missing)}()")
+        if model_kind(model) == 'stream' and \
+                data.on_host().held_out_events is not None:
+            raise ValueError("held-out new nodes (task.new_node_ratio > 0) "
+                             "are not supported for stream models such as "
+                             "TGN (the replay feeds every event to the "
+                             "memory): set task.new_node_ratio: 0")
         if model_kind(model) == 'stream':
             missing = [m for m in ('reset_state', 'embed_nodes', 'update',
                                    'detach_state')
@@ -191,11 +235,13 @@ class TemporalTask:
                                 f"{'(), '.join(missing)}()")
 
     def embed_temporal(self, model, data: TemporalTaskData, nodes: Tensor,
-                       times: Tensor, method: str = 'forward') -> Tensor:
+                       times: Tensor, method: str = 'forward',
+                       train: bool = False) -> Tensor:
         r"""Runs a temporal model on the sampled subgraphs of the (CPU)
         (node, time) queries; repeated (node, time) pairs are computed once
-        (exact: the subgraphs are disjoint per seed). Returns the outputs on
-        the data's device."""
+        (exact: the subgraphs are disjoint per seed). With :obj:`train`,
+        held-out events are not sampled. Returns the outputs on the data's
+        device."""
         key = torch.stack([nodes.double(), times.double()])
         uniq, inv = torch.unique(key, dim=1, return_inverse=True)
         if uniq.size(1) < nodes.numel():
@@ -204,13 +250,18 @@ class TemporalTask:
             first.scatter_reduce_(0, inv, torch.arange(
                 nodes.numel(), device=nodes.device), 'amin')
             out = self.embed_temporal(model, data, nodes[first],
-                                      times[first], method)
+                                      times[first], method, train)
             return out[data.dev(inv)]
-        sub = move_subgraph(self.sampler(data).sample(nodes, times),
+        train = train and data.on_host().held_out_events is not None
+        sub = move_subgraph(self.sampler(data, train).sample(nodes, times),
                             data.device)
         use_ea = getattr(model, 'edge_dim', 0) > 0 and getattr(
             model, 'use_edge_attr', True)
-        ea = data.msg[sub.e_id] if use_ea else None
+        if use_ea:
+            e_id = self.visible_events(data)[sub.e_id] if train else sub.e_id
+            ea = data.msg[e_id]
+        else:
+            ea = None
         fn = getattr(model, method)
         return fn(data.graph.x[sub.n_id], sub.edge_index, ea,
                   sub.dt.double(), batch_size=sub.batch_size, n_id=sub.n_id)

@@ -139,6 +139,23 @@ def _task_data(task: TemporalTask, data) -> TemporalTaskData:
                     f"got {type(data).__name__}")
 
 
+def _fit_pair_model(model, head, task: TemporalTask,
+                    data: TemporalTaskData) -> FitResult:
+    r"""A parameter-free pair model (EdgeBank): bind the stream (without
+    the held-out events of the DyGLib protocol, which DyGLib's EdgeBank
+    never sees either), evaluate once; nothing is trained."""
+    ev = data.graph.events
+    keep = task.visible_events(data)
+    model.reset_state(ev.src[keep], ev.dst[keep], ev.t[keep],
+                      data.graph.num_nodes)
+    outputs = predict_splits('pair', model, head, task, data, EVAL_SPLITS)
+    metrics = task.compute_metrics(outputs, data)
+    history = {k: [v] for k, v in metrics.items()}
+    history['epoch'] = [0]
+    return FitResult(metrics=metrics, history=history, best_epoch=0,
+                     epochs_run=0)
+
+
 def fit_thegcn(
     model: torch.nn.Module,
     data: Union[TemporalGraph, TemporalTaskData],
@@ -171,7 +188,9 @@ def fit_thegcn(
     and a stop after :obj:`patience` evaluations without a strict
     improvement. Temporal models (THeGCN) train on mini-batches of queries
     with sampled temporal subgraphs, stream models (TGN) by chronological
-    replay, static models full-batch on the static projection.
+    replay, static models full-batch on the static projection. Pair models
+    (EdgeBank, link prediction) have nothing to train: they are bound to the
+    stream and evaluated once (``epochs_run = 0``).
 
     Args:
         model (torch.nn.Module): The model: node classes as outputs for node
@@ -272,6 +291,8 @@ def fit_thegcn(
                              f"{device}; move one of them or pass "
                              f"device=... to move both")
     task.prepare(data, kind)
+    if kind == 'pair':
+        return _fit_pair_model(model, head, task, data)
     if kind == 'stream':
         replay_plan(task, data, ['train'])
         replay_plan(task, data, EVAL_SPLITS)

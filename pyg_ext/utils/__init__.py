@@ -3,6 +3,8 @@
 __all__ = []
 from pyg_ext.utils.temporal_heterophily import (LabelEvents, check_event_stream, label_at, temporal_edge_heterophily)
 __all__ += ['LabelEvents', 'check_event_stream', 'label_at', 'temporal_edge_heterophily']
+from pyg_ext.utils.pair_history import PairHistory
+__all__ += ['PairHistory']
 from pyg_ext.utils.dispersion import variance_dispersion, entropy_dispersion, DISPERSIONS
 __all__ += ['variance_dispersion', 'entropy_dispersion', 'DISPERSIONS']
 from pyg_ext.utils.sparsify import teddy_node_score, teddy_edge_score, teddy_keep_mask, teddy_schedule, teddy_distillation_loss

@@ -8,6 +8,7 @@ from typing import Any, Dict, Optional
 import torch
 
 from pyg_ext.fit.thegcn import fit_thegcn
+from pyg_ext.nn.models.edgebank import EdgeBank
 from pyg_ext.nn.models.fagcn import FAGCN
 from pyg_ext.nn.models.tgn import TGNModel
 from pyg_ext.nn.models.thegcn import THeGCN
@@ -16,7 +17,8 @@ from pyg_ext.train.config import ModelOptions
 from pyg_ext.train.method import Method, RunContext
 
 __all__ = [
-    'THeGCNOptions', 'FAGCNOptions', 'TGNOptions', 'FAGCN', 'TGNModel',
+    'THeGCNOptions', 'FAGCNOptions', 'TGNOptions', 'EdgeBankOptions',
+    'FAGCN', 'TGNModel', 'EdgeBank',
     'TemporalMethod', 'TemporalMethodOptions',
 ]
 
@@ -41,6 +43,7 @@ class THeGCNOptions(ModelOptions):
     use_edge_attr: bool = True
     fixed_gate: Optional[float] = None
     num_nodes: int = 0
+    time_learnable: bool = False
 
     def __post_init__(self):
         if self.gate not in ('scalar', 'channel'):
@@ -64,7 +67,8 @@ def build_thegcn(in_channels: int, out_channels: int,
                   gate_act=options.gate_act, gate_hidden=options.gate_hidden,
                   dropout=options.dropout, use_time=options.use_time,
                   use_edge_attr=options.use_edge_attr,
-                  fixed_gate=options.fixed_gate, num_nodes=num_nodes)
+                  fixed_gate=options.fixed_gate, num_nodes=num_nodes,
+                  time_learnable=options.time_learnable)
 
 
 # FAGCN -----------------------------------------------------------------------
@@ -87,11 +91,21 @@ build_fagcn.model_class = FAGCN  # the loop reads FAGCN.supports_adj_t
 @dataclass
 class TGNOptions(ModelOptions):
     r"""Options of ``tgn``: ``num_nodes``/``msg_dim = -1`` are taken from the
-    dataset; ``hidden_channels`` is the memory, time and embedding size."""
+    dataset; ``hidden_channels`` is the memory, time and embedding size;
+    ``time_encoder`` is ``'tgat'`` (fixed TGAT frequencies, frozen unless
+    ``time_learnable``) or ``'linear'`` (PyG's learnable encoder)."""
     hidden_channels: int = 100
     num_nodes: int = -1
     msg_dim: int = -1
     neighbor_size: int = 10
+    time_encoder: str = 'tgat'
+    time_learnable: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.time_encoder not in ('tgat', 'linear'):
+            raise ValueError(f"model.time_encoder: expected 'tgat' or "
+                             f"'linear', got {self.time_encoder!r}")
 
 
 @register_model('tgn', options=TGNOptions,
@@ -105,7 +119,49 @@ def build_tgn(in_channels: int, out_channels: int, options: TGNOptions):
                          f"{options.msg_dim}")
     h = options.hidden_channels
     return TGNModel(in_channels, out_channels, options.num_nodes,
-                    options.msg_dim, h, h, h, options.neighbor_size)
+                    options.msg_dim, h, h, h, options.neighbor_size,
+                    time_encoder=options.time_encoder,
+                    time_learnable=options.time_learnable)
+
+
+# EdgeBank ---------------------------------------------------------------------
+@dataclass
+class EdgeBankOptions(ModelOptions):
+    r"""Options of ``edgebank`` (temporal link prediction only; nothing is
+    trained): ``memory`` is ``'unlimited'`` (EdgeBank :math:`_\infty`) or
+    ``'time_window'`` (EdgeBank :math:`_{tw}`, pairs seen in the last
+    ``time_window`` time units; ``-1``: the duration of the test period,
+    the paper's *tw-ts*). ``undirected`` treats (u, v) and (v, u) as one
+    pair. ``hidden_channels``/``num_layers``/``dropout`` are unused."""
+    memory: str = 'unlimited'
+    time_window: float = -1.0
+    undirected: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.memory not in ('unlimited', 'time_window'):
+            raise ValueError(f"model.memory: expected 'unlimited' or "
+                             f"'time_window', got {self.memory!r}")
+        if self.memory == 'time_window' and not (
+                self.time_window == -1 or self.time_window > 0):
+            raise ValueError(f"model.time_window: expected a window > 0 (or "
+                             f"-1: the duration of the test period), got "
+                             f"{self.time_window!r}")
+
+
+@register_model('edgebank', options=EdgeBankOptions,
+                description='EdgeBank (Poursafaei et al., NeurIPS 2022): '
+                'a pair is predicted iff it interacted before (parameter-free'
+                ' temporal link-prediction baseline)')
+def build_edgebank(in_channels: int, out_channels: int,
+                   options: EdgeBankOptions) -> EdgeBank:
+    if options.memory == 'unlimited':
+        return EdgeBank(None, undirected=options.undirected)
+    if options.time_window == -1:
+        raise ValueError("model.time_window=-1 (the test period) is filled "
+                         "in by the 'temporal' method from the dataset; "
+                         "give a window > 0 to build EdgeBank by hand")
+    return EdgeBank(options.time_window, undirected=options.undirected)
 
 
 # the method -------------------------------------------------------------------

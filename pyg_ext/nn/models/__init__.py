@@ -16,5 +16,7 @@ from pyg_ext.nn.models.fagcn import FAGCN
 __all__ += ['FAGCN']
 from pyg_ext.nn.models.tgn import TGNModel
 __all__ += ['TGNModel']
+from pyg_ext.nn.models.edgebank import EdgeBank
+__all__ += ['EdgeBank']
 from pyg_ext.nn.models.teddy import TeddyGCN, TeddyGIN, TeddyGAT, sparse_linear
 __all__ += ['TeddyGCN', 'TeddyGIN', 'TeddyGAT', 'sparse_linear']

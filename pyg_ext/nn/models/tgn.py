@@ -10,7 +10,20 @@ from torch_geometric.nn import TransformerConv
 from torch_geometric.nn.models.tgn import (IdentityMessage, LastAggregator,
                                            LastNeighborLoader, TGNMemory)
 
+from pyg_ext.nn.models.thegcn import CosineTimeEncoder
+
 __all__ = ['TGNModel']
+
+
+TIME_ENCODERS = ('tgat', 'linear')
+
+
+class _Memory(TGNMemory):
+    # PyG reads the device from ``time_enc.lin``, which only its own
+    # TimeEncoder has; the memory buffer is always there.
+    @property
+    def device(self) -> torch.device:
+        return self.memory.device
 
 
 class _GraphAttentionEmbedding(Module):
@@ -92,6 +105,20 @@ class TGNModel(Module):
             :obj:`embedding_dim // 2`). (default: :obj:`100`)
         neighbor_size (int, optional): Number of latest neighbours kept per
             node. (default: :obj:`10`)
+        time_encoder (str, optional): :obj:`"tgat"` (a
+            :class:`~pyg_ext.nn.models.CosineTimeEncoder`: TGAT's fixed
+            frequencies :math:`\omega_k = 10^{-9 (k-1)/(d-1)}`, as in
+            DyGLib's TGN) or :obj:`"linear"` (PyG's :obj:`TimeEncoder`,
+            :math:`\cos(\mathrm{Linear}(1, d)(\Delta t))` with a random
+            initialisation, always learnable). (default: :obj:`"tgat"`)
+        time_learnable (bool, optional): Learn the TGAT frequencies (only
+            with :obj:`time_encoder="tgat"`). (default: :obj:`False`)
+
+    .. note::
+        PyG's learnable :obj:`"linear"` encoder on raw second gaps
+        (:math:`\Delta t \approx 10^5` on UCI-Msg) is re-shuffled by Adam
+        at :obj:`lr=1e-3` and the model can collapse (test AP near 40); the
+        frozen TGAT encoder (default) does not (``docs/thegcn.md``).
 
     .. note::
         Event times are stored as integers (:obj:`t.long()`), as
@@ -116,7 +143,8 @@ class TGNModel(Module):
 
     def __init__(self, in_channels: int, out_channels: int, num_nodes: int,
                  msg_dim: int, memory_dim: int = 100, time_dim: int = 100,
-                 embedding_dim: int = 100, neighbor_size: int = 10):
+                 embedding_dim: int = 100, neighbor_size: int = 10,
+                 time_encoder: str = 'tgat', time_learnable: bool = False):
         super().__init__()
         for name, v, lo in (('in_channels', in_channels, 0),
                             ('out_channels', out_channels, 1),
@@ -129,6 +157,16 @@ class TGNModel(Module):
             if not isinstance(v, int) or isinstance(v, bool) or v < lo:
                 raise ValueError(f"'{name}' must be an int >= {lo}, got "
                                  f"{v!r}")
+        if time_encoder not in TIME_ENCODERS:
+            raise ValueError(f"'time_encoder' must be one of {TIME_ENCODERS}"
+                             f", got {time_encoder!r}")
+        if not isinstance(time_learnable, bool):
+            raise TypeError(f"'time_learnable' must be a bool, got "
+                            f"{type(time_learnable).__name__}")
+        if time_learnable and time_encoder != 'tgat':
+            raise ValueError("'time_learnable' only applies to "
+                             "time_encoder='tgat' (PyG's 'linear' encoder "
+                             "is always learnable)")
         if embedding_dim % 2:
             raise ValueError(f"'embedding_dim' must be even (two attention "
                              f"heads), got {embedding_dim}")
@@ -140,13 +178,17 @@ class TGNModel(Module):
         self.time_dim = time_dim
         self.embedding_dim = embedding_dim
         self.neighbor_size = neighbor_size
+        self.time_encoder = time_encoder
+        self.time_learnable = time_learnable
         # TGNMemory's message store cannot hold 0-column messages: streams
         # without edge attributes get one constant zero column.
         raw_msg_dim = max(msg_dim, 1)
-        self.memory = TGNMemory(num_nodes, raw_msg_dim, memory_dim, time_dim,
-                                message_module=IdentityMessage(
-                                    raw_msg_dim, memory_dim, time_dim),
-                                aggregator_module=LastAggregator())
+        self.memory = _Memory(num_nodes, raw_msg_dim, memory_dim, time_dim,
+                              message_module=IdentityMessage(
+                                  raw_msg_dim, memory_dim, time_dim),
+                              aggregator_module=LastAggregator())
+        if time_encoder == 'tgat':
+            self.memory.time_enc = CosineTimeEncoder(time_dim, time_learnable)
         self.lin_x = Linear(in_channels, memory_dim) if in_channels else None
         self.gnn = _GraphAttentionEmbedding(memory_dim, embedding_dim,
                                             raw_msg_dim, self.memory.time_enc)

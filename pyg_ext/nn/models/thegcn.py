@@ -18,22 +18,38 @@ __all__ = ['CosineTimeEncoder', 'THeGCN']
 class CosineTimeEncoder(Module):
     r"""The functional time encoding from the `"Inductive Representation
     Learning on Temporal Graphs" <https://arxiv.org/abs/2002.07962>`_ paper
-    (TGAT), with its usual initialisation:
+    (TGAT), with the fixed initialisation of TGAT's and DyGLib's code
+    (``1 / 10 ** np.linspace(0, 9, d)``):
 
     .. math::
         \phi(\Delta t) = \cos(\boldsymbol{\omega} \Delta t + \mathbf{b}),
-        \quad \omega_k = 10^{-9 (k - 1) / (d - 1)}, \; \mathbf{b} = 0,
+        \quad \omega_k = 10^{-9 (k - 1) / (d - 1)} \; (k = 1, \ldots, d),
+        \quad \mathbf{b} = 0,
 
-    both learnable (unless :obj:`learnable=False`).
+    frozen by default (as in `GraphMixer <https://arxiv.org/abs/2302.11636>`_
+    and DyGLib's ``parameter_requires_grad=False``), learnable with
+    :obj:`learnable=True`.
+
+    :math:`\Delta t` is read in the stream's own time unit, without
+    rescaling: the frequencies span :math:`1` to :math:`10^{-9}` per unit,
+    i.e. periods from :math:`2\pi` units to :math:`6 \cdot 10^9` units,
+    which covers second-resolution streams (UCI-Msg: gaps up to
+    :math:`1.6 \cdot 10^7` s). A frozen encoder is what keeps training on
+    raw seconds stable: a learnable frequency moved by an Adam step of
+    :math:`10^{-3}` shifts the phase of a :math:`\Delta t = 10^5` s gap by
+    100 rad, which re-shuffles the encoding (see ``docs/thegcn.md``).
 
     Args:
         out_channels (int): The encoding size :math:`d`.
         learnable (bool, optional): Learn :math:`\boldsymbol{\omega}` and
-            :math:`\mathbf{b}`. (default: :obj:`True`)
+            :math:`\mathbf{b}`. (default: :obj:`False`)
     """
-    def __init__(self, out_channels: int, learnable: bool = True):
+    def __init__(self, out_channels: int, learnable: bool = False):
         super().__init__()
         check_int('out_channels', out_channels, low=1)
+        if not isinstance(learnable, bool):
+            raise TypeError(f"'learnable' must be a bool, got "
+                            f"{type(learnable).__name__}")
         self.out_channels = out_channels
         self.learnable = learnable
         self.weight = Parameter(torch.empty(out_channels),
@@ -45,7 +61,8 @@ class CosineTimeEncoder(Module):
     def reset_parameters(self):
         with torch.no_grad():
             self.weight.copy_(1.0 / 10**torch.linspace(
-                0, 9, self.out_channels, device=self.weight.device))
+                0, 9, self.out_channels, device=self.weight.device,
+                dtype=torch.float64).to(self.weight.dtype))
             self.bias.zero_()
 
     def forward(self, dt: Tensor) -> Tensor:
@@ -53,7 +70,8 @@ class CosineTimeEncoder(Module):
                          self.bias)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}({self.out_channels})'
+        return (f'{self.__class__.__name__}({self.out_channels}, '
+                f'learnable={self.learnable})')
 
 
 class THeGCN(Module):
@@ -98,6 +116,9 @@ class THeGCN(Module):
             (default: :obj:`None`)
         num_nodes (int, optional): If set, add a learnable node-id embedding
             (transductive; for featureless streams). (default: :obj:`None`)
+        time_learnable (bool, optional): Learn the time encoder's
+            frequencies (:class:`CosineTimeEncoder`; frozen by default).
+            (default: :obj:`False`)
 
     .. note::
         The model is device-generic and its :meth:`forward` reads no value
@@ -120,7 +141,8 @@ class THeGCN(Module):
                  dropout: float = 0.1, use_time: bool = True,
                  use_edge_attr: bool = True,
                  fixed_gate: Optional[float] = None,
-                 num_nodes: Optional[int] = None):
+                 num_nodes: Optional[int] = None,
+                 time_learnable: bool = False):
         super().__init__()
         check_int('in_channels', in_channels, low=0)
         check_int('num_nodes', num_nodes, low=1, allow_none=True)
@@ -135,6 +157,9 @@ class THeGCN(Module):
         check_dropout(dropout=dropout)
         check_float('fixed_gate', fixed_gate, low=0.0, high=1.0,
                     allow_none=True)
+        if not isinstance(time_learnable, bool):
+            raise TypeError(f"'time_learnable' must be a bool, got "
+                            f"{type(time_learnable).__name__}")
         if in_channels == 0 and not num_nodes:
             raise ValueError(f"'in_channels' must be >= 1 (or 0 together with"
                              f" 'num_nodes'), got {in_channels!r}")
@@ -156,11 +181,13 @@ class THeGCN(Module):
         self.use_edge_attr = use_edge_attr and edge_dim > 0
         self.fixed_gate = fixed_gate
         self.num_nodes = num_nodes
+        self.time_learnable = time_learnable
 
         self.lin_in = Linear(in_channels, hidden_channels) \
             if in_channels > 0 else None
         self.emb = Embedding(num_nodes, hidden_channels) if num_nodes else None
-        self.time_enc = CosineTimeEncoder(time_dim) if self.use_time else None
+        self.time_enc = CosineTimeEncoder(time_dim, time_learnable) \
+            if self.use_time else None
         self.tmp = THeGCNConv(hidden_channels,
                               edge_dim=edge_dim if self.use_edge_attr else 0,
                               time_dim=time_dim if self.use_time else 0,

@@ -245,3 +245,30 @@ def test_move_mid_stream(device):
     assert len(outs) == len(ref)
     for a, b in zip(outs, ref):
         assert torch.allclose(a.cpu(), b, atol=1e-4)
+
+
+def test_time_encoder_tgat_frozen_and_linear_option():
+    model = make(time_dim=4)
+    enc = model.memory.time_enc
+    assert model.gnn.time_enc is enc
+    assert torch.allclose(enc.weight, torch.tensor([1.0, 1e-3, 1e-6, 1e-9]))
+    assert not enc.weight.requires_grad and not enc.bias.requires_grad
+    # a training replay leaves the frozen frequencies without gradients
+    play(model, stream(3), 'cpu', train=True)
+    assert enc.weight.grad is None and enc.bias.grad is None
+    assert torch.allclose(enc.weight, torch.tensor([1.0, 1e-3, 1e-6, 1e-9]))
+    grads = [p.grad for n, p in model.named_parameters()
+             if n.startswith('memory.gru')]
+    assert all(g is not None for g in grads)
+    # learnable TGAT frequencies get gradients
+    model = make(time_dim=4, time_learnable=True)
+    play(model, stream(3), 'cpu', train=True)
+    assert model.memory.time_enc.weight.grad.abs().sum() > 0
+    # PyG's encoder: cos(Linear(1, d) dt), learnable
+    model = make(time_encoder='linear')
+    assert hasattr(model.memory.time_enc, 'lin')
+    assert model.memory.time_enc.lin.weight.requires_grad
+    with pytest.raises(ValueError, match="'time_encoder'"):
+        make(time_encoder='fourier')
+    with pytest.raises(ValueError, match="'time_learnable'"):
+        make(time_encoder='linear', time_learnable=True)

@@ -1,3 +1,4 @@
+import math
 import pickle
 
 import pytest
@@ -29,12 +30,46 @@ def test_time_encoder():
     dt = torch.tensor([0., 2.])
     assert torch.allclose(enc(dt)[1], torch.cos(2 * enc.weight))
     assert torch.allclose(enc(dt)[0], torch.ones(10))
-    assert repr(enc) == 'CosineTimeEncoder(10)'
+    assert repr(enc) == 'CosineTimeEncoder(10, learnable=False)'
+
+
+def test_time_encoder_closed_form():
+    # TGAT / DyGLib: w = 1 / 10 ** linspace(0, 9, d); d = 4 -> 1, 1e-3, ...
+    enc = CosineTimeEncoder(4).double()
+    enc.reset_parameters()  # float64 frequencies
+    w = torch.tensor([1.0, 1e-3, 1e-6, 1e-9], dtype=torch.float64)
+    assert torch.allclose(enc.weight, w, rtol=1e-12, atol=0)
+    dt = torch.tensor([math.pi, 1e3 * math.pi, 5e5], dtype=torch.float64)
+    ref = torch.cos(dt.view(-1, 1) * w.view(1, -1))
+    assert torch.allclose(enc(dt), ref, atol=1e-9)
+    assert enc(dt)[0, 0].item() == pytest.approx(-1.0)
+    assert enc(dt)[1, 1].item() == pytest.approx(-1.0)
+
+
+def test_time_encoder_frozen_by_default():
+    enc = CosineTimeEncoder(6)
+    assert not enc.weight.requires_grad and not enc.bias.requires_grad
+    lin = torch.nn.Linear(6, 1)
+    lin(enc(torch.tensor([1.0, 10.0]))).sum().backward()
+    assert enc.weight.grad is None and enc.bias.grad is None
+    m = THeGCN(3, 8, 2, time_dim=6)
+    assert not any(p.requires_grad for p in m.time_enc.parameters())
+    # learnable: gradients reach the frequencies
+    enc = CosineTimeEncoder(6, learnable=True)
+    lin(enc(torch.tensor([1.0, 10.0]))).sum().backward()
+    assert enc.weight.grad is not None and enc.weight.grad.abs().sum() > 0
+    assert THeGCN(3, 8, 2, time_dim=6,
+                  time_learnable=True).time_enc.weight.requires_grad
+    with pytest.raises(TypeError, match="'learnable'"):
+        CosineTimeEncoder(6, learnable=1)
+    with pytest.raises(TypeError, match="'time_learnable'"):
+        THeGCN(3, 8, 2, time_dim=0, time_learnable='yes')
 
 
 def test_forward_shapes_grad_reset_repr():
     src, dst, t, x, msg = stream()
-    model = THeGCN(5, 16, 3, edge_dim=3, time_dim=8, num_smp_layers=2)
+    model = THeGCN(5, 16, 3, edge_dim=3, time_dim=8, num_smp_layers=2,
+                   time_learnable=True)
     assert repr(model) == 'THeGCN(5, 3, num_smp_layers=2)'
     s = TemporalNeighborSampler(src, dst, t, num_nodes=20,
                                 num_neighbors=[5, 5])
@@ -199,7 +234,7 @@ def test_sampler_to_device_forward_backward(device):
                                                              80.])
     torch.manual_seed(0)
     model = THeGCN(5, 16, 3, edge_dim=3, time_dim=8, num_smp_layers=2,
-                   num_nodes=20).eval()
+                   num_nodes=20, time_learnable=True).eval()
     sub = s.sample(seeds, qts)
     ref, gates_ref = model(x[sub.n_id], sub.edge_index, msg[sub.e_id],
                            sub.dt, batch_size=sub.batch_size,
@@ -255,6 +290,9 @@ def test_no_host_sync_on_meta(kw):
     for name, p in model.named_parameters():
         if kw.get('fixed_gate') is not None and 'gate_mlp' in name:
             continue  # a fixed gate bypasses the gate MLPs
+        if not p.requires_grad:  # the frozen time encoder
+            assert name.startswith('time_enc') and p.grad is None, name
+            continue
         assert p.grad is not None and p.grad.is_meta, name
     model.reset_parameters()  # creates its tensors on the model's device
 
