@@ -25,7 +25,7 @@ load_plugins()
 STATIC = ('mlp', 'gcn', 'sage', 'gat', 'gin', 'gprgnn', 'appnp_learnable',
           'jknet_ws', 'gcnii_learnable', 'teddy_gcn', 'teddy_gin',
           'teddy_gat', 'fagcn')
-NOT_STATIC = ('thegcn', 'tgn', 'ic', 'lt')  # temporal / diffusion models
+NOT_STATIC = ('thegcn', 'tgn', 'edgebank', 'ic', 'lt')  # temporal / diffusion models
 
 
 def _register(name, make):
