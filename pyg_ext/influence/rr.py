@@ -27,6 +27,8 @@ __all__ = [
 ]
 
 BLOCK_SIZE = 4096
+MIN_BLOCK_SIZE = 256
+MIN_BLOCKS = 16
 _NUM_THREADS = [max(1, int(os.environ.get('PYG_EXT_IM_THREADS', '1')))]
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 _EMPTY_U8 = np.zeros(0, dtype=np.uint8)
@@ -50,6 +52,20 @@ def check_threads(num_threads: Any) -> Optional[int]:
     if num_threads is None:
         return None
     return check_int(num_threads, 'num_threads', 1, 1024)
+
+
+def num_blocks(count: int) -> int:
+    r"""The number of sampling blocks of one request for :obj:`count` sets:
+    blocks of at most :data:`BLOCK_SIZE` sets, and at least
+    :data:`MIN_BLOCKS` blocks (of :data:`MIN_BLOCK_SIZE` sets or more) so
+    that the small requests of the first OPIM-C/IMM rounds still spread
+    over threads and ranks. The sizes depend on :obj:`count` only, never on
+    the number of threads or ranks, so every split of the blocks draws the
+    same sets."""
+    if count <= 0:
+        return 0
+    return max(-(-count // BLOCK_SIZE),
+               min(MIN_BLOCKS, -(-count // MIN_BLOCK_SIZE)))
 
 
 def block_seed(root_seed: int, stream: int, block: int) -> int:
@@ -350,8 +366,9 @@ class RRSampler:
         groups; with ``part=(rank, world)`` only that rank's contiguous
         share of the blocks (the block numbers still advance by all of
         them, so the ranks' shares together are the one-process sample)."""
-        nb = -(-count // BLOCK_SIZE)
-        sizes = [min(BLOCK_SIZE, count - b * BLOCK_SIZE) for b in range(nb)]
+        nb = num_blocks(count)
+        base, rest = divmod(count, nb) if nb else (0, 0)
+        sizes = [base + (b < rest) for b in range(nb)]
         seeds = block_seeds(self.seed, self.stream, self.next_block,
                             nb).tolist()
         self.next_block += nb

@@ -13,7 +13,7 @@ from pyg_ext.influence._checks import (check_budget, check_choice,
                                        index_array, node_mask)
 from pyg_ext.influence.graph import as_graph, as_seed
 from pyg_ext.influence.rr import (BLOCK_SIZE, RRSampler, SpreadEstimate,
-                                  block_seeds, check_threads, get_num_threads,
+                                  block_seeds, check_threads,
                                   run_blocks)
 
 __all__ = ['estimate_spread', 'exact_spread', 'mc_spreads',
@@ -143,9 +143,10 @@ def estimate_spread(edge_index: Any, num_nodes: Optional[int] = None,
                         pool if ex.any() else None, num_threads)
     hits = 0
     drawn = 0
-    nthreads = num_threads or get_num_threads()
+    # a fixed request size: the block partition depends on it, never on
+    # the number of threads (results are thread-independent)
+    count = 4 * BLOCK_SIZE
     while True:
-        count = BLOCK_SIZE * nthreads
         hit = sampler.hits(count, mask)
         cum = np.cumsum(hit, dtype=np.int64) + hits
         idx = np.searchsorted(cum, lam)  # first index with cum >= lam

@@ -7,7 +7,8 @@ from scipy import stats
 
 from pyg_ext.influence import (exact_spread, prepare, sample_rr_sets,
                                set_num_threads)
-from pyg_ext.influence.rr import BLOCK_SIZE
+from pyg_ext.influence.rr import (BLOCK_SIZE, MIN_BLOCK_SIZE, MIN_BLOCKS,
+                                  RRSampler, num_blocks)
 from helpers_im import ancestors, random_graph
 
 
@@ -162,6 +163,35 @@ def test_reproducible_with_one_and_two_threads():
     assert torch.equal(a.roots, b.roots)
     c = sample_rr_sets(ei, 200, n=3 * BLOCK_SIZE + 17, seed=8)
     assert not torch.equal(a.nodes[:1000], c.nodes[:1000])
+
+
+@pytest.mark.parametrize('count', [0, 1, 100, MIN_BLOCK_SIZE,
+                                   MIN_BLOCK_SIZE + 1, 905, 3620,
+                                   MIN_BLOCKS * BLOCK_SIZE - 1,
+                                   MIN_BLOCKS * BLOCK_SIZE + 1, 10 ** 6])
+def test_block_partition(count):
+    # sizes depend on the request only: at most BLOCK_SIZE, at least
+    # MIN_BLOCKS blocks once the request allows MIN_BLOCK_SIZE per block
+    nb = num_blocks(count)
+    assert nb == (0 if count == 0 else max(
+        math.ceil(count / BLOCK_SIZE),
+        min(MIN_BLOCKS, math.ceil(count / MIN_BLOCK_SIZE))))
+    g = prepare(torch.tensor([[0, 1], [1, 2]]), 3)
+    one = [s for sizes, _ in RRSampler(g, 3)._groups(count) for s in sizes]
+    assert len(one) == nb and sum(one) == count
+    assert all(s <= BLOCK_SIZE for s in one) and max(one, default=0) - \
+        min(one, default=0) <= 1
+    if count >= 2 * MIN_BLOCK_SIZE:  # a small request still spreads
+        assert nb >= 2
+    # the ranks' contiguous shares together are the one-process blocks
+    for world in (2, 3):
+        parts = [RRSampler(g, 3)._groups(count, part=(r, world))
+                 for r in range(world)]
+        got = [(s, sd) for p in parts for sizes, seeds in p
+               for s, sd in zip(sizes, seeds)]
+        ref = [(s, sd) for sizes, seeds in RRSampler(g, 3)._groups(count)
+               for s, sd in zip(sizes, seeds)]
+        assert got == ref
 
 
 def test_rr_bad_inputs():
