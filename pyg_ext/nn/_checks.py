@@ -18,7 +18,10 @@ from pyg_ext.utils.sparse_adj import is_sparse_adj
 from pyg_ext.utils.validation import check_float, check_int
 
 __all__ = ['check_channels', 'check_dropout', 'init_sizes', 'check_ids_once',
-           'check_forward', 'check_adj_t']
+           'check_ids_first_call', 'value_check_due', 'value_check_done',
+           'check_forward', 'check_adj_t', 'VALIDATE']
+
+VALIDATE = ('once', 'always', 'never')
 
 
 def check_channels(**channels: Any) -> None:
@@ -75,13 +78,48 @@ def check_ids_once(edge_index: Tensor, num_nodes: int) -> None:
                          f"{num_nodes} nodes of 'x'")
 
 
+def check_ids_first_call(module: Any, edge_index: Any,
+                         num_nodes: int) -> None:
+    r"""The value check of a model's ``forward`` ids, governed by the
+    model's :attr:`validate` attribute: ``'once'`` (the default) reads the
+    ids of the first call only (one host synchronisation, then never
+    again), ``'always'`` on every call, ``'never'`` not at all. The training
+    engine (:class:`pyg_ext.utils.training.Trainer`) marks the modules it
+    trains as checked, because every ``fit_*`` entry point checks the
+    values of its data up front. Sparse adjacencies (checked by their
+    size) and meta tensors (no values) are skipped."""
+    if not isinstance(edge_index, Tensor) or is_sparse_adj(edge_index) or \
+            edge_index.is_meta or not value_check_due(module):
+        return
+    check_ids_once(edge_index, num_nodes)
+    value_check_done(module)
+
+
+def value_check_due(module: Any) -> bool:
+    r"""Whether a value check of :obj:`module`'s inputs is due under its
+    :attr:`validate` attribute (see :func:`check_ids_first_call`)."""
+    mode = getattr(module, 'validate', 'once')
+    if not isinstance(mode, str) or mode not in VALIDATE:
+        raise ValueError(f"'validate' of {type(module).__name__} must be one "
+                         f"of {VALIDATE}, got {mode!r}")
+    return mode == 'always' or (mode == 'once' and not module.__dict__.get(
+        '_ids_checked', False))
+
+
+def value_check_done(module: Any) -> None:
+    r"""Records a passed value check (``'once'``: no further checks)."""
+    module._ids_checked = True
+
+
 def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
-                  edge_weight: Any = None) -> None:
+                  edge_weight: Any = None, module: Any = None) -> None:
     r"""Metadata checks of a ``forward(x, edge_index, edge_weight)`` call:
     dtype, dim and sizes only (no host synchronisation, no value reads), as
     PyG's :class:`~torch_geometric.nn.conv.MessagePassing` does.
     :obj:`x` may be a sparse tensor; :obj:`edge_index` may be a sparse
-    adjacency :obj:`adj_t` (see :func:`check_adj_t`)."""
+    adjacency :obj:`adj_t` (see :func:`check_adj_t`). With :obj:`module`,
+    the ids are also checked on the module's first call (see
+    :func:`check_ids_first_call`)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"'x' must be a tensor of node features, got "
                         f"{type(x).__name__}")
@@ -120,6 +158,8 @@ def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
             raise ValueError(f"'edge_weight' must have shape "
                              f"[{edge_index.size(1)}] (one per edge), got "
                              f"shape {tuple(edge_weight.shape)}")
+    if module is not None:
+        check_ids_first_call(module, edge_index, x.size(0))
 
 
 def _nnz(adj: Any) -> int:

@@ -54,7 +54,7 @@ from pyg_ext.utils.distributed import (get_rank, get_world_size,
 from pyg_ext.utils.validation import check_optim_args
 
 __all__ = ['OPTIMIZERS', 'make_optimizer', 'FitResult', 'PhaseResult',
-           'Trainer', 'as_checkpointer', 'state_snapshot']
+           'Trainer', 'as_checkpointer', 'state_snapshot', 'mark_checked']
 
 OPTIMIZERS = ('adam', 'adamw', 'sgd')
 MODES = ('max', 'min')
@@ -164,6 +164,18 @@ def _is_better(value: float, best: Optional[float], mode: str,
     return value > best if mode == 'max' else value < best
 
 
+def mark_checked(*modules: torch.nn.Module) -> None:
+    r"""Marks every submodule with a ``validate = 'once'`` id check (see
+    :func:`pyg_ext.nn._checks.check_ids_first_call`) as already checked:
+    the ``fit_*`` entry points check the values of their data before they
+    train, so the training steps need not read them again (no host
+    synchronisation in a step)."""
+    for m in modules:
+        for sub in m.modules():
+            if getattr(type(sub), 'validate', None) == 'once':
+                sub._ids_checked = True
+
+
 class Trainer:
     r"""The training engine: named modules, optimizers and generators, and
     resumable, early-stopped training phases.
@@ -212,6 +224,7 @@ class Trainer:
             raise TypeError("'modules' must be a torch.nn.Module or a "
                             "non-empty dict of them")
         self.modules: Dict[str, torch.nn.Module] = dict(modules)
+        mark_checked(*self.modules.values())
         if device is not None:
             self.device = resolve_device(device)
         else:

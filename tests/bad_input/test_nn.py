@@ -168,6 +168,8 @@ def test_mowst_constructor(kw, arg):
                                     'y'),
     (dict(index=torch.tensor([0.0, 1.0])), 'index'),
     (dict(index=torch.zeros(2, 2, dtype=torch.long)), 'index'),
+    (dict(index=torch.ones(2, dtype=torch.bool), reduction='none'),
+     'index'),
     (dict(reduction='avg'), 'reduction')])
 def test_mowst_loss(kw, arg):
     model = _mowst()
@@ -197,3 +199,104 @@ def test_no_lazy_in_channels_on_torch_linear(cls):
     # Linear, so -1 used to end in torch's "negative dimension" RuntimeError
     import pyg_ext.nn.models as M
     H.assert_clear(lambda: getattr(M, cls)(-1, 8, 3), ["'in_channels'"])
+
+
+# Node-id values in forward: checked on the first call ('once', default),
+# on every call ('always'), or never; the engine marks trained modules as
+# checked (fit_* entry points check their data up front).
+
+def _forward(name, model, x, ei):
+    if name == 'THeGCN':
+        return model(x, ei, dt=torch.zeros(ei.size(1)))
+    if name == 'THeGCNConv':
+        return model(x, ei)
+    return model(x, ei)
+
+
+def _build(name):
+    torch.manual_seed(0)
+    if name == 'THeGCN':
+        return THeGCN(**CH)
+    if name == 'THeGCNConv':
+        return THeGCNConv(4)
+    return MODELS[name](**CH)
+
+
+ID_MODELS = sorted(MODELS) + ['THeGCN', 'THeGCNConv']
+CSR_BUILDERS = ('GPRGNN', 'LearnableAPPNP', 'LearnableGCNII')
+
+
+@pytest.mark.parametrize('name', ID_MODELS)
+@pytest.mark.parametrize('bad_id', [5, 99, -1])
+def test_forward_ids_checked_on_first_call(name, bad_id):
+    x, ei = _graph()
+    bad = ei.clone()
+    bad[1, 2] = bad_id
+    model = _build(name).eval()
+    H.assert_clear(lambda: _forward(name, model, x, bad),
+                   ["'edge_index'", f'{bad_id}', '[0, 5)'])
+    # a failed check does not count: the next call checks again
+    H.assert_clear(lambda: _forward(name, model, x, bad), ["'edge_index'"])
+    out = _forward(name, model, x, ei)
+    assert torch.isfinite(out).all()
+    assert model._ids_checked
+
+
+@pytest.mark.parametrize('name', ID_MODELS)
+def test_forward_id_check_modes(name, monkeypatch):
+    x, ei = _graph()
+    bad = ei.clone()
+    bad[0, 0] = 7
+    model = _build(name).eval()
+    _forward(name, model, x, ei)  # the first call checked a valid graph
+    calls = []
+    import pyg_ext.nn._checks as C
+    real = C.check_ids_once
+    monkeypatch.setattr(C, 'check_ids_once',
+                        lambda *a: calls.append(1) or real(*a))
+    _forward(name, model, x, ei)
+    assert calls == []  # 'once': no further value read
+    model.validate = 'always'
+    H.assert_clear(lambda: _forward(name, model, x, bad), ["'edge_index'"])
+    assert calls == [1]
+    model.validate = 'never'
+    if name in CSR_BUILDERS:  # their own CSR checks its ids when built
+        H.assert_clear(lambda: _forward(name, model, x, bad),
+                       ["'edge_index'"])
+    else:
+        with pytest.raises(Exception) as info:  # torch's own error
+            _forward(name, model, x, bad)
+        assert "'edge_index' holds" not in str(info.value)
+    assert calls == [1]
+    model.validate = 'sometimes'
+    H.assert_clear(lambda: _forward(name, model, x, ei), ["'validate'"])
+
+
+def test_engine_marks_trained_modules_checked():
+    from pyg_ext.utils.training import Trainer
+    model = torch.nn.ModuleDict({'a': FAGCN(**CH), 'b': TeddyGCN(**CH),
+                                 'lin': torch.nn.Linear(2, 2)})
+    Trainer(model, progress=False)
+    assert model['a']._ids_checked and model['b']._ids_checked
+    assert '_ids_checked' not in model['lin'].__dict__
+
+
+def test_mowst_loss_label_values_first_call():
+    model = _mowst()
+    x, ei = _graph()
+    out = model(x, ei)
+    H.assert_clear(lambda: model.loss(out, torch.tensor([0, 1, 3, 0, 1])),
+                   ["'y'", '[0, 3)', 'num_classes'])
+    H.assert_clear(lambda: model.loss(out, torch.tensor([0, -1, 2, 0, 1])),
+                   ["'y'"])
+    H.assert_clear(lambda: model.loss(out, torch.tensor([0, 1, 2, 0, 1]),
+                                      index=torch.tensor([0, 5])),
+                   ["'index'", '[0, 5)'])
+    # labels off the index are not used and not checked
+    y = torch.tensor([0, 1, 9, 0, 1])
+    assert torch.isfinite(model.loss(out, y, index=torch.tensor([0, 1])))
+    assert model._ids_checked
+    # validate_inputs checks the labels once: loss reads nothing after it
+    model2 = _mowst()
+    model2.validate_inputs(x, ei, torch.tensor([0, 1, 2, 0, 1]))
+    assert model2._ids_checked

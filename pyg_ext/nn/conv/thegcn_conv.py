@@ -6,7 +6,7 @@ from torch import Tensor
 from torch.nn import Linear, ReLU, Sequential
 from torch_geometric.nn.conv import MessagePassing
 
-from pyg_ext.nn._checks import check_dropout
+from pyg_ext.nn._checks import check_dropout, check_ids_first_call
 from pyg_ext.utils.validation import check_int
 
 __all__ = ['THeGCNConv']
@@ -85,6 +85,10 @@ class THeGCNConv(MessagePassing):
     .. note::
         For an example, see ``examples/thegcn.py``.
     """
+    #: Node-id value check of :meth:`forward`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'`` (see :doc:`/contract`).
+    validate = 'once'
+
     def __init__(self, channels: int, edge_dim: int = 0, time_dim: int = 0,
                  gate: str = 'scalar', gate_act: str = 'sigmoid',
                  gate_hidden: Optional[int] = None, aggr: str = 'mean',
@@ -237,9 +241,11 @@ class THeGCNConv(MessagePassing):
         if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
             raise TypeError(f"'edge_index' must be an integer tensor, got "
                             f"{edge_index.dtype}")
-        # Metadata checks only: the id range is a value check (a host sync on
-        # an accelerator), done once at data-setup time by
-        # `validate_inputs` or by the sampler that built the subgraph.
+        # The id range is a value check (a host sync on an accelerator):
+        # done on the first call only (`validate`, see
+        # `pyg_ext.nn._checks.check_ids_first_call`), at data-setup time by
+        # `validate_inputs`, or by the sampler that built the subgraph.
+        check_ids_first_call(self, edge_index, x.size(0))
         E = edge_index.size(1)
         if gate is None:
             g = self.compute_gate(x, edge_index, edge_attr, time_enc)

@@ -32,6 +32,10 @@ class HopBackbone(torch.nn.Module):
     :meth:`reset_parameters` (calling :meth:`_reset_encoder` first and
     ``self.lin2.reset_parameters()`` last), and name the options shown by
     ``repr`` in :attr:`_repr_keys` (``(label, attribute)`` pairs)."""
+    #: Node-id value check of :meth:`forward`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'`` (see :doc:`/contract`).
+    validate = 'once'
+
     supports_adj_t = True
     _repr_keys = (('num_layers', 'num_layers'), )
 
@@ -78,7 +82,8 @@ class HopBackbone(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Adj,
                 edge_weight: OptTensor = None) -> Tensor:
-        check_forward(x, edge_index, self.in_channels, edge_weight)
+        check_forward(x, edge_index, self.in_channels, edge_weight,
+                      module=self)
         return self.classify(self.featurize(x, edge_index, edge_weight))
 
     def __repr__(self) -> str:

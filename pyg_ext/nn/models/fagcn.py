@@ -79,6 +79,10 @@ class FAGCN(Module):
         benchmarks (run on the static projection of an event stream); see
         ``docs/thegcn.md``.
     """
+    #: Node-id value check of :meth:`forward`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'`` (see :doc:`/contract`).
+    validate = 'once'
+
     supports_adj_t = True
 
     def __init__(self, in_channels: int, hidden_channels: int,
@@ -105,7 +109,7 @@ class FAGCN(Module):
             conv.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        check_forward(x, edge_index, self.in_channels)
+        check_forward(x, edge_index, self.in_channels, module=self)
         x = F.dropout(x, p=self.dropout, training=self.training)
         h = x0 = F.relu(self.lin_in(x))
         h = F.dropout(h, p=self.dropout, training=self.training)

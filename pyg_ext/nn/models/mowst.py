@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Parameter
 
+from pyg_ext.nn._checks import value_check_done, value_check_due
 from pyg_ext.nn.models import mowst_checks as checks
 # The option names, importable from here as before the split.
 from pyg_ext.nn.models.mowst_checks import (  # noqa: F401
@@ -233,6 +234,10 @@ class Mowst(torch.nn.Module):
         :func:`pyg_ext.fit.fit_mowst` and
         :func:`pyg_ext.fit.fit_mowst_star`.
     """
+    #: Label value check of :meth:`loss`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'``.
+    validate = 'once'
+
     supports_adj_t = True
 
     def __init__(
@@ -366,6 +371,8 @@ class Mowst(torch.nn.Module):
             TypeError: for a wrong dtype.
         """
         checks.validate_inputs(self, x, edge_index, y, masks, kwargs)
+        if y is not None:  # the labels are checked: loss need not again
+            value_check_done(self)
 
     # Forward ------------------------------------------------------------
     def weak_forward(self, x: Tensor) -> Tensor:
@@ -497,6 +504,9 @@ class Mowst(torch.nn.Module):
             raise ValueError(f"'reduction' must be 'mean', 'sum' or 'none', "
                              f"got {reduction!r}")
         checks.check_loss_args(out, y, index)
+        if not y.is_meta and value_check_due(self):  # first call only
+            checks.check_loss_values(y, index, self.num_classes)
+            value_check_done(self)
         masked = (index is not None and index.dtype == torch.bool
                   and reduction != 'none')
         if masked:

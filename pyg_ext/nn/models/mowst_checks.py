@@ -296,9 +296,10 @@ def validate_inputs(model: 'Mowst', x: Tensor, edge_index: Tensor,
 def check_loss_args(out: Any, y: Any, index: Any) -> None:
     r"""Metadata of :meth:`Mowst.loss`: :obj:`y` is an integer :obj:`[N]`
     label tensor for the :obj:`N` nodes of :obj:`out`, :obj:`index` a 1-D
-    integer index or boolean mask. Label *values* are checked once at
+    integer index or boolean mask. Label *values* are checked at
     data-setup time (:meth:`Mowst.validate_inputs`, the ``fit_*`` entry
-    points), never in a training step."""
+    points) and on the first call only (:func:`check_loss_values`), never
+    in a training step of the engine."""
     n = out.weak_logits.size(0)
     if not isinstance(y, Tensor) or y.is_floating_point() or \
             y.is_complex() or y.dtype == torch.bool:
@@ -316,3 +317,25 @@ def check_loss_args(out: Any, y: Any, index: Any) -> None:
     if index.dim() != 1:
         raise ValueError(f"'index' must be 1-D, got shape "
                          f"{tuple(index.shape)}")
+    if index.dtype == torch.bool and index.size(0) != n:
+        raise ValueError(f"boolean 'index' must have the shape of 'y' "
+                         f"({n},), got {tuple(index.shape)}")
+
+
+def check_loss_values(y: Tensor, index: Any, num_classes: int) -> None:
+    r"""Values of :meth:`Mowst.loss` (one host read): labels in
+    :math:`[0, C)` on the nodes the loss uses, an integer :obj:`index` in
+    :math:`[-N, N)`."""
+    n = y.size(0)
+    if index is not None and index.dtype != torch.bool and index.numel():
+        lo, hi = int(index.min()), int(index.max())
+        if lo < -n or hi >= n:
+            raise ValueError(f"'index' holds node indices in [{lo}, {hi}], "
+                             f"expected indices in [0, {n}) for the {n} "
+                             f"nodes of 'y'")
+    used = y if index is None else y[index]
+    if used.numel():
+        lo, hi = int(used.min()), int(used.max())
+        if lo < 0 or hi >= num_classes:
+            raise ValueError(f"'y' holds labels in [{lo}, {hi}], expected "
+                             f"labels in [0, {num_classes}) (num_classes)")

@@ -77,6 +77,10 @@ class TeddyGCN(torch.nn.Module):
         num_layers (int, optional): Layers. (default: :obj:`2`)
         dropout (float, optional): Dropout. (default: :obj:`0.5`)
     """
+    #: Node-id value check of :meth:`forward`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'`` (see :doc:`/contract`).
+    validate = 'once'
+
     supports_adj_t = True
 
     def __init__(self, in_channels: int, hidden_channels: int,
@@ -98,7 +102,8 @@ class TeddyGCN(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
-        check_forward(x, edge_index, self.in_channels, edge_weight)
+        check_forward(x, edge_index, self.in_channels, edge_weight,
+                      module=self)
         N = x.size(0)
         if is_sparse_adj(edge_index):
             struct, w = gcn_norm_values(*csr_of(edge_index, edge_weight,
@@ -166,6 +171,10 @@ class TeddyGIN(torch.nn.Module):
     :math:`(\mathbf{W}_s \mathbf{h}_1 + \mathbf{h}_2) / 2`; no dropout. The
     ReLU on :math:`\mathbf{h}_2` is the official code's (it also acts on the
     logits)."""
+    #: Node-id value check of :meth:`forward`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'`` (see :doc:`/contract`).
+    validate = 'once'
+
     supports_adj_t = True
 
     def __init__(self, in_channels: int, hidden_channels: int,
@@ -190,7 +199,8 @@ class TeddyGIN(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
-        check_forward(x, edge_index, self.in_channels, edge_weight)
+        check_forward(x, edge_index, self.in_channels, edge_weight,
+                      module=self)
         h1 = F.relu(self.conv1(x, edge_index, edge_weight))
         h1 = F.dropout(h1, p=self.dropout, training=self.training)
         h2 = F.relu(self.conv2(h1, edge_index, edge_weight))
@@ -280,6 +290,10 @@ class TeddyGAT(torch.nn.Module):
     feature and attention dropout :obj:`dropout`, and a 1-head output layer.
     Self-loops are expected in :obj:`edge_index` (the official script adds
     them before scoring; use :obj:`score_self_loops=True`)."""
+    #: Node-id value check of :meth:`forward`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'`` (see :doc:`/contract`).
+    validate = 'once'
+
     supports_adj_t = True
 
     def __init__(self, in_channels: int, hidden_channels: int,
@@ -305,7 +319,8 @@ class TeddyGAT(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor,
                 edge_weight: Optional[Tensor] = None) -> Tensor:
-        check_forward(x, edge_index, self.in_channels, edge_weight)
+        check_forward(x, edge_index, self.in_channels, edge_weight,
+                      module=self)
         if x.layout != torch.strided:  # input dropout needs dense features
             x = x.to_dense()
         x = F.dropout(x, p=self.dropout, training=self.training)

@@ -8,7 +8,7 @@ from torch import Tensor
 from torch.nn import Embedding, Linear, Module, ModuleList, Parameter
 
 from pyg_ext.nn._checks import (check_channels, check_dropout,
-                                 check_forward)
+                                 check_forward, check_ids_first_call)
 from pyg_ext.nn.conv.thegcn_conv import THeGCNConv
 from pyg_ext.utils.validation import check_float, check_int
 
@@ -129,6 +129,10 @@ class THeGCN(Module):
     .. note::
         For an example, see ``examples/thegcn.py``.
     """
+    #: Node-id value check of :meth:`forward`: ``'once'`` (first call),
+    #: ``'always'`` or ``'never'`` (see :doc:`/contract`).
+    validate = 'once'
+
     temporal = True  # consumes sampled temporal subgraphs
 
     # Temporal subgraphs with edge times: no sparse adj_t path.
@@ -300,7 +304,9 @@ class THeGCN(Module):
         :obj:`None`); with :obj:`return_gates`, also the gates of the TMP
         block and of every SMP block."""
         if x is not None:
-            check_forward(x, edge_index, self.in_channels)
+            check_forward(x, edge_index, self.in_channels, module=self)
+        elif n_id is not None and isinstance(edge_index, Tensor):
+            check_ids_first_call(self, edge_index, n_id.numel())
         out = self.embed(x, edge_index, edge_attr, dt, batch_size, n_id,
                          return_gates)
         h, gates = out if return_gates else (out, None)
