@@ -198,10 +198,7 @@ class LocalRR:
         self.sampler.grow(self.rr, target)
 
     def greedy(self, k: int, cand: np.ndarray):
-        rr = self.rr
-        node_ptr, node_rr = rr.index()
-        return K.greedy_max_cover(rr._ptr, rr._nodes, node_ptr, node_rr,
-                                  rr.num_nodes, k, cand)
+        return self.rr.max_cover(k, cand)
 
     def covered(self, seeds: np.ndarray) -> int:
         mask = np.zeros(self.rr.num_nodes, dtype=np.uint8)
@@ -305,10 +302,7 @@ class DistRR(LocalRR):
             self._gather()
             out = None
             if ctx.rank == 0:
-                m = self.merged
-                node_ptr, node_rr = m.index()
-                out = K.greedy_max_cover(m._ptr, m._nodes, node_ptr,
-                                         node_rr, m.num_nodes, k, cand)
+                out = self.merged.max_cover(k, cand)
             return ctx.broadcast(out)
         return self._greedy_allreduce(k, cand)
 

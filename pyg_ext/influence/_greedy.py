@@ -39,6 +39,34 @@ def inverted_index(ptr, nodes, n):
 
 
 @njit(cache=True)
+def compact_ids(nodes, n):
+    r"""The distinct nodes of a collection, ascending (``touched``
+    int32[m]), and its entries relabelled to their positions in it: a
+    collection of few, small RR sets on a large graph (the greedy's set-up
+    then costs O(m), not O(n)). Ascending order keeps the tie rule (the
+    smallest node id) of :func:`greedy_max_cover`."""
+    stamp = np.zeros(n, dtype=np.uint8)
+    m = 0
+    for i in range(nodes.shape[0]):
+        v = nodes[i]
+        if stamp[v] == 0:
+            stamp[v] = 1
+            m += 1
+    touched = np.empty(m, dtype=np.int32)
+    remap = np.empty(n, dtype=np.int32)  # read at touched nodes only
+    j = 0
+    for v in range(n):
+        if stamp[v]:
+            touched[j] = v
+            remap[v] = j
+            j += 1
+    out = np.empty(nodes.shape[0], dtype=np.int32)
+    for i in range(nodes.shape[0]):
+        out[i] = remap[nodes[i]]
+    return touched, out
+
+
+@njit(cache=True)
 def count_covered(ptr, nodes, seed_mask):
     r"""Number of RR sets that contain a node of :obj:`seed_mask`."""
     total = 0

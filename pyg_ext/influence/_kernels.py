@@ -15,7 +15,7 @@ import numpy as np
 from numba import njit
 
 from pyg_ext.influence._greedy import (  # noqa: F401
-    _topk_sum, cim_greedy_rr, count_covered, greedy_max_cover,
+    _topk_sum, cim_greedy_rr, compact_ids, count_covered, greedy_max_cover,
     hetero_im_kernel, inverted_index, random_feasible_size)
 from pyg_ext.influence._rng import rand, randint, rng_state
 

@@ -3,7 +3,7 @@ RR-Greedy and RR-OPIM+ with the tightened upper bound."""
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 import torch
@@ -16,8 +16,7 @@ from pyg_ext.influence._checks import (check_budget, check_choice,
 from pyg_ext.influence.graph import _log_comb, as_graph, as_seed
 from pyg_ext.influence.im import (_Budget, _check_delta, _check_eps,
                                   opim_lower_bound, opim_upper_bound)
-from pyg_ext.influence.rr import (RRSampler, block_seed, check_threads,
-                                  rr_bytes)
+from pyg_ext.influence.rr import RRSampler, block_seed, check_threads
 from pyg_ext.influence.spread import mc_spreads
 
 __all__ = [

@@ -3,13 +3,12 @@ bound, IMM (SIGMOD'15), OPIM-C and online OPIM (SIGMOD'18)."""
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
 
 from pyg_ext.influence import _dist as D
-from pyg_ext.influence import _kernels as K
 from pyg_ext.influence._checks import (MAX_RR_SETS, check_bool,
                                        check_budget, check_choice,
                                        check_float, check_int, check_limit,
@@ -65,9 +64,7 @@ class IMResult:
 
 
 def _greedy(rr: RRSets, k: int, cand: np.ndarray):
-    node_ptr, node_rr = rr.index()
-    return K.greedy_max_cover(rr._ptr, rr._nodes, node_ptr, node_rr,
-                              rr.num_nodes, k, cand)
+    return rr.max_cover(k, cand)
 
 
 def max_coverage(rr: RRSets, k: int, candidates: Optional[Any] = None,

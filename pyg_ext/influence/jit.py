@@ -1,6 +1,5 @@
 r"""JIT warm-up: compiles (or loads from numba's on-disk cache) every kernel
 once, so that timings of the first real call measure the algorithm only."""
-import numpy as np
 import torch
 
 __all__ = ['warmup']

@@ -196,6 +196,7 @@ class RRSets:
         self._len = p.shape[0] - 1
         self._size = nd.shape[0]
         self._index = None
+        self._compact = None
 
     num_nodes = property(lambda self: self._n)
     scale = property(lambda self: self._scale)
@@ -240,8 +241,9 @@ class RRSets:
         r"""Bytes held by the sets (``ptr``, ``nodes``, ``roots``, with
         their spare capacity) and, once built, by the inverted index."""
         b = self._pbuf.nbytes + self._nbuf.nbytes + self._rbuf.nbytes
-        if self._index is not None:
-            b += sum(a.nbytes for a in self._index)
+        for cached in (self._index, self._compact):
+            if cached is not None:
+                b += sum(a.nbytes for a in cached)
         return b
 
     def index(self) -> Tuple[np.ndarray, np.ndarray]:
@@ -250,6 +252,43 @@ class RRSets:
             self._index = K.inverted_index(self._ptr, self._nodes,
                                            self.num_nodes)
         return self._index
+
+    def max_cover(self, k: int, cand: np.ndarray):
+        r"""Greedy maximum coverage of :obj:`k` nodes of the candidate mask
+        :obj:`cand` (uint8 ``[n]``) with the prefix upper bound:
+        ``(seeds int64[k], gains int64[k], upper int64)``, as
+        :func:`~pyg_ext.influence._greedy.greedy_max_cover`. A collection
+        with fewer entries than nodes runs on its distinct nodes only
+        (same seeds, gains and bound: once no candidate covers a new set,
+        the remaining seeds are the smallest unselected candidate ids)."""
+        n = self.num_nodes
+        if self._size >= n:
+            node_ptr, node_rr = self.index()
+            return K.greedy_max_cover(self._ptr, self._nodes, node_ptr,
+                                      node_rr, n, k, cand)
+        if self._compact is None:
+            touched, nodes = K.compact_ids(self._nodes, n)
+            self._compact = (touched, nodes) + K.inverted_index(
+                self._ptr, nodes, touched.shape[0])
+        touched, nodes, node_ptr, node_rr = self._compact
+        cand_c = cand[touched]
+        kk = min(k, int(np.count_nonzero(cand_c)))
+        seeds = np.empty(k, dtype=np.int64)
+        gains = np.zeros(k, dtype=np.int64)
+        upper = 0
+        if kk:
+            s_c, g_c, upper = K.greedy_max_cover(
+                self._ptr, nodes, node_ptr, node_rr, touched.shape[0], kk,
+                cand_c)
+            p = int(np.count_nonzero(g_c))  # positive gains come first
+            seeds[:p], gains[:p] = touched[s_c[:p]], g_c[:p]
+        else:
+            p = 0
+        if p < k:  # zero gains: the smallest unselected candidates
+            free = np.flatnonzero(cand)
+            free = free[~np.isin(free, seeds[:p])][:k - p]
+            seeds[p:] = free
+        return seeds, gains, upper
 
     def _reserve(self, extra_sets: int, extra_nodes: int) -> None:
         need_p = self._len + 1 + extra_sets
@@ -278,6 +317,7 @@ class RRSets:
         self._len += k
         self._size += t
         self._index = None
+        self._compact = None
 
     def append(self, sizes: Any, nodes: Any, roots: Any) -> None:
         r"""Appends sets given by their sizes, concatenated nodes and roots

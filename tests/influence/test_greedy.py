@@ -136,3 +136,40 @@ def test_opim_c_seeds_unchanged_by_the_new_greedy_on_a_fixed_stream():
     assert len(r1) == res.info['theta']
     ref, _, _ = naive_greedy(sets_of(r1), 60, 5, np.ones(60, np.uint8))
     assert res.seeds.tolist() == ref
+
+
+def test_sparse_collections_run_on_their_distinct_nodes():
+    # fewer entries than nodes: RRSets.max_cover runs the greedy on the
+    # distinct nodes only; picks, gains and bound equal the full kernel's
+    # and the naive greedy's, also once coverage runs out (the smallest
+    # unselected candidates, untouched ones included) and for k = |cand|
+    rng = np.random.default_rng(11)
+    hit = 0
+    for trial in range(80):
+        n = int(rng.integers(25, 40))
+        rr = random_rr(rng, n, int(rng.integers(0, 8)), max_size=3,
+                       skew=trial % 2 == 1)
+        assert rr._size < n
+        cand = np.ones(n, dtype=np.uint8)
+        if trial % 3:
+            cand[rng.choice(n, size=n // 2, replace=False)] = 0
+        nc = int(cand.sum())
+        k = nc if trial % 5 == 0 else int(rng.integers(1, nc + 1))
+        seeds, gains, upper = rr.max_cover(k, cand)
+        assert rr._compact is not None and rr._index is None
+        node_ptr, node_rr = rr.index()
+        full = greedy_max_cover(rr._ptr, rr._nodes, node_ptr, node_rr, n, k,
+                                cand)
+        assert seeds.tolist() == full[0].tolist()
+        assert gains.tolist() == full[1].tolist() and upper == full[2]
+        ref, ref_gains, ref_upper = naive_greedy(sets_of(rr), n, k, cand)
+        assert seeds.tolist() == ref and gains.tolist() == ref_gains
+        assert upper == ref_upper
+        hit += int((gains == 0).any())
+    assert hit > 10  # the zero-coverage fill was exercised
+    # appending sets drops the cached compact index
+    rr = RRSets([0, 1], [5], [5], 20)
+    assert rr.max_cover(1, np.ones(20, np.uint8))[0].tolist() == [5]
+    rr.append([2], [3, 4], [3])
+    s, g, u = rr.max_cover(2, np.ones(20, np.uint8))
+    assert s.tolist() == [3, 5] and g.tolist() == [1, 1] and u == 2
