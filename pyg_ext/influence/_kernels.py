@@ -195,6 +195,40 @@ def rr_block(in_ptr, in_src, in_p, in_cum, equal, logq, n, num_sets, seed,
 
 
 @njit(cache=True, nogil=True)
+def rr_blocks(in_ptr, in_src, in_p, in_cum, equal, logq, n, block_sizes,
+              seeds, lt, method, excluded, root_pool, stop_mask, stamp):
+    r"""Runs :func:`rr_block` for consecutive blocks (sizes and seeds given)
+    in one compiled call and concatenates their outputs in block order, so
+    that splitting a request into many small blocks costs no Python
+    overhead per block."""
+    total = 0
+    for b in range(block_sizes.shape[0]):
+        total += block_sizes[b]
+    sizes = np.empty(total, dtype=np.int64)
+    roots = np.empty(total, dtype=np.int32)
+    hit = np.empty(total, dtype=np.uint8)
+    nodes = np.empty(max(16, 4 * total), dtype=np.int32)
+    no_roots = np.empty(0, dtype=np.int32)
+    off = 0
+    top = 0
+    for b in range(block_sizes.shape[0]):
+        m = block_sizes[b]
+        s, nd, rt, h = rr_block(in_ptr, in_src, in_p, in_cum, equal, logq,
+                                n, m, seeds[b], lt, method, excluded,
+                                root_pool, no_roots, stop_mask, stamp)
+        sizes[off:off + m] = s
+        roots[off:off + m] = rt
+        hit[off:off + m] = h
+        t = nd.shape[0]
+        if top + t > nodes.shape[0]:
+            nodes = _grow(nodes, top + t)
+        nodes[top:top + t] = nd
+        top += t
+        off += m
+    return sizes, nodes[:top], roots, hit
+
+
+@njit(cache=True, nogil=True)
 def mc_block(out_ptr, out_dst, out_p, n, seeds, num_sims, seed, lt,
              excluded):
     r"""Forward IC/LT simulations from :obj:`seeds`; returns the number of

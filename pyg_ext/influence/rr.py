@@ -401,6 +401,36 @@ class RRSampler:
         finally:
             self._work.put(stamp)
 
+    def _run(self, sizes, seeds, stop=_EMPTY_U8) -> list:
+        r"""Samples consecutive blocks: one compiled call per thread, on
+        contiguous chunks of the blocks; outputs in block order."""
+        g = self.graph
+        sizes = np.asarray(sizes, dtype=np.int64)
+        seeds = np.asarray(seeds, dtype=np.int64)
+
+        def chunk(lo_hi):
+            lo, hi = lo_hi
+            try:
+                stamp = self._work.get_nowait()
+            except queue.Empty:
+                stamp = np.zeros(g.num_nodes, dtype=np.uint8)
+            try:
+                return K.rr_blocks(g.in_ptr, g.in_src, g.in_p, g._cum,
+                                   g.equal, g.logq, g.num_nodes,
+                                   sizes[lo:hi], seeds[lo:hi],
+                                   g.model == 'LT', self.method,
+                                   self.excluded, self.root_pool, stop,
+                                   stamp)
+            finally:
+                self._work.put(stamp)
+        nb = sizes.shape[0]
+        t = min(self.num_threads or get_num_threads(), nb)
+        if t <= 1:
+            return [chunk((0, nb))] if nb else []
+        bounds = [(nb * i // t, nb * (i + 1) // t) for i in range(t)]
+        with ThreadPoolExecutor(max_workers=t) as ex:
+            return list(ex.map(chunk, bounds))
+
     def _groups(self, count: int, part: Optional[Tuple[int, int]] = None):
         r"""The (sizes, seeds) of the next blocks for :obj:`count` sets, in
         groups; with ``part=(rank, world)`` only that rank's contiguous
@@ -409,13 +439,12 @@ class RRSampler:
         nb = num_blocks(count)
         base, rest = divmod(count, nb) if nb else (0, 0)
         sizes = [base + (b < rest) for b in range(nb)]
-        seeds = block_seeds(self.seed, self.stream, self.next_block,
-                            nb).tolist()
+        seeds = block_seeds(self.seed, self.stream, self.next_block, nb)
         self.next_block += nb
         if part is not None:
             lo, hi = nb * part[0] // part[1], nb * (part[0] + 1) // part[1]
             sizes, seeds = sizes[lo:hi], seeds[lo:hi]
-        g = max(4, 4 * (self.num_threads or get_num_threads()))
+        g = max(MIN_BLOCKS, 4 * (self.num_threads or get_num_threads()))
         for i in range(0, len(sizes), g):
             yield sizes[i:i + g], seeds[i:i + g]
 
@@ -424,9 +453,7 @@ class RRSampler:
         their ``hit`` flags (nothing is stored)."""
         out = []
         for sizes, seeds in self._groups(count):
-            outs = run_blocks(lambda s, sd: self._block(s, sd, stop=stop),
-                              sizes, seeds, self.num_threads)
-            out.extend(o[3] for o in outs)
+            out.extend(o[3] for o in self._run(sizes, seeds, stop))
         return np.concatenate(out) if out else _EMPTY_U8
 
     def fill(self, rr: 'RRSets', count: int,
@@ -435,8 +462,7 @@ class RRSampler:
         if len(rr):  # reserve for sets of the current average size
             rr._reserve(own, int(own * rr._size / len(rr) * 1.05))
         for sizes, seeds in self._groups(count, part):
-            outs = run_blocks(self._block, sizes, seeds, self.num_threads)
-            for o in outs:
+            for o in self._run(sizes, seeds):
                 rr._append(o[0], o[1], o[2])
             if self.max_bytes is not None and rr.nbytes > self.max_bytes:
                 raise ValueError(
