@@ -16,13 +16,15 @@ def warmup() -> None:
     from pyg_ext.influence.graph import prepare
     from pyg_ext.influence.hetero import hetero_im_rerank
     from pyg_ext.influence.im import max_coverage
-    from pyg_ext.influence.rr import sample_rr_sets
+    from pyg_ext.influence.rr import RRSets, sample_rr_sets
     from pyg_ext.influence.spread import estimate_spread
     ei = torch.tensor([[0, 0, 1], [1, 2, 2]])
     for model in ('IC', 'LT'):
         g = prepare(ei, 3, model=model)
         rr = sample_rr_sets(g, n=8, seed=0)
         max_coverage(rr, 1)
+        # a collection with fewer entries than nodes (the compact greedy)
+        max_coverage(RRSets([0, 1, 1], [0], [0, 1], 3), 1)
         rr.coverage([0])
         estimate_spread(g, seeds=[0], num_samples=2, seed=0)
         estimate_spread(g, seeds=[0], method='rr', rel_eps=0.5, seed=0)
