@@ -62,7 +62,11 @@ def _topk_sum(vals: np.ndarray, k: int) -> int:
 def graph_fingerprint(g) -> str:
     r"""A hash of the graph that ranks compare: sizes, model, the in-degree
     pointers, sums and a strided sample of the arcs (it guards against
-    ranks given different graphs, at a cost far below sampling)."""
+    ranks given different graphs, at a cost far below sampling), computed
+    once per graph object (a prepared graph is not modified in place)."""
+    cached = getattr(g, '_fingerprint', None)
+    if cached is not None:
+        return cached
     h = hashlib.sha256()
     m = g.in_src.shape[0]
     step = max(1, m >> 20)
@@ -70,7 +74,8 @@ def graph_fingerprint(g) -> str:
                    float(g.in_p.sum(dtype=np.float64)))).encode())
     for a in (g.in_ptr, g.in_src[::step], g.in_p[::step]):
         h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
+    g._fingerprint = h.hexdigest()
+    return g._fingerprint
 
 
 def auto_greedy(world: int, n: int, steps: int, sets: int,
