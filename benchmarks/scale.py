@@ -191,8 +191,13 @@ def products_section(args, rest):
     from sampler import make_model, minibatch_epoch, neighbor_loader
 
     p = argparse.ArgumentParser()
-    p.add_argument('--part', choices=('mini', 'full', 'both'),
-                   default='both')
+    p.add_argument('--part', choices=('mini', 'full', 'both', 'predict'),
+                   default='both',
+                   help="'predict': Mowst predict at 5/20/50/100 %% routed "
+                   "against one full forward of its strong expert (a "
+                   "GCN through the CSR)")
+    p.add_argument('--rounds', type=int, default=1,
+                   help='interleaved rounds of the predict part')
     p.add_argument('--train-batches', type=int, default=5)
     p.add_argument('--hidden', type=int, default=128)
     p.add_argument('--layers', type=int, default=3)
@@ -239,6 +244,8 @@ def products_section(args, rest):
               f'(extrapolated from {nb}); peak RSS {peak_rss_gib():.2f} GiB')
         del loader, model, opt
         gc.collect()
+    if a.part == 'predict':
+        return mowst_predict_part(a, data)
     if a.part in ('full', 'both'):
         t0 = time.perf_counter()
         adj_t, dup = csr_adjacency(data.edge_index, n)
@@ -275,6 +282,78 @@ def products_section(args, rest):
               f'and the weighted messages at hidden {a.hidden} are '
               f'{per:.1f} GiB each, {2 * per:.0f} GiB live in the first '
               f'layer alone, {2 * per / 16:.0f}x the 16 GiB budget')
+
+
+def mowst_predict_part(a, data):
+    r"""Mowst ``predict`` (threshold routing by fixed confidences, as
+    ``benchmarks/mowst_inference.py``) at 5/20/50/100 %% routed against one
+    full-graph forward of the strong expert, both through the CSR; the
+    ratio is that of each round, interleaved (shuffled order)."""
+    import gc
+    import random
+    import time
+
+    from torch_geometric.nn.models import MLP
+
+    from mowst_inference import FixedGate
+    from pyg_ext.nn.models import Mowst
+    from pyg_ext.registry import MODELS
+    from pyg_ext.train import load_config
+    from pyg_ext.utils.adjacency import csr_adjacency
+
+    n = data.num_nodes
+    t0 = time.perf_counter()
+    adj_t, _ = csr_adjacency(data.edge_index, n)
+    data.edge_index = None
+    gc.collect()
+    print(f'CSR adj_t built in {time.perf_counter() - t0:.1f} s; RSS '
+          f'{rss_gib():.2f} GiB')
+    cfg = load_config({'model': {'name': 'gcn', 'hidden_channels':
+                                 a.hidden, 'num_layers': a.layers}})
+    torch.manual_seed(0)
+    strong = MODELS.get('gcn').obj(data.num_features, 47, cfg.model.options)
+    weak = MLP([data.num_features, a.hidden, 47])
+    conf = torch.rand(n, generator=torch.Generator().manual_seed(1))
+    model = Mowst(weak, strong, 47, gate=FixedGate(conf)).eval()
+    strong.eval()
+    fracs = (0.05, 0.2, 0.5, 1.0)
+    jobs = [None] + list(fracs)
+    t_full, t_pred, info = [], {f: [] for f in fracs}, {}
+    rng = random.Random(0)
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        strong(data.x, adj_t)  # the first call also normalises once
+        print(f'first strong forward (with the one-time normalisation): '
+              f'{time.perf_counter() - t0:.1f} s; peak '
+              f'{peak_rss_gib():.2f} GiB', flush=True)
+        for _ in range(a.rounds):
+            rng.shuffle(jobs)
+            for f in jobs:
+                t0 = time.perf_counter()
+                if f is None:
+                    strong(data.x, adj_t)
+                else:
+                    pr = model.predict(data.x, adj_t, mode='threshold',
+                                       threshold=f)
+                    info[f] = (pr.strong_fraction, pr.num_strong_nodes_computed)
+                dt = time.perf_counter() - t0
+                (t_full if f is None else t_pred[f]).append(dt)
+                print(f'  {"full forward" if f is None else f"predict {f}"}: '
+                      f'{dt:.1f} s; peak {peak_rss_gib():.2f} GiB', flush=True)
+    print(f'full-graph strong forward: {sorted(t_full)[len(t_full) // 2]:.1f}'
+          f' s (median of {a.rounds})')
+    print('| routed | computed nodes | predict (s) | ratio | target | ok |')
+    print('|---|---|---|---|---|---|')
+    for f in fracs:
+        share, computed = info[f]
+        comp = computed / n
+        ratios = sorted(x / y for x, y in zip(t_pred[f], t_full))
+        ratio = ratios[len(ratios) // 2]
+        target = 0.3 + 0.7 * comp
+        print(f'| {100 * share:.1f}% | {100 * comp:.1f}% | '
+              f'{sorted(t_pred[f])[len(t_pred[f]) // 2]:.1f} | {ratio:.2f} '
+              f'| {target:.2f} | {"yes" if ratio <= target else "NO"} |')
+    print(f'peak RSS {peak_rss_gib():.2f} GiB')
 
 
 # --section layers ---------------------------------------------------------
