@@ -159,6 +159,13 @@ def run_inference(args, model, strong, x, ei, n):
                 (t_full if f is None else t_pred[f]).append(dt)
     print(f'full-graph strong forward: {median(t_full):.3f} s (median of '
           f'{args.repeat} interleaved rounds)')
+    print_table(fracs, out, t_full, t_pred, n)
+
+
+def print_table(fracs, out, t_full, t_pred, n):
+    r"""The predict table: per routed fraction the computed share, the
+    median time, the median of the per-round ratios to the full forward
+    and the target :math:`0.3 + 0.7 \cdot` computed share."""
     print('| routed | computed nodes | predict (s) | ratio | target | ok |')
     print('|---|---|---|---|---|---|')
     for f in fracs:

@@ -295,7 +295,7 @@ def mowst_predict_part(a, data):
 
     from torch_geometric.nn.models import MLP
 
-    from mowst_inference import FixedGate
+    from mowst_inference import FixedGate, print_table
     from pyg_ext.nn.models import Mowst
     from pyg_ext.registry import MODELS
     from pyg_ext.train import load_config
@@ -342,17 +342,7 @@ def mowst_predict_part(a, data):
                       f'{dt:.1f} s; peak {peak_rss_gib():.2f} GiB', flush=True)
     print(f'full-graph strong forward: {sorted(t_full)[len(t_full) // 2]:.1f}'
           f' s (median of {a.rounds})')
-    print('| routed | computed nodes | predict (s) | ratio | target | ok |')
-    print('|---|---|---|---|---|---|')
-    for f in fracs:
-        share, computed = info[f]
-        comp = computed / n
-        ratios = sorted(x / y for x, y in zip(t_pred[f], t_full))
-        ratio = ratios[len(ratios) // 2]
-        target = 0.3 + 0.7 * comp
-        print(f'| {100 * share:.1f}% | {100 * comp:.1f}% | '
-              f'{sorted(t_pred[f])[len(t_pred[f]) // 2]:.1f} | {ratio:.2f} '
-              f'| {target:.2f} | {"yes" if ratio <= target else "NO"} |')
+    print_table(fracs, info, t_full, t_pred, n)
     print(f'peak RSS {peak_rss_gib():.2f} GiB')
 
 

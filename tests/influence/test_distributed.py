@@ -4,6 +4,8 @@ with both distributed greedies; ranks split the RR sets; ranks that
 disagree on their arguments fail on every rank; bad group options are
 refused by name."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,23 @@ from helpers_dist import run_ranks
 from pyg_ext.influence import (cim_rr_greedy, cim_rr_opim_plus, imm, opim,
                                opim_c)
 from pyg_ext.utils.distributed import DistributedError
+
+
+
+def pack_result(r):
+    r"""The fields of an IM result that the ranks and one process must
+    share (also pasted into the worker script)."""
+    out = {k: getattr(r, k) for k in ('spread_est', 'num_rr_sets', 'alpha',
+                                      'sigma_lower', 'iterations')
+           if hasattr(r, k)}
+    out['seeds'] = r.seeds.tolist()
+    for k in ('sigma_upper_opt', 'lower_bound_opt', 'sigma_upper', 'chi'):
+        if hasattr(r, k):
+            out[k] = getattr(r, k)
+    if hasattr(r, 'pairs'):
+        out['pairs'] = r.pairs.tolist()
+    return out
+
 
 # the same graph in the workers and here: 600 nodes, 3000 random arcs
 GRAPH = '''
@@ -25,20 +44,14 @@ ei = torch.from_numpy(rng.integers(0, 600, size=(2, 3000)))
 dist.init_process_group('gloo')
 rank = dist.get_rank()
 
+PACK
+
 def pack(r):
-    out = {k: getattr(r, k) for k in ('spread_est', 'num_rr_sets', 'alpha',
-                                      'sigma_lower', 'iterations')
-           if hasattr(r, k)}
-    out['seeds'] = r.seeds.tolist()
-    for k in ('sigma_upper_opt', 'lower_bound_opt', 'sigma_upper', 'chi'):
-        if hasattr(r, k):
-            out[k] = getattr(r, k)
-    if hasattr(r, 'pairs'):
-        out['pairs'] = r.pairs.tolist()
+    out = pack_result(r)
     out['world_size'] = r.world_size
     out['comm'] = r.info.get('comm')
     return out
-'''
+'''.replace('PACK', inspect.getsource(pack_result))
 
 
 def calls():
@@ -119,16 +132,7 @@ def ranks():
 
 
 def pack(r):
-    out = {k: getattr(r, k) for k in ('spread_est', 'num_rr_sets', 'alpha',
-                                      'sigma_lower', 'iterations')
-           if hasattr(r, k)}
-    out['seeds'] = r.seeds.tolist()
-    for k in ('sigma_upper_opt', 'lower_bound_opt', 'sigma_upper', 'chi'):
-        if hasattr(r, k):
-            out[k] = getattr(r, k)
-    if hasattr(r, 'pairs'):
-        out['pairs'] = r.pairs.tolist()
-    return out
+    return pack_result(r)
 
 
 def test_two_ranks_equal_one_process_with_both_greedies(ranks):
