@@ -1,5 +1,7 @@
-r"""Reverse-reachable (RR) set sampling in fixed-size, independently seeded
-blocks (thread-count independent), flat storage and the inverted index."""
+r"""Reverse-reachable (RR) set sampling in independently seeded blocks whose
+sizes depend on the request only (thread- and rank-count independent),
+flat storage and the inverted index."""
+import contextlib
 import math
 import os
 import queue
@@ -387,19 +389,26 @@ class RRSampler:
         self.max_bytes = max_bytes
         self._work = queue.SimpleQueue()
 
-    def _block(self, size, seed, fixed_roots=_EMPTY_I32, stop=_EMPTY_U8):
-        g = self.graph
+    @contextlib.contextmanager
+    def _stamp(self):
+        r"""A visited-flags workspace of this sampler (one per thread,
+        reused across calls; the kernels leave it all-zero)."""
         try:
             stamp = self._work.get_nowait()
         except queue.Empty:
-            stamp = np.zeros(g.num_nodes, dtype=np.uint8)
+            stamp = np.zeros(self.graph.num_nodes, dtype=np.uint8)
         try:
+            yield stamp
+        finally:
+            self._work.put(stamp)
+
+    def _block(self, size, seed, fixed_roots=_EMPTY_I32, stop=_EMPTY_U8):
+        g = self.graph
+        with self._stamp() as stamp:
             return K.rr_block(g.in_ptr, g.in_src, g.in_p, g._cum, g.equal,
                               g.logq, g.num_nodes, size, seed,
                               g.model == 'LT', self.method, self.excluded,
                               self.root_pool, fixed_roots, stop, stamp)
-        finally:
-            self._work.put(stamp)
 
     def _run(self, sizes, seeds, stop=_EMPTY_U8) -> list:
         r"""Samples consecutive blocks: one compiled call per thread, on
@@ -410,19 +419,13 @@ class RRSampler:
 
         def chunk(lo_hi):
             lo, hi = lo_hi
-            try:
-                stamp = self._work.get_nowait()
-            except queue.Empty:
-                stamp = np.zeros(g.num_nodes, dtype=np.uint8)
-            try:
+            with self._stamp() as stamp:
                 return K.rr_blocks(g.in_ptr, g.in_src, g.in_p, g._cum,
                                    g.equal, g.logq, g.num_nodes,
                                    sizes[lo:hi], seeds[lo:hi],
                                    g.model == 'LT', self.method,
                                    self.excluded, self.root_pool, stop,
                                    stamp)
-            finally:
-                self._work.put(stamp)
         nb = sizes.shape[0]
         t = min(self.num_threads or get_num_threads(), nb)
         if t <= 1:
