@@ -149,17 +149,22 @@ def check_forward(x: Any, edge_index: Any, in_channels: Optional[int] = None,
         raise ValueError(f"'edge_index' must have shape [2, num_edges], got "
                          f"shape {tuple(edge_index.shape)}")
     if edge_weight is not None:
-        if not isinstance(edge_weight, Tensor) or \
-                not edge_weight.is_floating_point():
-            raise TypeError(f"'edge_weight' must be a floating-point tensor, "
-                            f"got {type(edge_weight).__name__}")
-        if edge_weight.dim() != 1 or \
-                edge_weight.size(0) != edge_index.size(1):
-            raise ValueError(f"'edge_weight' must have shape "
-                             f"[{edge_index.size(1)}] (one per edge), got "
-                             f"shape {tuple(edge_weight.shape)}")
+        _check_edge_weight(edge_weight, edge_index.size(1),
+                           "'edge_weight' must have shape [{n}] (one per "
+                           "edge)")
     if module is not None:
         check_ids_first_call(module, edge_index, x.size(0))
+
+
+def _check_edge_weight(edge_weight: Any, n: int, what: str) -> None:
+    r"""An :obj:`edge_weight` is a floating-point ``[n]`` tensor."""
+    if not isinstance(edge_weight, Tensor) or \
+            not edge_weight.is_floating_point():
+        raise TypeError(f"'edge_weight' must be a floating-point tensor, "
+                        f"got {type(edge_weight).__name__}")
+    if edge_weight.dim() != 1 or edge_weight.size(0) != n:
+        raise ValueError(f"{what.format(n=n)}, got shape "
+                         f"{tuple(edge_weight.shape)}")
 
 
 def _nnz(adj: Any) -> int:
@@ -195,12 +200,6 @@ def check_adj_t(x: Tensor, adj_t: Any, edge_weight: Any = None) -> None:
             raise TypeError(f"a sparse 'adj_t' must hold floating-point "
                             f"values, got {adj_t.dtype}")
     if edge_weight is not None:
-        if not isinstance(edge_weight, Tensor) or \
-                not edge_weight.is_floating_point():
-            raise TypeError(f"'edge_weight' must be a floating-point tensor, "
-                            f"got {type(edge_weight).__name__}")
-        nnz = _nnz(adj_t)
-        if edge_weight.dim() != 1 or edge_weight.size(0) != nnz:
-            raise ValueError(f"'edge_weight' given with a sparse 'adj_t' must "
-                             f"have shape [{nnz}] (one per stored entry), got "
-                             f"shape {tuple(edge_weight.shape)}")
+        _check_edge_weight(edge_weight, _nnz(adj_t),
+                           "'edge_weight' given with a sparse 'adj_t' must "
+                           "have shape [{n}] (one per stored entry)")

@@ -180,6 +180,11 @@ class Trainer:
     r"""The training engine: named modules, optimizers and generators, and
     resumable, early-stopped training phases.
 
+    The modules are marked as value-checked (:func:`mark_checked`): their
+    first ``forward`` no longer reads the node ids, so the caller checks
+    its data before it builds the engine, as every ``fit_*`` entry point
+    does.
+
     Args:
         modules (dict or torch.nn.Module): The modules whose weights are
             trained and checkpointed (a single module is named

@@ -289,9 +289,10 @@ def test_mowst_loss_label_values_first_call():
                    ["'y'", '[0, 3)', 'num_classes'])
     H.assert_clear(lambda: model.loss(out, torch.tensor([0, -1, 2, 0, 1])),
                    ["'y'"])
-    H.assert_clear(lambda: model.loss(out, torch.tensor([0, 1, 2, 0, 1]),
-                                      index=torch.tensor([0, 5])),
-                   ["'index'", '[0, 5)'])
+    for bad in ([0, 5], [-1, 2]):
+        H.assert_clear(lambda: model.loss(out, torch.tensor([0, 1, 2, 0, 1]),
+                                          index=torch.tensor(bad)),
+                       ["'index'", '[0, 5)'])
     # labels off the index are not used and not checked
     y = torch.tensor([0, 1, 9, 0, 1])
     assert torch.isfinite(model.loss(out, y, index=torch.tensor([0, 1])))

@@ -325,11 +325,11 @@ def check_loss_args(out: Any, y: Any, index: Any) -> None:
 def check_loss_values(y: Tensor, index: Any, num_classes: int) -> None:
     r"""Values of :meth:`Mowst.loss` (one host read): labels in
     :math:`[0, C)` on the nodes the loss uses, an integer :obj:`index` in
-    :math:`[-N, N)`."""
+    :math:`[0, N)`."""
     n = y.size(0)
     if index is not None and index.dtype != torch.bool and index.numel():
         lo, hi = int(index.min()), int(index.max())
-        if lo < -n or hi >= n:
+        if lo < 0 or hi >= n:
             raise ValueError(f"'index' holds node indices in [{lo}, {hi}], "
                              f"expected indices in [0, {n}) for the {n} "
                              f"nodes of 'y'")
