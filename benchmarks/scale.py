@@ -25,10 +25,17 @@ Sections (``--section``):
   cores) and the ratio. ``--no-models``: the kernels only (CSR product,
   message passing, the custom SpMM's value gradient); ``--models`` picks
   models by name; ``--quick`` a small graph.
+* ``mowst``: the loop's Mowst training steps (strong turn, weak turn, one
+  round, the Mowst* joint step) through ``edge_index`` and the CSR.
+* ``hops``: GPRGNN and LearnableAPPNP through edge-wise message passing
+  (the official codes' form), our ``edge_index`` input (an internal CSR)
+  and a CSR ``adj_t``.
 
     OMP_NUM_THREADS=1 python benchmarks/scale.py --section loop
     OMP_NUM_THREADS=1 python benchmarks/scale.py --section products
     OMP_NUM_THREADS=1 python benchmarks/scale.py --section layers
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --section mowst
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --section hops
 """
 import argparse
 import os
@@ -521,6 +528,197 @@ def layers_section(args, rest):
     print('\n'.join(rows))
     print(f'\npeak RSS {peak_rss_gib():.2f} GiB')
 
+
+
+# --section mowst ----------------------------------------------------------
+@section('mowst')
+def mowst_section(args, rest):
+    r"""The loop's Mowst training steps (:class:`pyg_ext.fit.mowst_steps.
+    MowstSteps`, the code ``fit_mowst`` / ``fit_mowst_star`` run) through
+    ``edge_index`` and through the CSR the loop builds, on the arxiv-size
+    graph: a strong turn (the GNN expert trained, the weak expert and gate
+    frozen), a weak turn (the MLP and the gate; no graph), one round (one
+    step of each turn) and the Mowst* joint step (both experts and the
+    gate). Steps interleaved, shuffled order per round, CPU time per step
+    (single thread), median; equal mixture log-probabilities checked."""
+    import random
+    import tempfile
+
+    from pyg_ext.fit.mowst_steps import MowstSteps
+    from pyg_ext.registry import DATASETS, METHODS, MODELS, TASKS
+    from pyg_ext.train import load_config, load_plugins
+    from pyg_ext.train.adjacency import attach_adjacency
+
+    p = argparse.ArgumentParser(prog='scale.py --section mowst')
+    p.add_argument('--hidden', type=int, default=64)
+    p.add_argument('--layers', type=int, default=2)
+    p.add_argument('--dropout', type=float, default=0.5)
+    p.add_argument('--quick', action='store_true',
+                   help='a small graph (smoke run)')
+    a = p.parse_args(rest)
+    load_plugins()
+    from sampler import GRAPHS
+    GRAPHS.setdefault('quick', (5_000, 40_000, 128, 40, 2_000))
+    data = make_graph('quick' if a.quick else 'arxiv')
+    n = data.num_nodes
+    train = torch.zeros(n, dtype=torch.bool)
+    train[data.train_idx] = True
+    data.train_mask = data.val_mask = data.test_mask = train
+    print(f'graph: {n:,} nodes, {data.num_edges:,} directed '
+          f'edges, {data.num_features} features, 40 classes, '
+          f'{int(train.sum()):,} training nodes')
+    if 'bench_arxiv' not in DATASETS:
+        DATASETS.register('bench_arxiv', lambda root: data,
+                          description='benchmark graph')
+    size = {'hidden_channels': a.hidden, 'num_layers': a.layers,
+            'dropout': a.dropout}
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ['PYG_EXT_CACHE'] = cache
+        cfg = load_config({'dataset': {'name': 'bench_arxiv'},
+                           'method': {'name': 'mowst'},
+                           'model': dict(name='gcn', **size)})
+        task = TASKS.get(cfg.task.name).obj(cfg.task.options)
+        method = METHODS.get(cfg.method.name).obj(cfg.method.options)
+        sparse, layout = attach_adjacency(cfg, task, method, data)
+    print(f'method mowst, model gcn: dataset.adjacency=auto -> {layout}')
+    assert layout == 'csr', layout
+    torch.manual_seed(0)
+    strong = MODELS.get('gcn').obj(data.num_features, 40, cfg.model.options)
+    mlp = load_config({'model': dict(name='mlp', **size)}).model.options
+    weak = MODELS.get('mlp').obj(data.num_features, 40, mlp)
+    model = Mowst(weak, strong, 40, gate_hidden=a.hidden,
+                  gate_layers=a.layers)
+    print(f'Mowst: weak {type(weak).__name__}, strong '
+          f'{type(strong).__name__} ({a.layers} x {a.hidden}), '
+          f'{sum(p.numel() for p in model.parameters()):,} parameters')
+    graphs = {'edge_index': data, 'csr': sparse}
+    model.eval()
+    with torch.no_grad():
+        outs = [model(d.x, d.adj_t if k == 'csr' else d.edge_index)
+                for k, d in graphs.items()]
+        diff = float((outs[0].log_probs - outs[1].log_probs).abs().max())
+        frozen_w = model.weak_forward(data.x)
+        frozen_c = model.confidence(frozen_w, data.x)
+        frozen = model.strong_forward(sparse.x, sparse.adj_t)
+    print(f'max |mixture log-prob diff| edge_index vs csr: {diff:.1e}')
+    opt = {k: torch.optim.Adam(ps, lr=0.01) for k, ps in (
+        ('weak', list(model.weak_parameters())),
+        ('strong', list(model.strong_parameters())),
+        ('joint', list(model.parameters())))}
+    kinds = ('strong turn', 'weak turn', 'Mowst* joint')
+    steps = {}
+    for lay, d in graphs.items():
+        ms = MowstSteps(None, model, d, {}, None, None)
+        steps[lay] = {
+            'strong turn': ms.turn(False, opt['strong'], frozen_w=frozen_w,
+                                   frozen_c=frozen_c),
+            'weak turn': ms.turn(True, opt['weak'], frozen=frozen),
+            'Mowst* joint': ms.joint(opt['joint'])}
+    for lay in graphs:  # warm-up (the normalisation memo of each layout)
+        for k in kinds:
+            steps[lay][k](0)
+    cpu = {(lay, k): [] for lay in graphs for k in kinds}
+    wall = {(lay, k): [] for lay in graphs for k in kinds}
+    jobs = [(lay, k) for lay in graphs for k in kinds]
+    rng = random.Random(0)
+    for _ in range(args.rounds):
+        rng.shuffle(jobs)
+        for job in jobs:
+            c, t = time.process_time(), time.perf_counter()
+            steps[job[0]][job[1]](0)
+            cpu[job].append(time.process_time() - c)
+            wall[job].append(time.perf_counter() - t)
+    med = {j: statistics.median(v) for j, v in cpu.items()}
+    wmed = {j: statistics.median(v) for j, v in wall.items()}
+    print('\n| step | CPU s, edge_index | CPU s, csr | edge_index / csr '
+          '(CPU) | (wall) |')
+    print('|---|---|---|---|---|')
+    rows = [(k, (k, )) for k in kinds] + [
+        ('Mowst round (one step of each turn)', ('strong turn', 'weak turn'))]
+    for name, parts in rows:
+        e, c = (sum(med[(lay, k)] for k in parts) for lay in graphs)
+        we, wc = (sum(wmed[(lay, k)] for k in parts) for lay in graphs)
+        print(f'| {name} | {e:.2f} | {c:.2f} | **{e / c:.2f}×** | '
+              f'{we / wc:.2f}× |')
+    print(f'\n(per-step CPU s: {({f"{j[0]}/{j[1]}": [round(x, 2) for x in v] for j, v in cpu.items()})}; '
+          f'peak RSS {peak_rss_gib():.2f} GiB)')
+
+
+# --section hops --------------------------------------------------------------
+def _message_passing(prop) -> None:
+    r"""Makes a :class:`~pyg_ext.nn.conv.gpr_prop.HopAggregation` propagate
+    by edge-wise message passing (``x_j * w`` per edge, then a scatter-add:
+    the form of the official GPRGNN/APPNP code and PyG's ``APPNP``), the
+    path it takes itself only for learnable edge weights."""
+    from pyg_ext.nn.conv.gpr_prop import gcn_norm_fixed_size
+
+    def norm(edge_index, edge_weight, num_nodes, dtype):
+        ei, w = gcn_norm_fixed_size(edge_index, edge_weight, num_nodes,
+                                    prop.add_self_loops, prop.flow, dtype)
+        return ('mp', ei, w)
+    prop.norm = norm
+
+
+@section('hops')
+def hops_section(args, rest):
+    r"""The hop-aggregation models (GPRGNN, LearnableAPPNP, K = 10): one
+    training step through edge-wise message passing (the official codes'
+    form), through our ``edge_index`` input (an internal CSR built once)
+    and through a ``torch.sparse_csr`` ``adj_t``, on the graph of
+    ``--section layers``; equal logits checked; CPU time, median."""
+    import copy
+    p = argparse.ArgumentParser(prog='scale.py --section hops')
+    p.add_argument('--quick', action='store_true')
+    a = p.parse_args(rest)
+    n, pairs, F_in = (5_000, 40_000, 32) if a.quick else \
+        (169_343, 1_200_000, 128)
+    H, C = 64, 40
+    data = random_graph(n, pairs, F_in, C)
+    adj_t = T.ToSparseTensor(layout=torch.sparse_csr)(data.clone()).adj_t
+    print(f'graph: {n:,} nodes, {data.edge_index.size(1):,} directed edges, '
+          f'{F_in} features, {C} classes, hidden {H}')
+    builders = {
+        'GPRGNN (K=10)': lambda: GPRGNN(F_in, H, C, K=10, alpha=0.1),
+        'LearnableAPPNP (K=10)': lambda: LearnableAPPNP(F_in, H, C)}
+    rows = []
+    for name, build in builders.items():
+        torch.manual_seed(0)
+        model = build()
+        ref = copy.deepcopy(model)
+        for m in ref.modules():
+            if hasattr(m, 'hop_sum'):
+                _message_passing(m)
+        variants = {'message passing': (ref, data.edge_index),
+                    'edge_index': (model, data.edge_index),
+                    'csr': (model, adj_t)}
+        opts = {k: torch.optim.Adam(m.parameters(), lr=0.01)
+                for k, (m, _) in variants.items()}
+        with torch.no_grad():
+            outs = {k: m.eval()(data.x, g) for k, (m, g) in variants.items()}
+        diff = max(float((outs[k] - outs['csr']).abs().max())
+                   for k in outs)
+        cpu = {k: [] for k in variants}
+        for r in range(args.rounds + 1):
+            for k, (m, g) in variants.items():
+                m.train()
+                c = time.process_time()
+                opts[k].zero_grad()
+                _loss(m(data.x, g), data.y).backward()
+                opts[k].step()
+                if r:  # the first round is a warm-up
+                    cpu[k].append(time.process_time() - c)
+        med = {k: statistics.median(v) for k, v in cpu.items()}
+        row = (f'| {name} | {med["message passing"]:.2f} | '
+               f'{med["edge_index"]:.2f} | {med["csr"]:.2f} | '
+               f'**{med["message passing"] / med["csr"]:.2f}×** | '
+               f'{med["edge_index"] / med["csr"]:.2f}× | {diff:.1e} |')
+        rows.append(row)
+        print(row, cpu, flush=True)
+    print('\n| model | CPU s / step, message passing | our edge_index | csr '
+          '| message passing / csr | edge_index / csr | max abs logit diff |')
+    print('|---|---|---|---|---|---|---|')
+    print('\n'.join(rows))
+    print(f'\npeak RSS {peak_rss_gib():.2f} GiB')
 
 
 def main(argv=None):

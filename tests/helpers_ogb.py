@@ -13,13 +13,21 @@ def _csv(path, array):
 
 
 def write_tiny_ogb(root, name='ogbn-arxiv', seed=0, num_nodes=30,
-                   num_edges=70):
+                   num_edges=70, simple=False):
     r"""A tiny graph in the OGB raw layout of :obj:`name` (see
-    ogb_format.md); returns the arrays written."""
+    ogb_format.md); returns the arrays written. :obj:`simple`: each
+    undirected pair at most once and no self-loop (as OGB's undirected
+    files), else random pairs (repeats possible)."""
     rng = np.random.default_rng(seed)
     d = Path(root) / name.replace('-', '_')
     split = 'time' if name == 'ogbn-arxiv' else 'sales_ranking'
     edge = rng.integers(0, num_nodes, (num_edges, 2))
+    if simple:
+        pairs = np.sort(rng.integers(0, num_nodes, (8 * num_edges, 2)), 1)
+        pairs = pairs[pairs[:, 0] < pairs[:, 1]]
+        _, first = np.unique(pairs, axis=0, return_index=True)
+        edge = pairs[np.sort(first)][:num_edges]
+        assert len(edge) == num_edges
     feat = rng.normal(size=(num_nodes, 6)).round(4)
     label = rng.integers(0, 40, (num_nodes, 1))
     year = rng.integers(1990, 2021, (num_nodes, 1))

@@ -51,3 +51,36 @@ def test_arxiv_gcn_and_sage_get_the_csr_by_default():
         method = METHODS.get(cfg.method.name).obj(cfg.method.options)
         assert cfg.dataset.adjacency == 'auto'
         assert csr_blockers(cfg, task, method, Data()) == []
+
+
+@pytest.mark.parametrize('name', OGB)
+def test_ogb_config_runs_on_the_tiny_ogb_fixture(name, tmp_path,
+                                                 monkeypatch):
+    # Each OGB example runs end to end as written (task, method, adjacency,
+    # mini-batches, optimizer) on an OGB-format data root; only the budget
+    # (epochs, runs) and the width are cut for the test.
+    import builtins
+    import json
+
+    import yaml
+
+    from helpers_ogb import write_tiny_ogb
+    from pyg_ext.train import run
+    monkeypatch.setattr(builtins, 'input', lambda *a: 'n')
+    raw = yaml.safe_load((CONFIGS[[p.stem for p in CONFIGS].index(name)])
+                         .read_text())
+    root = tmp_path / 'root'
+    write_tiny_ogb(root, raw['dataset']['name'], simple=True)
+    raw['model']['hidden_channels'] = 8
+    raw['train'].update(epochs=2, runs=2, checkpoint_every=0)
+    if 'method' in raw:
+        raw['method'].update(pretrain_epochs=1)
+        if raw['method']['name'] == 'mowst':
+            raw['method'].update(turn_epochs=1, max_rounds=1)
+    raw['data_root'] = str(root)
+    with pytest.warns(UserWarning, match='OGB leaderboards ask for 10'):
+        out = run(raw, run_dir=tmp_path / 'r', quiet=True)
+    row = json.loads((tmp_path / 'r' / 'leaderboard.json').read_text())
+    assert row['dataset'] == raw['dataset']['name'] and row['num_runs'] == 2
+    assert 0.0 <= row['test']['mean'] <= 1.0
+    assert out['num_runs'] == 2
