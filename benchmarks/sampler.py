@@ -104,9 +104,10 @@ def loader_throughput(loader):
     return time.perf_counter() - t0, nodes, edges
 
 
-def minibatch_epoch(model, opt, loader, max_batches=None):
+def minibatch_epoch(model, opt, loader, max_batches=None, progress=0):
     r"""Returns (seconds, batches run): the first :obj:`max_batches` of
-    an epoch (all when :obj:`None`), sampling included."""
+    an epoch (all when :obj:`None`), sampling included; prints the time
+    and peak RSS every :obj:`progress` batches (0: never)."""
     model.train()
     t0 = time.perf_counter()
     n = 0
@@ -121,6 +122,11 @@ def minibatch_epoch(model, opt, loader, max_batches=None):
                     num_sampled_edges_per_hop=batch.num_sampled_edges)[:bs]
         F.cross_entropy(out, batch.y[:bs]).backward()
         opt.step()
+        if progress and n % progress == 0:
+            import resource
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            print(f'  {n} batches: {time.perf_counter() - t0:.0f} s; peak '
+                  f'RSS {peak / 2**20:.2f} GiB', flush=True)
     return time.perf_counter() - t0, n
 
 

@@ -242,7 +242,8 @@ def products_section(args, rest):
             count += 1
         t_sample = time.perf_counter() - t0
         del batch  # not alive while training
-        dt, nb = minibatch_epoch(model, opt, loader, a.train_batches)
+        dt, nb = minibatch_epoch(model, opt, loader, a.train_batches,
+                                 progress=10)
         print(f'mini-batch GraphSAGE (3 x 256, [15, 10, 5], batch 1024): '
               f'{sum(nodes) / t_sample:,.0f} sampled nodes/s (loader, '
               f'{sum(nodes) / len(nodes):,.0f} nodes per batch); '
