@@ -311,10 +311,12 @@ def test_transpose_structure():
 
 
 # Mowst -----------------------------------------------------------------------
+@pytest.mark.parametrize('layout', LAYOUTS)
 @pytest.mark.parametrize('strong_kind', ['pyg_gcn', 'gprgnn'])
-def test_mowst_forward_and_predict_adj_t_equals_edge_index(strong_kind):
+def test_mowst_forward_and_predict_adj_t_equals_edge_index(strong_kind,
+                                                           layout):
     ei = _graph(False)  # PyG's GCN normalises sparse loops its own way
-    adj = _adj(ei, 'csr')
+    adj = _adj(ei, layout)
     torch.manual_seed(0)
     if strong_kind == 'pyg_gcn':
         strong, kw = GCN(F_IN, 8, 2, 3), {}

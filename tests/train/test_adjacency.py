@@ -5,6 +5,7 @@ import pytest
 import torch
 import yaml
 from torch_geometric.data import Data
+from torch_geometric.typing import WITH_TORCH_SPARSE
 
 from pyg_ext.cli import main
 from pyg_ext.fit.supervised import node_forward, node_loss
@@ -120,6 +121,36 @@ def test_csr_and_edge_index_give_equal_logits_on_cora(cora, name):
     for u, v in zip(ga, gb):
         assert torch.allclose(u, v, atol=1e-5)
 
+
+
+@pytest.mark.skipif(not WITH_TORCH_SPARSE,
+                    reason='torch_sparse is not installed')
+@pytest.mark.parametrize('name', STATIC)
+def test_sparse_tensor_adj_t_gives_equal_logits_on_cora(cora, name):
+    # PyG's other sparse layout: a torch_sparse.SparseTensor adj_t as
+    # T.ToSparseTensor() builds it (no edge_index left in the data).
+    import torch_geometric.transforms as T
+    task, data = cora
+    c = load_config({'model': {'name': name, 'hidden_channels': 8}})
+    entry = MODELS.get(name)
+    if not supports_adj_t(entry.obj):
+        pytest.skip(f'{name} takes edge_index only')
+    sparse = T.ToSparseTensor()(data.clone())
+    assert type(sparse.adj_t).__name__ == 'SparseTensor'
+    torch.manual_seed(0)
+    model = entry.obj(data.num_features, 7, c.model.options).eval()
+    res = []
+    for d in (data, sparse):
+        model.zero_grad()
+        out = node_forward(model, d)
+        node_loss(out, d).backward()
+        res.append((out.detach(), [p.grad.clone() for p in
+                                   model.parameters() if p.grad is not None]))
+    (a, ga), (b, gb) = res
+    assert torch.allclose(a, b, atol=1e-5), (a - b).abs().max()
+    assert len(ga) == len(gb) > 0
+    for u, v in zip(ga, gb):
+        assert torch.allclose(u, v, atol=1e-5)
 
 @pytest.mark.parametrize('model', ['gcn', 'sage'])
 def test_loop_metrics_equal_on_both_layouts(tmp_path, cora, model):
