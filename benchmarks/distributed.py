@@ -15,9 +15,10 @@ torch.multiprocessing on this machine): 1 process against 2.
   ``opim_c`` end to end (k = 50, IC-WC) on BA-100K
   (``networkx.barabasi_albert_graph(100000, 5, seed=0)``, both directions)
   and a Chung-Lu power-law graph (gamma = 2.5, 1M nodes, ~10M arcs); 2
-  processes with both distributed greedies, with the communication per
-  greedy step. Every 2-process result is checked equal to the 1-process
-  one.
+  processes with both distributed greedies and both placements of the two
+  collections (``dist_place``), with the communication per greedy step;
+  ``opim_c`` times are the median of ``--reps`` calls (seeds 0, 1, ...).
+  Every 2-process result is checked equal to the 1-process one.
 * ``ddp``: one mini-batch epoch (GraphSAGE and GCN, fan-out [15, 10],
   batch 1024) on an arxiv-size random graph (169,343 nodes, 1,166,243
   undirected edges, 128 features, 40 classes), 1 vs 2 processes, and the
@@ -131,15 +132,16 @@ def chung_lu(path, n=1_000_000, m=10_000_000, gamma=2.5, seed=0):
     return n
 
 
-def _im(rank, world, path, n, num_rr, k, eps, modes):
+def _im(rank, world, path, n, num_rr, k, eps, configs, reps):
     from pyg_ext.influence import _dist as D
     from pyg_ext.influence import opim_c, prepare
     from pyg_ext.influence.rr import RRSampler
     ei = torch.from_numpy(np.load(path))
     g = prepare(ei, n, weighting='wc')
     group = dist.group.WORLD if world > 1 else None
-    for mode in modes:  # compile the kernels of both greedies
-        opim_c(g, k=2, eps=0.5, seed=1, group=group, dist_greedy=mode)
+    for mode, place in configs:  # compile the kernels of both greedies
+        opim_c(g, k=2, eps=0.5, seed=1, group=group, dist_greedy=mode,
+               dist_place=place)
     out = {'arcs': int(ei.shape[1])}
     ctx = D.setup('bench', group, False, 'allreduce', {}) if group else None
     sync(world)
@@ -150,36 +152,50 @@ def _im(rank, world, path, n, num_rr, k, eps, modes):
     out['sample_s'] = time.perf_counter() - t0
     out['local_sets'] = len(col.rr)
     del col
-    for mode in modes:
-        sync(world)
-        t0 = time.perf_counter()
-        r = opim_c(g, k=k, eps=eps, seed=0, group=group, dist_greedy=mode)
-        sync(world)
-        out[mode] = dict(seconds=time.perf_counter() - t0,
-                         seeds=r.seeds.tolist(), num_rr_sets=r.num_rr_sets,
-                         alpha=r.alpha, comm=r.info.get('comm'))
+    for mode, place in configs:
+        times = []
+        for rep in range(reps):  # seeds 0, 1, ...: different RR sets
+            sync(world)
+            t0 = time.perf_counter()
+            r = opim_c(g, k=k, eps=eps, seed=rep, group=group,
+                       dist_greedy=mode, dist_place=place)
+            sync(world)
+            times.append(time.perf_counter() - t0)
+            if rep == 0:
+                first = r
+        out[f'{mode}/{place}'] = dict(
+            seconds=float(np.median(times)), min_s=min(times),
+            seeds=first.seeds.tolist(), num_rr_sets=first.num_rr_sets,
+            alpha=first.alpha, comm=first.info.get('comm'))
     return out
 
 
-def section_im(graphs, num_rr, k, eps, modes):
+def _size(b):
+    return f'{b:,} B' if b < 10_000 else f'{b / 1e3:,.1f} KB'
+
+
+def section_im(graphs, num_rr, k, eps, modes, places, reps):
     rows = []
+    configs = [(m, p) for p in places for m in modes]
     with tempfile.TemporaryDirectory() as tmp:
         for name in graphs:
             path = os.path.join(tmp, name + '.npy')
             n = ba_graph(path) if name == 'ba' else chung_lu(path)
             l1 = load()
-            one = launch(_im, 1, path, n, num_rr, k, eps, ['auto'])
+            one = launch(_im, 1, path, n, num_rr, k, eps, [('auto', 'auto')],
+                         reps)
             l2 = load()
-            two = launch(_im, 2, path, n, num_rr, k, eps, modes)
-            o = one['auto']
-            for mode in modes:
-                t = two[mode]
+            two = launch(_im, 2, path, n, num_rr, k, eps, configs, reps)
+            o = one['auto/auto']
+            for key in (f'{m}/{p}' for m, p in configs):
+                t = two[key]
                 assert t['seeds'] == o['seeds'] and \
                     t['num_rr_sets'] == o['num_rr_sets'] and \
-                    t['alpha'] == o['alpha'], (name, mode)
+                    t['alpha'] == o['alpha'], (name, key)
             label = {'ba': 'BA-100K', 'chunglu': 'Chung-Lu 1M'}[name]
             print(f'\n{label}: {one["arcs"]:,} '
-                  f'arcs; 2-process results equal the 1-process ones',
+                  f'arcs; 2-process results equal the 1-process ones; '
+                  f'opim_c: median (min) of {reps} calls, seeds 0-{reps - 1}',
                   flush=True)
             print('| measurement | 1 process | 2 processes | speed-up |')
             print('|---|---|---|---|')
@@ -188,17 +204,21 @@ def section_im(graphs, num_rr, k, eps, modes):
                   f'({num_rr / s1 / 1e3:.0f} K/s, load {l1:.2f}) | {s2:.2f} s '
                   f'({num_rr / s2 / 1e3:.0f} K/s, load {l2:.2f}; '
                   f'{two["local_sets"]:,} sets on rank 0) | {s1 / s2:.2f}x |')
-            for mode in modes:
-                t = two[mode]
+            for m, p in configs:
+                t = two[f'{m}/{p}']
                 c = t['comm']
-                what = mode if mode != 'auto' else f'auto = {c["dist_greedy"]}'
+                what = m if m != 'auto' else f'auto = {c["dist_greedy"]}'
+                where = p if p != 'auto' else f'auto = {c["dist_place"]}'
                 print(f'| opim_c k={k} eps={eps} ({o["num_rr_sets"]:,} RR '
-                      f'sets), greedy {what} | {o["seconds"]:.2f} s | '
-                      f'{t["seconds"]:.2f} s '
-                      f'({c["bytes_per_greedy_step"] / 1e3:,.1f} KB per '
+                      f'sets), greedy {what}, place {where} | '
+                      f'{o["seconds"] * 1e3:.1f} ms ({o["min_s"] * 1e3:.1f}) '
+                      f'| {t["seconds"] * 1e3:.1f} ms '
+                      f'({t["min_s"] * 1e3:.1f}; '
+                      f'{_size(c["bytes_per_greedy_step"])} per '
                       f'greedy step, {c["greedy_steps"]} steps, '
-                      f'{c["comm_seconds_per_rank"]:.2f} s in greedy comm) | '
-                      f'{o["seconds"] / t["seconds"]:.2f}x |', flush=True)
+                      f'{c["comm_seconds_per_rank"] * 1e3:.1f} ms in greedy '
+                      f'comm) | {o["seconds"] / t["seconds"]:.2f}x |',
+                      flush=True)
             rows.append((name, one, two))
     return rows
 
@@ -294,6 +314,10 @@ def main():
     ap.add_argument('--eps', type=float, default=0.1)
     ap.add_argument('--modes', default='auto,allreduce,gather',
                     help='distributed greedies to time (2 processes)')
+    ap.add_argument('--places', default='auto,shared',
+                    help='placements of the two OPIM-C collections')
+    ap.add_argument('--reps', type=int, default=7,
+                    help='opim_c calls per configuration (median)')
     ap.add_argument('--num-seeds', type=int, default=20_480,
                     help='training seeds per DDP epoch')
     ap.add_argument('--batch-size', type=int, default=1024)
@@ -306,7 +330,7 @@ def main():
         section_burn()
     if a.section in ('im', 'all'):
         section_im(a.graphs.split(','), a.num_rr, a.k, a.eps,
-                   a.modes.split(','))
+                   a.modes.split(','), a.places.split(','), a.reps)
     if a.section in ('ddp', 'all'):
         section_ddp(a.num_seeds, a.batch_size)
         if a.section == 'ddp':

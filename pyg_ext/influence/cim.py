@@ -297,7 +297,8 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
                      p: Optional[float] = None,
                      self_loops: Optional[str] = None, group: Any = None,
                      distributed: bool = False,
-                     dist_greedy: str = 'auto') -> CIMResult:
+                     dist_greedy: str = 'auto',
+                     dist_place: str = 'auto') -> CIMResult:
     r"""RR-OPIM+ (Alg. 3) from the `"Capacity Constrained Influence
     Maximization in Social Networks" <https://arxiv.org/abs/2306.00297>`_
     paper: OPIM-C doubling on RR sets of the passive graph with RR-Greedy as
@@ -327,6 +328,8 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
             (default: half the physical memory).
         group, distributed, dist_greedy: Several processes, as in
             :func:`~pyg_ext.influence.imm`.
+        dist_place (str): Where :math:`R_1` and :math:`R_2` live on
+            several processes, as in :func:`~pyg_ext.influence.opim_c`.
 
     RR roots are drawn from the passive nodes :math:`V_p` and the estimator
     scales by :math:`n_p` (the paper's form; the released code draws roots
@@ -346,7 +349,8 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
     ctx = D.setup('cim_rr_opim_plus', group, distributed, dist_greedy,
                   dict(aps=a, k=k, eps=eps, delta=delta, bound=bound,
                        selector=selector, seed=seed,
-                       max_rr_sets=max_rr_sets, max_memory=max_memory), g)
+                       max_rr_sets=max_rr_sets, max_memory=max_memory), g,
+                  dist_place)
     root = as_seed(seed)
     root = root if ctx is None else ctx.seed(root)
     chi = int(K.random_feasible_size(ptr, cand, n, int(k),
@@ -354,16 +358,14 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
     pool = _passive_pool(ex)
     n_p = pool.shape[0]
     sz = cim_sample_sizes(n_p, np.diff(ptr), int(k), chi, eps, delta)
-    r1, r2 = (D.collection(ctx, RRSampler(g, root, s, 'auto', ex, pool,
-                                          num_threads,
-                                          budget.per_collection))
-              for s in (0, 1))
+    r1, r2 = D.pair(ctx, [RRSampler(g, root, s, 'auto', ex, pool,
+                                    num_threads, budget.per_collection)
+                          for s in (0, 1)])
     target = 0.5 - eps
     for i in range(1, sz['i_max'] + 1):
         theta = int(math.ceil(sz['theta0'] * 2**(i - 1)))
         budget.check(theta, r1.avg())
-        r1.grow(theta)
-        r2.grow(theta)
+        D.grow_all((r1, r2), theta)
         ap_idx, seeds, cov1, tight = r1.cim_greedy(ptr, cand, int(k),
                                                    selector == 'rr')
         lam_u = 2.0 * cov1

@@ -363,7 +363,8 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
            p: Optional[float] = None,
            self_loops: Optional[str] = None, group: Any = None,
            distributed: bool = False,
-           dist_greedy: str = 'auto') -> IMResult:
+           dist_greedy: str = 'auto',
+           dist_place: str = 'auto') -> IMResult:
     r"""OPIM-C from the `"Online Processing Algorithms for Influence
     Maximization" <https://doi.org/10.1145/3183713.3183749>`_ paper: two RR
     collections (select on :math:`R_1`, validate on :math:`R_2`) doubled
@@ -393,7 +394,12 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
             size so far) is refused before it is sampled. (default: half
             the physical memory)
         group, distributed, dist_greedy: Several processes, as in
-            :func:`imm` (both collections are split over the ranks).
+            :func:`imm`.
+        dist_place (str): Where the two collections live on several
+            processes: ``'split'`` (:math:`R_1` on the first half of the
+            ranks, :math:`R_2` on the second: on two ranks no RR set is
+            sent), ``'shared'`` (both split over all the ranks) or
+            ``'auto'`` (``'split'`` for an even number of ranks).
 
     At :math:`i_{max}` the seeds are returned with the :math:`\theta_{max}`
     guarantee even if the certificate test fails (the reference code returns
@@ -411,18 +417,17 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     ctx = D.setup('opim_c', group, distributed, dist_greedy, dict(
         n=n, k=k, eps=eps, delta=delta, bound=bound, seed=seed,
         method=method, candidates=cand, max_rr_sets=max_rr_sets,
-        max_memory=max_memory), g)
+        max_memory=max_memory), g, dist_place)
     root = root if ctx is None else ctx.seed(root)
     sz = opim_c_sample_sizes(n, k, eps, delta)
     a = sz['a']
-    r1, r2 = (D.collection(ctx, RRSampler(
+    r1, r2 = D.pair(ctx, [RRSampler(
         g, root, s, method, num_threads=num_threads,
-        max_bytes=budget.per_collection)) for s in (0, 1))
+        max_bytes=budget.per_collection) for s in (0, 1)])
     for i in range(1, sz['i_max'] + 1):
         theta = int(math.ceil(sz['theta0'] * 2**(i - 1)))
         budget.check(theta, r1.avg())
-        r1.grow(theta)
-        r2.grow(theta)
+        D.grow_all((r1, r2), theta)
         seeds, gains, upper = r1.greedy(k, cand)
         cov1 = int(gains.sum())
         cov2 = r2.covered(seeds)
@@ -461,13 +466,15 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
          p: Optional[float] = None,
          self_loops: Optional[str] = None, group: Any = None,
          distributed: bool = False,
-         dist_greedy: str = 'auto') -> IMResult:
+         dist_greedy: str = 'auto',
+         dist_place: str = 'auto') -> IMResult:
     r"""Online OPIM with a fixed budget: :obj:`num_rr_sets` RR sets in each
     of :math:`R_1`, :math:`R_2`; returns the seeds and the certificate
     :math:`\alpha` with :math:`a = \ln(2/\delta)`. A budget whose sets
     would not fit in :obj:`max_memory` (default: half the physical memory)
     is refused up front. :obj:`group`, :obj:`distributed` and
-    :obj:`dist_greedy` run it on several processes, as in :func:`imm`."""
+    :obj:`dist_greedy` run it on several processes, as in :func:`imm`, with
+    the collections placed by :obj:`dist_place` as in :func:`opim_c`."""
     t0 = time.perf_counter()
     check_choice(bound, 'bound', ('tight', 'vanilla'))
     num_rr_sets = check_int(num_rr_sets, 'num_rr_sets', 1)
@@ -480,14 +487,13 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     ctx = D.setup('opim', group, distributed, dist_greedy, dict(
         n=n, k=k, num_rr_sets=num_rr_sets, delta=delta, bound=bound,
         seed=seed, method=method, candidates=cand, max_memory=max_memory),
-        g)
+        g, dist_place)
     root = root if ctx is None else ctx.seed(root)
     a = math.log(2 / delta)
-    r1, r2 = (D.collection(ctx, RRSampler(
+    r1, r2 = D.pair(ctx, [RRSampler(
         g, root, s, method, num_threads=num_threads,
-        max_bytes=budget.per_collection)) for s in (0, 1))
-    r1.grow(num_rr_sets)
-    r2.grow(num_rr_sets)
+        max_bytes=budget.per_collection) for s in (0, 1)])
+    D.grow_all((r1, r2), num_rr_sets)
     seeds, gains, upper = r1.greedy(k, cand)
     cov1 = int(gains.sum())
     cov2 = r2.covered(seeds)

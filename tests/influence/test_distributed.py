@@ -74,7 +74,15 @@ def calls():
     }
 
 
+# leave the group together: a gloo process that exits with its group alive
+# can abort ("terminate called without an active exception")
+END = '''
+dist.barrier()
+dist.destroy_process_group()
+'''
+
 WORKER = GRAPH + '''
+PAIRED = ('opim_c', 'opim', 'cim', 'cim_mg')
 calls = {
     'imm': lambda **kw: imm(ei, 600, k=5, eps=0.3, seed=1, **kw),
     'opim_c': lambda **kw: opim_c(ei, 600, k=5, eps=0.2, seed=3, **kw),
@@ -92,6 +100,9 @@ res = {}
 for name, fn in calls.items():
     for mode in ('allreduce', 'gather'):
         res[name + '/' + mode] = pack(fn(distributed=True, dist_greedy=mode))
+        if name in PAIRED:  # 'auto' = 'split' on two ranks; the other one
+            res[name + ':shared/' + mode] = pack(fn(
+                distributed=True, dist_greedy=mode, dist_place='shared'))
 # an explicit group (not the default one), greedy chosen by 'auto'
 res['opim_c/auto'] = pack(calls['opim_c'](group=dist.new_group([0, 1])))
 '''
@@ -108,6 +119,15 @@ for t in (5000, 9000, 17001):  # uneven blocks, several rounds
     col.grow(t)
 sets = sorted(tuple(sorted(col.rr[i].tolist())) for i in range(len(col.rr)))
 res['split'] = {'local': len(col.rr), 'total': len(col), 'sets': sets}
+# dist_place='split': rank 0 samples all of R1 (stream 0), rank 1 all of R2
+ctx = D.setup('t2', None, True, 'gather', {}, g, 'split')
+r1, r2 = D.pair(ctx, [RRSampler(g, 7, s) for s in (0, 1)])
+for t in (5000, 9000, 17001):
+    D.grow_all((r1, r2), t)
+res['place'] = {'held': [len(r1.rr), len(r2.rr)], 'total': [len(r1), len(r2)],
+                'entries': [r1.entries, r2.entries],
+                'sets': [sorted(tuple(sorted(c.rr[i].tolist()))
+                                for i in range(len(c.rr))) for c in (r1, r2)]}
 '''
 
 
@@ -141,6 +161,9 @@ def test_two_ranks_equal_one_process_with_both_greedies(ranks):
     _, fns = calls()
     for key, got in r0.items():
         name, mode = key.split('/')
+        name, _, place = name.partition(':')
+        if name in ('opim_c', 'opim', 'cim', 'cim_mg'):
+            assert got['comm']['dist_place'] == (place or 'split'), key
         one = pack(fns[name]())
         assert got['world_size'] == 2
         assert {k: v for k, v in got.items()
@@ -152,7 +175,13 @@ def test_two_ranks_equal_one_process_with_both_greedies(ranks):
         else:
             assert comm['dist_greedy'] in ('allreduce', 'gather')
     # several rounds, so the incremental gather and the doubling both ran
-    assert r0['opim_c/gather']['iterations'] >= 2
+    assert r0['opim_c:shared/gather']['iterations'] >= 2
+    # split on two ranks: the gather greedy moves no RR set, only the
+    # broadcast of the result (2k + 1 int64 per greedy call)
+    split, shared = (r0[f'opim_c{p}/gather']['comm'] for p in ('', ':shared'))
+    k, calls_ = 5, r0['opim_c/gather']['iterations']
+    assert split['greedy_bytes'] == calls_ * (2 * k + 1) * 8
+    assert shared['greedy_bytes'] > split['greedy_bytes']
     assert len(r0['cim/allreduce']['pairs'][0]) >= 4  # every AP got one
 
 
@@ -175,6 +204,53 @@ def test_ranks_split_the_rr_sets_into_the_one_process_sample(ranks):
     assert both == one
 
 
+def test_split_placement_keeps_each_collection_on_its_own_rank(ranks):
+    from pyg_ext.influence.graph import as_graph
+    from pyg_ext.influence.rr import RRSampler
+    a, b = ranks[0]['place'], ranks[1]['place']
+    assert a['held'] == [17001, 0] and b['held'] == [0, 17001]
+    assert a['total'] == b['total'] == [17001, 17001]
+    assert a['entries'] == b['entries']
+    ei, _ = calls()
+    g = as_graph(ei, 600, None, None, None, None, None)
+    for stream, held in ((0, a), (1, b)):
+        s = RRSampler(g, 7, stream)
+        rr = s.new(0)
+        for t in (5000, 9000, 17001):
+            s.grow(rr, t)
+        assert held['entries'][stream] == rr._size
+        one = sorted(tuple(sorted(rr[i].tolist())) for i in range(len(rr)))
+        assert [tuple(x) for x in held['sets'][stream]] == one
+
+
+THREE = GRAPH + '''
+res = {}
+for place in ('auto', 'split', 'shared'):
+    for mode in ('gather', 'allreduce'):
+        r = opim_c(ei, 600, k=5, eps=0.2, seed=3, distributed=True,
+                   dist_greedy=mode, dist_place=place)
+        res[place + '/' + mode] = dict(pack(r),
+                                       place=r.info['comm']['dist_place'])
+print('RESULT:' + json.dumps(res))
+''' + END
+
+
+def test_three_ranks_equal_one_process_with_either_placement():
+    r"""An odd group: 'auto' shares both collections; 'split' puts R1 on
+    ranks 0-1 (gathered from rank 1) and R2 on rank 2."""
+    out = run_ranks(THREE, world=3, timeout=300)
+    _, fns = calls()
+    one = pack(fns['opim_c']())
+    for _, res, _ in out:
+        for key, got in res.items():
+            place = key.split('/')[0]
+            assert got.pop('place') == ('shared' if place == 'auto'
+                                        else place)
+            assert got.pop('world_size') == 3
+            got.pop('comm')
+            assert got == one, key
+
+
 def test_ranks_with_different_arguments_fail_on_every_rank(ranks):
     for res in ranks:
         msg = res['mismatch']
@@ -192,6 +268,11 @@ def test_bad_distributed_options_are_refused_by_name(monkeypatch):
         fns['opim_c'](group='world')
     with pytest.raises(ValueError, match="'dist_greedy'"):
         fns['imm'](dist_greedy='ring')
+    for name in ('opim_c', 'opim', 'cim'):
+        with pytest.raises(ValueError, match="'dist_place'"):
+            fns[name](dist_place='half')
+    with pytest.raises(TypeError, match='dist_place'):
+        fns['imm'](dist_place='split')  # one collection: no such option
     with pytest.raises((TypeError, ValueError), match="'distributed'"):
         fns['cim'](distributed=1)
     for v in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
