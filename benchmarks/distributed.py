@@ -2,6 +2,7 @@ r"""Several processes through torch.distributed (gloo, spawned with
 torch.multiprocessing on this machine): 1 process against 2.
 
     OMP_NUM_THREADS=1 python benchmarks/distributed.py --section burn
+    OMP_NUM_THREADS=1 python benchmarks/distributed.py --section latency
     OMP_NUM_THREADS=1 python benchmarks/distributed.py --section im
     OMP_NUM_THREADS=1 python benchmarks/distributed.py --section im \
         --graphs chunglu --eps 0.3          # 1M nodes, ~10M arcs
@@ -11,6 +12,9 @@ torch.multiprocessing on this machine): 1 process against 2.
   same loop in each of 2 processes at once; ``2 * t1 / t2`` is the most any
   2-process code can gain on this machine right now (other users' load
   included).
+* ``latency``: the wall time of one small collective (all-reduce,
+  all-gather, broadcast, a send/recv ping-pong, barrier) between 2 gloo
+  processes.
 * ``im``: RR sampling (a fixed number of RR sets, index excluded) and
   ``opim_c`` end to end (k = 50, IC-WC) on BA-100K
   (``networkx.barabasi_albert_graph(100000, 5, seed=0)``, both directions)
@@ -105,6 +109,45 @@ def section_burn(n=30_000_000):
     print(f'| CPU burn ceiling | {t1:.2f} s (load {l1:.2f}) | {t2:.2f} s '
           f'(load {l2:.2f}) | {2 * t1 / t2:.2f}x |', flush=True)
     return 2 * t1 / t2
+
+
+# --- latency --------------------------------------------------------------
+
+def _latency(rank, world, n=300):
+    a = torch.zeros(3, dtype=torch.int64)
+    got = [torch.zeros(3, dtype=torch.int64) for _ in range(world)]
+
+    def ping():
+        if rank == 0:
+            dist.send(a, 1)
+            dist.recv(a, 1)
+        elif rank == 1:
+            dist.recv(a, 0)
+            dist.send(a, 0)
+    out = {}
+    for name, fn in (('all_reduce', lambda: dist.all_reduce(a)),
+                     ('all_gather', lambda: dist.all_gather(got, a)),
+                     ('broadcast', lambda: dist.broadcast(a, 0)),
+                     ('send + recv (ping-pong)', ping),
+                     ('barrier', dist.barrier)):
+        for _ in range(20):
+            fn()
+        dist.barrier()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        out[name] = (time.perf_counter() - t0) / n
+    return out
+
+
+def section_latency():
+    r"""Wall time of one small collective (3 int64) between 2 local gloo
+    processes: what every round of a distributed OPIM-C pays."""
+    out = launch(_latency, 2)
+    print('| collective, 3 int64, 2 gloo processes | microseconds |')
+    print('|---|---|')
+    for name, t in out.items():
+        print(f'| {name} | {t * 1e6:.0f} |', flush=True)
 
 
 # --- im -------------------------------------------------------------------
@@ -305,7 +348,8 @@ def section_ddp(num_seeds, batch_size):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--section', choices=['burn', 'im', 'ddp', 'all'],
+    ap.add_argument('--section',
+                    choices=['burn', 'latency', 'im', 'ddp', 'all'],
                     default='all')
     ap.add_argument('--graphs', default='ba',
                     help="comma-separated: ba, chunglu (default: ba)")
@@ -328,6 +372,8 @@ def main():
         print('| measurement | 1 process | 2 processes | ceiling |')
         print('|---|---|---|---|')
         section_burn()
+    if a.section in ('latency', 'all'):
+        section_latency()
     if a.section in ('im', 'all'):
         section_im(a.graphs.split(','), a.num_rr, a.k, a.eps,
                    a.modes.split(','), a.places.split(','), a.reps)
