@@ -197,7 +197,8 @@ class Ctx:
         a = np.array([self.bytes, self.seconds * 1e6], dtype=np.int64)
         self.allreduce(a, greedy=False)
         return dict(dist_greedy=self.mode or self.requested,
-                    dist_place=self.place, greedy_bytes=int(a[0]), greedy_steps=self.steps,
+                    dist_place=self.place, greedy_bytes=int(a[0]),
+                    greedy_steps=self.steps,
                     bytes_per_greedy_step=int(a[0]) // max(self.steps, 1),
                     comm_seconds_per_rank=float(a[1]) / 1e6 / self.world)
 
