@@ -29,8 +29,17 @@ Where the two collections of OPIM / OPIM-C / RR-OPIM+ live (``dist_place``):
   the greedy on it where it was sampled, rank 1 samples :math:`R_2` and
   counts its coverage: no RR set crosses the wire.
 * ``'shared'``: both collections split over all the ranks.
-* ``'auto'``: ``'split'`` for an even number of ranks, else ``'shared'``
-  (an odd split leaves one side with more sets per rank).
+* ``'overlap'`` (OPIM-C on two ranks): :math:`R_1` on rank 0, which runs
+  the greedy, :math:`R_2` on rank 1, and the rounds overlap: while rank 0
+  runs the greedy, rank 1 samples its :math:`R_2` sets, and at the start
+  of each round it samples the last blocks of rank 0's :math:`R_1` sets
+  and sends them (their number balances the two ranks from the timings of
+  the round before: the greedy's time over twice the time of one block).
+  Two point-to-point messages per round (the seeds and rank 1's count)
+  instead of collectives; see :mod:`pyg_ext.influence._overlap`.
+* ``'auto'``: ``'overlap'`` where it applies (OPIM-C, two ranks, a greedy
+  on rank 0), else ``'split'`` for an even number of ranks, else
+  ``'shared'`` (an odd split leaves one side with more sets per rank).
 
 :class:`LocalRR` is the one-process collection with the same interface.
 """
@@ -51,6 +60,7 @@ from pyg_ext.utils.distributed import agree, is_distributed, resolve_group
 
 DIST_GREEDY = ('auto', 'allreduce', 'gather')
 DIST_PLACE = ('auto', 'split', 'shared')
+DIST_PLACE_OVERLAP = DIST_PLACE + ('overlap',)
 SMALL = 64  # arrays summed by an all-gather (see Ctx.allreduce)
 _EMPTY_I32 = np.zeros(0, dtype=np.int32)
 
@@ -116,18 +126,26 @@ def auto_greedy(world: int, n: int, steps: int, sets: int,
 class Ctx:
     r"""A process group, its size and rank, the greedy mode and the
     communication tally of one call."""
-    def __init__(self, group, dist_greedy: str, dist_place: str = 'auto'):
+    def __init__(self, group, dist_greedy: str, dist_place: str = 'auto',
+                 overlap: bool = False):
         self.group = group
         self.rank = dist.get_rank(group)
         self.world = dist.get_world_size(group)
         self.requested = dist_greedy
-        self.place = dist_place if dist_place != 'auto' else \
-            ('split' if self.world % 2 == 0 else 'shared')
+        if dist_place == 'auto':
+            dist_place = 'overlap' if overlap and self.world == 2 and \
+                dist_greedy != 'allreduce' else \
+                'split' if self.world % 2 == 0 else 'shared'
+        self.place = dist_place
         self.mode: Optional[str] = None if dist_greedy == 'auto' \
             else dist_greedy
         self.bytes = 0  # bytes this rank put on the wire in greedy steps
         self.steps = 0
         self.seconds = 0.0
+        # overlap: both ranks' (bytes, microseconds) as last exchanged, so
+        # that both report the same sums
+        self.stamps: Optional[np.ndarray] = None
+        self.held: Optional[RRSets] = None  # overlap: this rank's R_1 / R_2
 
     def _src(self, r):
         return dist.get_global_rank(self.group, r)
@@ -175,9 +193,13 @@ class Ctx:
             self.bytes += (self.world - 1) * buf.nbytes
         return buf[:k].copy(), buf[k:2 * k].copy(), int(buf[2 * k])
 
-    def seed(self, root: int) -> int:
+    def seed(self, root: int, seed: Any = None) -> int:
         r"""Rank 0's root seed (a fresh seed for ``seed=None`` is drawn
-        once)."""
+        once); an int :obj:`seed`, already compared across the ranks,
+        gives the same root everywhere without a message."""
+        if isinstance(seed, (int, np.integer)) and not isinstance(
+                seed, (bool, np.bool_)):
+            return root
         a = np.array([root], dtype=np.int64)
         dist.broadcast(torch.from_numpy(a), src=self._src(0),
                        group=self.group)
@@ -193,9 +215,13 @@ class Ctx:
         return self.mode
 
     def tally(self) -> Dict[str, Any]:
-        r"""The communication of the greedy steps, summed over ranks."""
+        r"""The communication of the greedy steps, summed over ranks
+        (with ``'overlap'``, from the numbers the two ranks exchanged)."""
         a = np.array([self.bytes, self.seconds * 1e6], dtype=np.int64)
-        self.allreduce(a, greedy=False)
+        if self.stamps is not None:
+            a = self.stamps.sum(0)
+        else:
+            self.allreduce(a, greedy=False)
         return dict(dist_greedy=self.mode or self.requested,
                     dist_place=self.place, greedy_bytes=int(a[0]),
                     greedy_steps=self.steps,
@@ -205,25 +231,34 @@ class Ctx:
 
 def setup(what: str, group: Any, distributed: Any, dist_greedy: Any,
           args: Dict[str, Any], graph=None,
-          dist_place: Any = 'auto') -> Optional[Ctx]:
+          dist_place: Any = 'auto', overlap: bool = False) -> Optional[Ctx]:
     r"""Validates the distributed options of an IM call and checks that
     every rank passes the same :obj:`args` (and the same :obj:`graph`,
     compared by a hash of its arrays); returns :obj:`None` for one process
-    (no group, or a group of one)."""
+    (no group, or a group of one). :obj:`overlap`: the caller runs
+    ``dist_place='overlap'`` (:func:`overlap_rounds`)."""
     distributed = check_bool(distributed, 'distributed')
     check_choice(dist_greedy, 'dist_greedy', DIST_GREEDY)
-    check_choice(dist_place, 'dist_place', DIST_PLACE)
+    check_choice(dist_place, 'dist_place',
+                 DIST_PLACE_OVERLAP if overlap else DIST_PLACE)
+    if dist_place == 'overlap' and dist_greedy == 'allreduce':
+        raise ValueError("dist_place='overlap' runs the greedy on rank 0; "
+                         "it does not combine with dist_greedy='allreduce'")
     if group is not None and not isinstance(group, dist.ProcessGroup):
         raise TypeError(f"'group' must be a torch.distributed ProcessGroup "
                         f"or None, got {type(group).__name__}")
     g = resolve_group(group, distributed)
     if g is None or not is_distributed(g):
         return None
+    if dist_place == 'overlap' and dist.get_world_size(g) != 2:
+        raise ValueError(f"dist_place='overlap' runs on a group of 2 ranks, "
+                         f"got {dist.get_world_size(g)}; use 'split' or "
+                         f"'shared'")
     args = dict(args, dist_greedy=dist_greedy, dist_place=dist_place)
     if graph is not None:
         args['graph'] = graph_fingerprint(graph)
     agree(what, args, g)
-    return Ctx(g, dist_greedy, dist_place)
+    return Ctx(g, dist_greedy, dist_place, overlap)
 
 
 def collection(ctx: Optional[Ctx], sampler: RRSampler,

@@ -182,7 +182,7 @@ def _cim_greedy(edge_index, num_nodes, aps, k, oracle, num_rr_sets, num_mc,
                          "Monte-Carlo oracle runs in one process)")
     info = {}
     if oracle == 'rr':
-        root = root if ctx is None else ctx.seed(root)
+        root = root if ctx is None else ctx.seed(root, seed)
         budget = _Budget('CIM greedy', g.num_nodes, None, max_memory, 1)
         budget.check(num_rr_sets, arg='num_rr_sets')
         pool = _passive_pool(ex)
@@ -352,7 +352,7 @@ def cim_rr_opim_plus(edge_index: Any, num_nodes: Optional[int] = None,
                        max_rr_sets=max_rr_sets, max_memory=max_memory), g,
                   dist_place)
     root = as_seed(seed)
-    root = root if ctx is None else ctx.seed(root)
+    root = root if ctx is None else ctx.seed(root, seed)
     chi = int(K.random_feasible_size(ptr, cand, n, int(k),
                                      block_seed(root, 9, 0)))
     pool = _passive_pool(ex)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from pyg_ext.influence import _dist as D
+from pyg_ext.influence._overlap import overlap_rounds
 from pyg_ext.influence._checks import (MAX_RR_SETS, check_bool,
                                        check_budget, check_choice,
                                        check_float, check_int, check_limit,
@@ -255,7 +256,7 @@ def imm(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     if n < 2:
         return IMResult(torch.tensor([0]), 1.0, 0, guarantee=1.0,
                         seconds=time.perf_counter() - t0, world_size=world)
-    root = root if ctx is None else ctx.seed(root)
+    root = root if ctx is None else ctx.seed(root, seed)
     sz = imm_sample_sizes(n, k, eps, ell)
     rr = D.collection(ctx, RRSampler(g, root, 0, method,
                                      num_threads=num_threads,
@@ -398,8 +399,14 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
         dist_place (str): Where the two collections live on several
             processes: ``'split'`` (:math:`R_1` on the first half of the
             ranks, :math:`R_2` on the second: on two ranks no RR set is
-            sent), ``'shared'`` (both split over all the ranks) or
-            ``'auto'`` (``'split'`` for an even number of ranks).
+            sent), ``'shared'`` (both split over all the ranks),
+            ``'overlap'`` (two ranks: :math:`R_1` and the greedy on rank
+            0, :math:`R_2` on rank 1, which samples while rank 0 runs the
+            greedy and sends rank 0 the last blocks of its :math:`R_1` sets
+            to balance the two; point-to-point messages only) or
+            ``'auto'`` (``'overlap'`` on two ranks unless
+            ``dist_greedy='allreduce'``, else ``'split'`` for an even
+            number of ranks, else ``'shared'``).
 
     At :math:`i_{max}` the seeds are returned with the :math:`\theta_{max}`
     guarantee even if the certificate test fails (the reference code returns
@@ -417,25 +424,37 @@ def opim_c(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
     ctx = D.setup('opim_c', group, distributed, dist_greedy, dict(
         n=n, k=k, eps=eps, delta=delta, bound=bound, seed=seed,
         method=method, candidates=cand, max_rr_sets=max_rr_sets,
-        max_memory=max_memory), g, dist_place)
-    root = root if ctx is None else ctx.seed(root)
+        max_memory=max_memory), g, dist_place, overlap=True)
+    root = root if ctx is None else ctx.seed(root, seed)
     sz = opim_c_sample_sizes(n, k, eps, delta)
     a = sz['a']
-    r1, r2 = D.pair(ctx, [RRSampler(
-        g, root, s, method, num_threads=num_threads,
-        max_bytes=budget.per_collection) for s in (0, 1)])
-    for i in range(1, sz['i_max'] + 1):
-        theta = int(math.ceil(sz['theta0'] * 2**(i - 1)))
-        budget.check(theta, r1.avg())
-        D.grow_all((r1, r2), theta)
-        seeds, gains, upper = r1.greedy(k, cand)
-        cov1 = int(gains.sum())
-        cov2 = r2.covered(seeds)
+    thetas = [int(math.ceil(sz['theta0'] * 2**(i - 1)))
+              for i in range(1, sz['i_max'] + 1)]
+
+    def bounds(theta, cov1, upper, cov2):
         lo = opim_lower_bound(cov2, theta, n, a)
         up = opim_upper_bound(_upper_cov(cov1, upper, bound), theta, n, a)
-        alpha = lo / up if up > 0 else 1.0
-        if alpha >= E1 - eps:
-            break
+        return lo, up, lo / up if up > 0 else 1.0
+
+    def enough(theta, cov1, upper, cov2):
+        return bounds(theta, cov1, upper, cov2)[2] >= E1 - eps
+
+    samplers = [RRSampler(g, root, s, method, num_threads=num_threads,
+                          max_bytes=budget.per_collection) for s in (0, 1)]
+    if ctx is not None and ctx.place == 'overlap':
+        i, theta, seeds, cov1, upper, cov2 = overlap_rounds(
+            ctx, samplers, thetas, k, cand, budget.check, enough)
+    else:
+        r1, r2 = D.pair(ctx, samplers)
+        for i, theta in enumerate(thetas, 1):
+            budget.check(theta, r1.avg())
+            D.grow_all((r1, r2), theta)
+            seeds, gains, upper = r1.greedy(k, cand)
+            cov1 = int(gains.sum())
+            cov2 = r2.covered(seeds)
+            if enough(theta, cov1, upper, cov2):
+                break
+    lo, up, alpha = bounds(theta, cov1, upper, cov2)
     info = dict(sizes=sz, theta=theta,
                 **_both_upper(cov1, upper, theta, n, a))
     if ctx is not None:
@@ -488,7 +507,7 @@ def opim(edge_index: Any, num_nodes: Optional[int] = None, k: int = 50,
         n=n, k=k, num_rr_sets=num_rr_sets, delta=delta, bound=bound,
         seed=seed, method=method, candidates=cand, max_memory=max_memory),
         g, dist_place)
-    root = root if ctx is None else ctx.seed(root)
+    root = root if ctx is None else ctx.seed(root, seed)
     a = math.log(2 / delta)
     r1, r2 = D.pair(ctx, [RRSampler(
         g, root, s, method, num_threads=num_threads,

@@ -434,17 +434,28 @@ class RRSampler:
         with ThreadPoolExecutor(max_workers=t) as ex:
             return list(ex.map(chunk, bounds))
 
+    def plan(self, count: int) -> Tuple[np.ndarray, np.ndarray]:
+        r"""The sizes and seeds (int64 arrays) of the next blocks for
+        :obj:`count` sets; advances the block sequence past them. Any split
+        of these blocks, each sampled by :meth:`sample`, gives the sets of
+        one :meth:`fill` of :obj:`count` in block order."""
+        nb = num_blocks(count)
+        base, rest = divmod(count, nb) if nb else (0, 0)
+        sizes = np.full(nb, base, dtype=np.int64)
+        sizes[:rest] += 1
+        seeds = np.asarray(block_seeds(self.seed, self.stream,
+                                       self.next_block, nb), dtype=np.int64)
+        self.next_block += nb
+        return sizes, seeds
+
     def _groups(self, count: int, part: Optional[Tuple[int, int]] = None):
         r"""The (sizes, seeds) of the next blocks for :obj:`count` sets, in
         groups; with ``part=(rank, world)`` only that rank's contiguous
         share of the blocks (the block numbers still advance by all of
         them, so the ranks' shares together are the one-process sample)."""
-        nb = num_blocks(count)
-        base, rest = divmod(count, nb) if nb else (0, 0)
-        sizes = [base + (b < rest) for b in range(nb)]
-        seeds = block_seeds(self.seed, self.stream, self.next_block, nb)
-        self.next_block += nb
+        sizes, seeds = self.plan(count)
         if part is not None:
+            nb = sizes.shape[0]
             lo, hi = nb * part[0] // part[1], nb * (part[0] + 1) // part[1]
             sizes, seeds = sizes[lo:hi], seeds[lo:hi]
         g = max(MIN_BLOCKS, 4 * (self.num_threads or get_num_threads()))
@@ -465,14 +476,30 @@ class RRSampler:
         if len(rr):  # reserve for sets of the current average size
             rr._reserve(own, int(own * rr._size / len(rr) * 1.05))
         for sizes, seeds in self._groups(count, part):
-            for o in self._run(sizes, seeds):
-                rr._append(o[0], o[1], o[2])
-            if self.max_bytes is not None and rr.nbytes > self.max_bytes:
-                raise ValueError(
-                    f"the RR collection grew past the memory bound "
-                    f"({fmt_bytes(rr.nbytes)} after {len(rr)} sets, "
-                    f"average size {rr._size / max(len(rr), 1):.1f}); pass "
-                    f"a larger 'max_memory' or relax the accuracy")
+            self._take(rr, sizes, seeds)
+
+    def sample(self, rr: 'RRSets', sizes: np.ndarray,
+               seeds: np.ndarray) -> None:
+        r"""Appends the sets of the blocks :obj:`sizes`, :obj:`seeds` (a
+        slice of :meth:`plan`) to :obj:`rr`, under the memory bound."""
+        g = max(MIN_BLOCKS, 4 * (self.num_threads or get_num_threads()))
+        for i in range(0, len(sizes), g):
+            self._take(rr, sizes[i:i + g], seeds[i:i + g])
+
+    def _take(self, rr: 'RRSets', sizes, seeds) -> None:
+        for o in self._run(sizes, seeds):
+            rr._append(o[0], o[1], o[2])
+        self.check_bytes(rr)
+
+    def check_bytes(self, rr: 'RRSets') -> None:
+        r"""Raises the memory-bound error when :obj:`rr` holds more than
+        :attr:`max_bytes`."""
+        if self.max_bytes is not None and rr.nbytes > self.max_bytes:
+            raise ValueError(
+                f"the RR collection grew past the memory bound "
+                f"({fmt_bytes(rr.nbytes)} after {len(rr)} sets, "
+                f"average size {rr._size / max(len(rr), 1):.1f}); pass "
+                f"a larger 'max_memory' or relax the accuracy")
 
     def new(self, count: int) -> RRSets:
         scale = self.root_pool.shape[0] or self.graph.num_nodes

@@ -100,9 +100,13 @@ res = {}
 for name, fn in calls.items():
     for mode in ('allreduce', 'gather'):
         res[name + '/' + mode] = pack(fn(distributed=True, dist_greedy=mode))
-        if name in PAIRED:  # 'auto' = 'split' on two ranks; the other one
+        if name in PAIRED:  # 'auto' = 'split' on two ranks (OPIM-C with
+            # the gather greedy: 'overlap'); the other placements
             res[name + ':shared/' + mode] = pack(fn(
                 distributed=True, dist_greedy=mode, dist_place='shared'))
+        if name == 'opim_c':
+            res[name + ':split/' + mode] = pack(fn(
+                distributed=True, dist_greedy=mode, dist_place='split'))
 # an explicit group (not the default one), greedy chosen by 'auto'
 res['opim_c/auto'] = pack(calls['opim_c'](group=dist.new_group([0, 1])))
 '''
@@ -131,6 +135,59 @@ res['place'] = {'held': [len(r1.rr), len(r2.rr)], 'total': [len(r1), len(r2)],
 '''
 
 
+OVERLAP = '''
+import hashlib
+from pyg_ext.influence import _dist as D
+from pyg_ext.influence import _overlap as O
+
+
+def digest(rr):
+    h = hashlib.sha256()
+    for a in (rr._ptr, rr._nodes, rr._roots):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+# rank 1's share of each round's R1 blocks: none, half, all (rank 0 then
+# samples none), and the default balance from the ranks' timings
+ov = {}
+for share in (0.0, 0.5, 1.0, None):
+    O.SHARE = share
+    for eps, seed in ((0.2, 3), (0.05, 7)):
+        r = opim_c(ei, 600, k=5, eps=eps, seed=seed, distributed=True,
+                   dist_place='overlap')
+        ov[f'{share}/{eps}/{seed}'] = dict(pack(r), place=r.info['comm'][
+            'dist_place'], bytes=r.info['comm']['greedy_bytes'])
+# the driver alone: rank 0 ends with exactly the one-process R1 (sets in
+# block order, with their roots), rank 1 with R2
+O.SHARE = 0.5
+ctx = D.setup('t3', None, True, 'gather', {}, g, 'overlap', overlap=True)
+seen = []
+out = O.overlap_rounds(ctx, [RRSampler(g, 7, s) for s in (0, 1)],
+                       [5000, 9000, 17001], 5, np.ones(600, np.uint8),
+                       lambda t, a: seen.append([t, a]), lambda *a: False)
+res['held'] = dict(digest=digest(ctx.held), size=len(ctx.held), seen=seen,
+                   out=[out[0], out[1], out[2].tolist(), *out[3:]])
+# a collection past its memory bound while sampling: every rank raises
+# (rank 0's own part, after rank 1's share, on rank 1 alone), and the
+# group is still in step for the next call
+bound = {}
+for share in (0.0, 0.5, 1.0):
+    O.SHARE = share
+    try:
+        opim_c(ei, 600, k=5, eps=0.05, seed=7, weighting='uniform', p=0.5,
+               max_memory=200_000, distributed=True, dist_place='overlap')
+        bound[str(share)] = None
+    except ValueError as e:
+        bound[str(share)] = str(e)
+    bound[f'{share}/after'] = pack(opim_c(ei, 600, k=5, eps=0.2, seed=3,
+                                          distributed=True))
+O.SHARE = None
+res['overlap'] = ov
+res['bound'] = bound
+'''
+
+
 MISMATCH = '''
 from pyg_ext.utils.distributed import DistributedError
 try:
@@ -147,7 +204,8 @@ print('RESULT:' + json.dumps(res))
 def ranks():
     r"""One 2-process run of every distributed check (the start-up of the
     processes dominates)."""
-    out = run_ranks(WORKER + SPLIT + MISMATCH, world=2, timeout=300)
+    out = run_ranks(WORKER + SPLIT + OVERLAP + MISMATCH, world=2,
+                    timeout=300)
     return out[0][1], out[1][1]
 
 
@@ -163,7 +221,9 @@ def test_two_ranks_equal_one_process_with_both_greedies(ranks):
         name, mode = key.split('/')
         name, _, place = name.partition(':')
         if name in ('opim_c', 'opim', 'cim', 'cim_mg'):
-            assert got['comm']['dist_place'] == (place or 'split'), key
+            auto = 'overlap' if name == 'opim_c' and mode != 'allreduce' \
+                else 'split'
+            assert got['comm']['dist_place'] == (place or auto), key
         one = pack(fns[name]())
         assert got['world_size'] == 2
         assert {k: v for k, v in got.items()
@@ -178,8 +238,9 @@ def test_two_ranks_equal_one_process_with_both_greedies(ranks):
     assert r0['opim_c:shared/gather']['iterations'] >= 2
     # split on two ranks: the gather greedy moves no RR set, only the
     # broadcast of the result (2k + 1 int64 per greedy call)
-    split, shared = (r0[f'opim_c{p}/gather']['comm'] for p in ('', ':shared'))
-    k, calls_ = 5, r0['opim_c/gather']['iterations']
+    split, shared = (r0[f'opim_c{p}/gather']['comm']
+                     for p in (':split', ':shared'))
+    k, calls_ = 5, r0['opim_c:split/gather']['iterations']
     assert split['greedy_bytes'] == calls_ * (2 * k + 1) * 8
     assert shared['greedy_bytes'] > split['greedy_bytes']
     assert len(r0['cim/allreduce']['pairs'][0]) >= 4  # every AP got one
@@ -223,8 +284,82 @@ def test_split_placement_keeps_each_collection_on_its_own_rank(ranks):
         assert [tuple(x) for x in held['sets'][stream]] == one
 
 
+def test_overlap_equals_one_process_whatever_rank_1_samples(ranks):
+    r"""dist_place='overlap': rank 1 samples none, half, all or a
+    timing-balanced share of rank 0's R1 blocks; the result is the
+    one-process one every time, on both ranks."""
+    a, b = ranks[0]['overlap'], ranks[1]['overlap']
+    sent = {key: got['bytes'] for key, got in a.items()}
+    for key, got in a.items():
+        share, eps, seed = key.split('/')
+        one = pack(opim_c(calls()[0], 600, k=5, eps=float(eps),
+                          seed=int(seed)))
+        other = b[key]
+        assert got.pop('comm') == other.pop('comm'), key
+        assert got.pop('place') == other.pop('place') == 'overlap'
+        assert got.pop('world_size') == other.pop('world_size') == 2
+        assert got.pop('bytes') == other.pop('bytes')
+        assert got == other == one, key
+        if share == '1.0':  # all of R1 crossed the wire: more bytes
+            assert sent[key] > sent[f'0.0/{eps}/{seed}']
+    assert a['0.0/0.05/7']['iterations'] >= 3  # several rounds
+
+
+def test_overlap_keeps_r1_on_rank_0_and_r2_on_rank_1_set_by_set(ranks):
+    import hashlib
+    from pyg_ext.influence.graph import as_graph
+    from pyg_ext.influence.rr import RRSampler
+    ei, _ = calls()
+    g = as_graph(ei, 600, None, None, None, None, None)
+    one, avg = [], []
+    for stream in (0, 1):
+        s = RRSampler(g, 7, stream)
+        rr = s.new(0)
+        for t in (5000, 9000, 17001):
+            if stream == 0:
+                avg.append([t, rr._size / len(rr) if len(rr) else 1.0])
+            s.grow(rr, t)
+        h = hashlib.sha256()
+        for x in (rr._ptr, rr._nodes, rr._roots):
+            h.update(np.ascontiguousarray(x).tobytes())
+        one.append((h.hexdigest(), rr))
+    h0, h1 = ranks[0]['held'], ranks[1]['held']
+    assert (h0['digest'], h0['size']) == (one[0][0], 17001)
+    assert (h1['digest'], h1['size']) == (one[1][0], 17001)
+    # the memory check before each round saw the one-process averages
+    assert h0['seen'] == h1['seen'] == avg
+    # the last round's greedy on R1 and its coverage on R2
+    r1, r2 = one[0][1], one[1][1]
+    seeds, gains, upper = r1.max_cover(5, np.ones(600, np.uint8))
+    mask = np.zeros(600, np.uint8)
+    mask[seeds] = 1
+    cov2 = sum(bool(mask[r2[i].numpy()].any()) for i in range(len(r2)))
+    want = [3, 17001, seeds.tolist(), int(gains.sum()), int(upper), cov2]
+    assert h0['out'] == h1['out'] == want
+
+
+def test_overlap_memory_bound_fails_on_every_rank_and_leaves_the_group_in_step(
+        ranks):
+    a, b = ranks[0]['bound'], ranks[1]['bound']
+    _, fns = calls()
+    after = pack(fns['opim_c']())
+    for share in ('0.0', '0.5', '1.0'):
+        for res in (a, b):
+            assert res[share] is not None and 'memory bound' in res[share]
+            got = dict(res[f'{share}/after'])
+            assert got.pop('world_size') == 2
+            got.pop('comm')
+            assert got == after
+
+
 THREE = GRAPH + '''
 res = {}
+try:  # two ranks only
+    opim_c(ei, 600, k=5, eps=0.2, seed=3, distributed=True,
+           dist_place='overlap')
+    res['overlap'] = None
+except ValueError as e:
+    res['overlap'] = str(e)
 for place in ('auto', 'split', 'shared'):
     for mode in ('gather', 'allreduce'):
         r = opim_c(ei, 600, k=5, eps=0.2, seed=3, distributed=True,
@@ -242,6 +377,8 @@ def test_three_ranks_equal_one_process_with_either_placement():
     _, fns = calls()
     one = pack(fns['opim_c']())
     for _, res, _ in out:
+        assert "'overlap' runs on a group of 2 ranks, got 3" in \
+            res.pop('overlap')
         for key, got in res.items():
             place = key.split('/')[0]
             assert got.pop('place') == ('shared' if place == 'auto'
@@ -273,6 +410,12 @@ def test_bad_distributed_options_are_refused_by_name(monkeypatch):
             fns[name](dist_place='half')
     with pytest.raises(TypeError, match='dist_place'):
         fns['imm'](dist_place='split')  # one collection: no such option
+    for name in ('opim', 'cim'):  # 'overlap' is OPIM-C's rounds
+        with pytest.raises(ValueError, match="'dist_place'"):
+            fns[name](dist_place='overlap')
+    with pytest.raises(ValueError, match="dist_place='overlap'.*"
+                       "dist_greedy='allreduce'"):
+        fns['opim_c'](dist_place='overlap', dist_greedy='allreduce')
     with pytest.raises((TypeError, ValueError), match="'distributed'"):
         fns['cim'](distributed=1)
     for v in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
