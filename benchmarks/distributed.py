@@ -22,7 +22,10 @@ torch.multiprocessing on this machine): 1 process against 2.
   processes with both distributed greedies and both placements of the two
   collections (``dist_place``), with the communication per greedy step;
   ``opim_c`` times are the median of ``--reps`` calls (seeds 0, 1, ...).
-  Every 2-process result is checked equal to the 1-process one.
+  The 1-process baseline runs on rank 0 of the same launch (rank 1 waits
+  in a barrier), taking turns with the 2-process configurations in blocks
+  of 5 calls. Every 2-process result is checked equal to the 1-process
+  one.
 * ``ddp``: one mini-batch epoch (GraphSAGE and GCN, fan-out [15, 10],
   batch 1024) on an arxiv-size random graph (169,343 nodes, 1,166,243
   undirected edges, 128 features, 40 classes), 1 vs 2 processes, and the
@@ -398,9 +401,9 @@ def main():
     ap.add_argument('--eps', type=float, default=0.1)
     ap.add_argument('--modes', default='auto,allreduce,gather',
                     help='distributed greedies to time (2 processes)')
-    ap.add_argument('--places', default='auto,shared',
+    ap.add_argument('--places', default='auto,split,shared',
                     help='placements of the two OPIM-C collections')
-    ap.add_argument('--reps', type=int, default=7,
+    ap.add_argument('--reps', type=int, default=20,
                     help='opim_c calls per configuration (median)')
     ap.add_argument('--num-seeds', type=int, default=20_480,
                     help='training seeds per DDP epoch')
