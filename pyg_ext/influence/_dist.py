@@ -33,8 +33,8 @@ Where the two collections of OPIM / OPIM-C / RR-OPIM+ live (``dist_place``):
   the greedy, :math:`R_2` on rank 1, and the rounds overlap: while rank 0
   runs the greedy, rank 1 samples its :math:`R_2` sets, and at the start
   of each round it samples the last blocks of rank 0's :math:`R_1` sets
-  and sends them (their number balances the two ranks from the timings of
-  the round before: the greedy's time over twice the time of one block).
+  and sends them (their number balances the two ranks from both ranks'
+  measured sampling speeds and the greedy's time).
   Two point-to-point messages per round (the seeds and rank 1's count)
   instead of collectives; see :mod:`pyg_ext.influence._overlap`.
 * ``'auto'``: ``'overlap'`` where it applies (OPIM-C, two ranks, a greedy
@@ -56,7 +56,8 @@ from pyg_ext.influence import _kernels as K
 from pyg_ext.influence._greedy import _cover_node
 from pyg_ext.influence._checks import check_bool, check_choice
 from pyg_ext.influence.rr import RRSampler, RRSets
-from pyg_ext.utils.distributed import agree, is_distributed, resolve_group
+from pyg_ext.utils.distributed import (agree, cpu_group, is_distributed,
+                                      resolve_group)
 
 DIST_GREEDY = ('auto', 'allreduce', 'gather')
 DIST_PLACE = ('auto', 'split', 'shared')
@@ -250,6 +251,7 @@ def setup(what: str, group: Any, distributed: Any, dist_greedy: Any,
     g = resolve_group(group, distributed)
     if g is None or not is_distributed(g):
         return None
+    g = cpu_group(g, explicit=group is not None)
     if dist_place == 'overlap' and dist.get_world_size(g) != 2:
         raise ValueError(f"dist_place='overlap' runs on a group of 2 ranks, "
                          f"got {dist.get_world_size(g)}; use 'split' or "

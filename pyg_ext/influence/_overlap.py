@@ -42,7 +42,8 @@ def overlap_rounds(ctx: Ctx, samplers, thetas, k: int, cand: np.ndarray,
     ``enough(theta, cov1, upper, cov2)``. Rank 0 samples the first blocks
     of each round's :math:`R_1` sets, rank 1 the last ``m`` (sent to rank
     0 while it samples its own) and then its :math:`R_2` sets while rank 0
-    runs the greedy; ``m`` for the next round travels with the seeds.
+    runs the greedy; rank 1 sets the next round's ``m`` from both ranks'
+    timings (:func:`_next_share`) and sends it with its count.
     Every block is sampled from its own seed, so rank 0's :math:`R_1` and
     rank 1's :math:`R_2` are the one-process collections, set by set.
     ``check(theta, avg_size)`` runs on both ranks before a round (the same

@@ -125,6 +125,29 @@ def resolve_group(group=None, distributed: bool = False):
     return None
 
 
+_GLOO: Dict[Any, Any] = {}  # default group -> its gloo twin
+
+
+def cpu_group(group, explicit: bool):
+    r"""A group that moves CPU tensors: :obj:`group` itself when its
+    backend is gloo; for the default group of another backend (NCCL under
+    torchrun on GPUs) a gloo group of the same ranks, created once (every
+    rank takes this path together); an explicit non-gloo group is refused
+    (creating its twin would need the ranks outside it too)."""
+    backend = str(dist.get_backend(group)).lower()
+    if 'gloo' in backend:
+        return group
+    if explicit:
+        raise ValueError(f"'group' must be a gloo process group (influence "
+                         f"maximisation moves CPU arrays), got backend "
+                         f"'{backend}'; create one with "
+                         f"torch.distributed.new_group(ranks, "
+                         f"backend='gloo')")
+    if group not in _GLOO:
+        _GLOO[group] = dist.new_group(backend='gloo')
+    return _GLOO[group]
+
+
 def _fingerprint(obj: Any) -> str:
     return hashlib.sha256(pickle.dumps(obj, protocol=4)).hexdigest()
 

@@ -188,6 +188,27 @@ res['bound'] = bound
 '''
 
 
+# under torchrun on GPUs the default group is NCCL, which cannot move the
+# CPU arrays of IM: the default group's gloo twin is used (here the default
+# group only claims to be NCCL); an explicit non-gloo group is refused
+NCCL = '''
+real = dist.get_backend
+dist.get_backend = lambda g=None: 'nccl' if g in (
+    None, dist.group.WORLD) else real(g)
+try:
+    r = opim_c(ei, 600, k=5, eps=0.2, seed=3, distributed=True)
+    res['nccl'] = dict(pack(r), twin=len(__import__(
+        'pyg_ext.utils.distributed', fromlist=['_GLOO'])._GLOO))
+    try:
+        opim_c(ei, 600, k=5, eps=0.2, seed=3, group=dist.group.WORLD)
+        res['nccl_group'] = None
+    except ValueError as e:
+        res['nccl_group'] = str(e)
+finally:
+    dist.get_backend = real
+'''
+
+
 MISMATCH = '''
 from pyg_ext.utils.distributed import DistributedError
 try:
@@ -204,7 +225,7 @@ print('RESULT:' + json.dumps(res))
 def ranks():
     r"""One 2-process run of every distributed check (the start-up of the
     processes dominates)."""
-    out = run_ranks(WORKER + SPLIT + OVERLAP + MISMATCH, world=2,
+    out = run_ranks(WORKER + SPLIT + OVERLAP + NCCL + MISMATCH, world=2,
                     timeout=300)
     return out[0][1], out[1][1]
 
@@ -350,6 +371,19 @@ def test_overlap_memory_bound_fails_on_every_rank_and_leaves_the_group_in_step(
             assert got.pop('world_size') == 2
             got.pop('comm')
             assert got == after
+
+
+def test_a_default_nccl_group_runs_on_its_gloo_twin(ranks):
+    _, fns = calls()
+    one = pack(fns['opim_c']())
+    for res in ranks:
+        got = dict(res['nccl'])
+        assert got.pop('twin') == 1  # created once
+        assert got.pop('world_size') == 2
+        got.pop('comm')
+        assert got == one
+        assert "'group' must be a gloo process group" in res['nccl_group']
+        assert "'nccl'" in res['nccl_group']
 
 
 THREE = GRAPH + '''
