@@ -194,6 +194,36 @@ def test_block_partition(count):
         assert got == ref
 
 
+def test_plan_pieces_sampled_apart_equal_one_fill():
+    r"""plan() + sample() of any split of a request's blocks, appended in
+    block order (here from two samplers, as two ranks do), gives exactly
+    the sets of one fill(); check_bytes() raises past max_bytes."""
+    rng = np.random.default_rng(4)
+    g = prepare(torch.from_numpy(rng.integers(0, 300, size=(2, 2500))), 300)
+    ref_s = RRSampler(g, 11, 1)
+    ref = ref_s.new(0)
+    a, b = RRSampler(g, 11, 1), RRSampler(g, 11, 1)
+    got = a.new(0)
+    for count, cut in ((3000, 5), (7001, 16), (513, 0)):
+        ref_s.fill(ref, count)
+        sizes, seeds = a.plan(count)
+        sizes_b, seeds_b = b.plan(count)  # the other one stays in step
+        assert np.array_equal(sizes, sizes_b) and \
+            np.array_equal(seeds, seeds_b)
+        assert sizes.sum() == count
+        part = b.new(0)  # the last blocks, sampled elsewhere first
+        b.sample(part, sizes_b[cut:], seeds_b[cut:])
+        a.sample(got, sizes[:cut], seeds[:cut])
+        got._append(part.sizes(), part._nodes, part._roots)
+    for x, y in ((got._ptr, ref._ptr), (got._nodes, ref._nodes),
+                 (got._roots, ref._roots)):
+        assert np.array_equal(x, y)
+    tight = RRSampler(g, 11, 1, max_bytes=ref.nbytes // 4)
+    with pytest.raises(ValueError, match='memory bound'):
+        tight.check_bytes(ref)
+    RRSampler(g, 11, 1, max_bytes=ref.nbytes).check_bytes(ref)
+
+
 def test_rr_bad_inputs():
     ei = torch.tensor([[0, 1], [1, 2]])
     with pytest.raises(ValueError, match="'n'"):
